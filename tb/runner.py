@@ -1,0 +1,109 @@
+"""Build and run one DUT's cocotb tests through cocotb-test: the single path used by `make sim` and pytest.
+
+    python tb/runner.py fp2bfp [--sim verilator] [--testcase NAME] [--seed N] [--waves] [-P ROWS=2 ...]
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RTL = ROOT / "rtl"
+TB = ROOT / "tb"
+BUILD = ROOT / "sim_build"
+
+# DUT -> cocotb test module (tb/<module>.py). Every DUT is built from all of rtl/ (one module per file).
+DUTS = {
+    "fp2bfp": "fp2bfp_tests",
+    "fp32_acc": "fp32_acc_tests",
+    "pe_array": "pe_array_tests",
+}
+
+
+def sources() -> list[str]:
+    """rtl/*.sv, packages first (they must be compiled before their importers)."""
+    files = sorted(RTL.glob("*.sv"))
+    return [str(f) for f in sorted(files, key=lambda f: not f.stem.endswith("_pkg"))]
+
+
+def build_dir(toplevel: str, sim: str, parameters: dict, waves: bool) -> Path:
+    tag = ",".join(f"{k}={v}" for k, v in sorted(parameters.items()))
+    digest = hashlib.sha1(f"{tag}|{waves}".encode()).hexdigest()[:8]
+    return BUILD / f"{toplevel}-{sim}-{digest}"
+
+
+def waves_file(toplevel: str, sim: str, parameters: dict | None = None) -> Path:
+    d = build_dir(toplevel, sim, parameters or {}, True)
+    return d / (f"{toplevel}.fst" if sim == "icarus" else "dump.fst")
+
+
+def run(toplevel: str, sim: str = "icarus", testcase: str | None = None, seed: int | None = None,
+        waves: bool = False, parameters: dict | None = None, extra_env: dict | None = None) -> str:
+    """Run the DUT's tests; raises (SystemExit) on any failure. Returns the results XML path."""
+    if toplevel not in DUTS:
+        raise SystemExit(f"unknown TOPLEVEL '{toplevel}'; known: {', '.join(DUTS)}")
+    if not (RTL / f"{toplevel}.sv").exists():
+        raise SystemExit(f"TOPLEVEL '{toplevel}' is not built yet: rtl/{toplevel}.sv does not exist")
+    from cocotb_test.simulator import run as cocotb_run
+
+    parameters = dict(parameters or {})
+    sim_build = build_dir(toplevel, sim, parameters, waves)
+    env = {"PYTHONPATH": str(ROOT)}
+    env.update(extra_env or {})
+    # The venv's Verilator (5.052) must shadow an older system one.
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    kwargs = {}
+    if sim == "verilator":
+        kwargs["make_args"] = ["-j", str(os.cpu_count() or 1)]
+        kwargs["compile_args"] = ["-Wno-fatal", "--assert", "-O2"]
+        if waves:
+            kwargs["plus_args"] = ["--trace"]
+    return cocotb_run(
+        simulator=sim,
+        verilog_sources=sources(),
+        toplevel=toplevel,
+        module=DUTS[toplevel],
+        python_search=[str(TB), str(ROOT)],
+        parameters=parameters,
+        sim_build=str(sim_build),
+        testcase=testcase,
+        seed=seed,
+        waves=waves,
+        timescale="1ns/1ps",
+        extra_env=env,
+        **kwargs,
+    )
+
+
+def _param(text: str) -> tuple[str, int]:
+    name, _, value = text.partition("=")
+    return name, int(value, 0)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("toplevel")
+    ap.add_argument("--sim", default=os.environ.get("SIM", "icarus"), choices=["icarus", "verilator"])
+    ap.add_argument("--testcase", default=None, help="run only this cocotb test (regex)")
+    ap.add_argument("--seed", type=int, default=None, help="random seed (default: time-based, printed)")
+    ap.add_argument("--waves", action="store_true", help="write an FST waveform")
+    ap.add_argument("-P", dest="params", action="append", type=_param, default=[], metavar="NAME=VALUE",
+                    help="top-level parameter override")
+    args = ap.parse_args(argv)
+    os.environ.pop("SIM", None)  # cocotb-test lets $SIM override the argument; the argument already has it
+    try:
+        results = run(args.toplevel, args.sim, args.testcase or None, args.seed, args.waves, dict(args.params))
+    except SystemExit as e:
+        print(f"FAILED: {e}", file=sys.stderr)
+        return 1
+    if args.waves:
+        print(f"waveform: {waves_file(args.toplevel, args.sim, dict(args.params))}")
+    print(f"results: {results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
