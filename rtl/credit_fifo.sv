@@ -54,7 +54,8 @@ module credit_fifo #(
   assign out_data   = mem[rd_ptr];
 
 `ifndef SYNTHESIS
-  always_ff @(posedge clk) begin
+  // Simulation-only checks of the credit invariant.
+  always @(posedge clk) begin
     if (rst_n) begin
       assert (!(accept && !can_accept)) else $error("credit_fifo: beat accepted without a credit");
       assert (!(push && stored == CW'(DEPTH) && !pop)) else $error("credit_fifo: overflow");
