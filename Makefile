@@ -37,7 +37,7 @@ waves: setup
 	  gtkwave "$$f" $$(test -f tb/waves/$(TOPLEVEL).gtkw && echo tb/waves/$(TOPLEVEL).gtkw)
 
 test: setup
-	$(PY) -m pytest -n $(JOBS) --junitxml=sim_build/junit.xml
+	$(PY) -m pytest -n $(JOBS) --junitxml=sim_build/junit.xml $(if $(SEED),--seed $(SEED))
 
 test-model: setup
 	$(PY) -m pytest models

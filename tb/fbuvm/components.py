@@ -1,0 +1,250 @@
+"""pyuvm components shared by every DUT's bench: driver, monitor, scoreboard, coverage, env and base test."""
+from __future__ import annotations
+
+import collections
+import os
+from pathlib import Path
+from typing import Callable
+
+import cocotb
+from cocotb.triggers import FallingEdge
+from pyuvm import (ConfigDB, uvm_analysis_port, uvm_component, uvm_driver, uvm_env, uvm_monitor,
+                   uvm_sequence, uvm_sequence_item, uvm_sequencer, uvm_subscriber, uvm_test)
+
+from . import seeds
+from .bfm import ClockReset, StreamSink, StreamSource
+from .patterns import make_gap_pattern
+
+
+class StreamItem(uvm_sequence_item):
+    """A transaction on one stream. Subclasses hold the DUT's meaning and say how to make a beat."""
+
+    def beat(self) -> dict:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return f"{self.get_name()}: {self.beat()}"
+
+
+class StreamDriver(uvm_driver):
+    """Sends each item's beat through a StreamSource; `item.accepted` is False if a reset dropped it."""
+
+    def __init__(self, name, parent, source: StreamSource):
+        super().__init__(name, parent)
+        self.source = source
+
+    async def run_phase(self):
+        while True:
+            item = await self.seq_item_port.get_next_item()
+            item.accepted = await self.source.send(item.beat())
+            self.seq_item_port.item_done()
+
+
+class StreamMonitor(uvm_monitor):
+    """Publishes on `ap` every beat that moves on a stream, converted to a transaction by `convert`."""
+
+    def __init__(self, name, parent, stream, convert: Callable[[dict], object] = lambda beat: beat):
+        super().__init__(name, parent)
+        self.ap = uvm_analysis_port("ap", self)
+        stream.subscribe(lambda beat: self.ap.write(convert(beat)))
+
+
+class _Inlet(uvm_subscriber):
+    """An analysis export that calls a parent's method: lets one component take several streams."""
+
+    def __init__(self, name, parent, callback):
+        super().__init__(name, parent)
+        self.callback = callback
+
+    def write(self, txn):
+        self.callback(txn)
+
+
+class ScoreboardError(AssertionError):
+    pass
+
+
+class Scoreboard(uvm_component):
+    """In-order checker. Input transactions go to `predict` (the model), which returns the expected
+    outputs they cause; every output transaction is compared with the oldest expectation at once, and the
+    first mismatch stops the test with the transaction, the expected and actual values and the seed.
+
+    Subclasses implement `predict(port, txn) -> list[expected]`, `reset_model()` and may override
+    `describe(expected, actual)`."""
+
+    input_ports: tuple[str, ...] = ("in",)
+
+    def build_phase(self):
+        self.expected = collections.deque()
+        self.checked = 0
+        self.ap = uvm_analysis_port("ap", self)  # every checked expectation, for coverage
+        self.inlets = {p: _Inlet(f"{p}_inlet", self, self._input_writer(p)) for p in self.input_ports}
+        self.out_inlet = _Inlet("out_inlet", self, self.write_output)
+
+    def _input_writer(self, port):
+        return lambda txn: self.expected.extend(self.predict(port, txn))
+
+    def predict(self, port: str, txn) -> list:
+        raise NotImplementedError
+
+    def reset_model(self) -> None:
+        """Forget the model's state: the DUT was reset."""
+
+    def on_dut_reset(self) -> None:
+        self.expected.clear()
+        self.reset_model()
+
+    def same(self, expected, actual) -> bool:
+        return expected == actual
+
+    def describe(self, expected, actual) -> str:
+        return f"expected: {expected}\n  actual:   {actual}"
+
+    def fail(self, message: str) -> None:
+        text = (f"{self.get_full_name()}: {message}\n  seed: {seeds.run_seed()}\n"
+                f"  re-run: {seeds.rerun_command(os.environ.get('FLEXBLOCK_TESTCASE'))}")
+        self.logger.error(text)
+        raise ScoreboardError(text)
+
+    def write_output(self, actual) -> None:
+        if not self.expected:
+            self.fail(f"output with no expected transaction: {actual}")
+        expected = self.expected.popleft()
+        if not self.same(expected, actual):
+            self.fail(f"mismatch on output #{self.checked}\n  {self.describe(expected, actual)}")
+        self.checked += 1
+        self.ap.write(expected)
+
+    def check_phase(self):
+        if self.expected:
+            self.fail(f"{len(self.expected)} expected outputs never came; first: {self.expected[0]}")
+        if self.checked == 0:
+            self.fail("no output was checked")
+
+    def report_phase(self):
+        self.logger.info(f"{self.checked} output transactions checked, all bit-exact")
+
+
+class CoverageCollector(uvm_subscriber):
+    """Samples every checked transaction (the scoreboard's expectation, which carries the inputs that
+    caused it) into the DUT's cocotb-coverage points (`sample`), and exports the
+    coverage database for merging across a regression (scripts/coverage_report.py)."""
+
+    def sample(self, txn) -> None:
+        raise NotImplementedError
+
+    def write(self, txn):
+        self.sample(txn)
+
+    def report_phase(self):
+        from cocotb_coverage.coverage import coverage_db
+        out = Path(os.environ.get("FLEXBLOCK_COVERAGE_DIR", "."))
+        out.mkdir(parents=True, exist_ok=True)
+        test = os.environ.get("FLEXBLOCK_TESTCASE") or uvm_test_name()
+        name = f"{os.environ.get('COCOTB_TOPLEVEL', 'dut')}-{test}-{seeds.run_seed()}.yml"
+        coverage_db.export_to_yaml(str(out / name))
+
+
+def uvm_test_name() -> str:
+    from pyuvm import uvm_root
+    return uvm_root().get_child("uvm_test_top").__class__.__name__
+
+
+class StreamEnv(uvm_env):
+    """Clock/reset, one agent (sequencer + driver + monitor) per input stream, a sink + monitor per output
+    stream, the DUT's scoreboard and coverage. Subclasses set the class attributes."""
+
+    inputs: dict[str, list[str]] = {}    # stream prefix -> fields
+    outputs: dict[str, list[str]] = {}   # stream prefix -> fields (one output stream checked)
+    scoreboard_class = Scoreboard
+    coverage_class: type | None = None
+
+    def convert_input(self, port: str, beat: dict):
+        return beat
+
+    def convert_output(self, beat: dict):
+        return beat
+
+    def build_phase(self):
+        dut = cocotb.top
+        self.dut = dut
+        self.clock = ClockReset(dut)
+        self.sources = {p: StreamSource(dut, p, f, self.clock) for p, f in self.inputs.items()}
+        self.sinks = {p: StreamSink(dut, p, f, self.clock) for p, f in self.outputs.items()}
+        self.seqr = {p: uvm_sequencer(f"{p}_seqr", self) for p in self.inputs}
+        self.drivers = {p: self.make_driver(p, s) for p, s in self.sources.items()}
+        self.in_monitors = {p: StreamMonitor(f"{p}_monitor", self, s, self._input_converter(p))
+                            for p, s in self.sources.items()}
+        self.out_monitors = {p: StreamMonitor(f"{p}_monitor", self, s, self.convert_output)
+                             for p, s in self.sinks.items()}
+        self.scoreboard = self.scoreboard_class.create("scoreboard", self)
+        self.coverage = self.coverage_class.create("coverage", self) if self.coverage_class else None
+        for p, s in self.seqr.items():
+            ConfigDB().set(None, "*", f"SEQR_{p}", s)
+        self.clock.on_reset(lambda: self.scoreboard.on_dut_reset())
+
+    def make_driver(self, port: str, source: StreamSource):
+        return StreamDriver(f"{port}_driver", self, source)
+
+    def _input_converter(self, port):
+        return lambda beat: self.convert_input(port, beat)
+
+    def connect_phase(self):
+        for p, drv in self.drivers.items():
+            drv.seq_item_port.connect(self.seqr[p].seq_item_export)
+            self.in_monitors[p].ap.connect(self.scoreboard.inlets[p].analysis_export)
+        (out_monitor,) = self.out_monitors.values()
+        out_monitor.ap.connect(self.scoreboard.out_inlet.analysis_export)
+        if self.coverage:
+            self.scoreboard.ap.connect(self.coverage.analysis_export)
+
+    def set_flow(self, idle: str = "none", backpressure: str = "none") -> None:
+        """Idle gaps on every input stream, back-pressure on every output stream (patterns.PATTERNS)."""
+        for p, s in self.sources.items():
+            s.gap = make_gap_pattern(idle, seeds.rng(f"idle-{p}"))
+        for p, s in self.sinks.items():
+            s.gap = make_gap_pattern(backpressure, seeds.rng(f"bp-{p}"))
+
+    def start_bfms(self) -> None:
+        self.clock.start()
+        for s in self.sinks.values():
+            s.start()
+
+    async def drain(self, timeout_cycles: int = 10000) -> None:
+        """Wait until every expected output has come (or the timeout; check_phase then reports it)."""
+        for _ in range(timeout_cycles):
+            if not self.scoreboard.expected:
+                return
+            await FallingEdge(self.clock.clk)
+
+
+class FlexBlockTest(uvm_test):
+    """Base test: builds `env_class`, resets the DUT, runs `body()` (sequences), drains, and logs the seed
+    and the re-run command first. Variants override `body` or set flow patterns."""
+
+    env_class = StreamEnv
+    idle = "none"
+    backpressure = "none"
+
+    def build_phase(self):
+        self.env = self.env_class("env", self)
+
+    def start_of_simulation_phase(self):
+        self.logger.info(f"seed {seeds.run_seed()}; re-run with: "
+                         f"{seeds.rerun_command(os.environ.get('FLEXBLOCK_TESTCASE') or type(self).__name__)}")
+
+    async def run_phase(self):
+        self.raise_objection()
+        self.env.start_bfms()
+        self.env.set_flow(self.idle, self.backpressure)
+        await self.env.clock.reset()
+        await self.body()
+        await self.env.drain()
+        self.drop_objection()
+
+    async def body(self):
+        raise NotImplementedError
+
+    async def run_sequence(self, seq: uvm_sequence, port: str | None = None):
+        port = port or next(iter(self.env.seqr))
+        await seq.start(self.env.seqr[port])

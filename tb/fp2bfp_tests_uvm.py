@@ -1,0 +1,110 @@
+"""fp2bfp tests: variants of one base test (pyuvm factory style). Run one alone with
+`make sim TOPLEVEL=fp2bfp TESTCASE=<name> [SEED=n] [SIM=verilator] [WAVES=1]`."""
+from __future__ import annotations
+
+import os
+
+import cocotb
+import pyuvm
+from pyuvm import uvm_factory
+
+from fbuvm import seeds
+from fbuvm.components import FlexBlockTest
+from fp2bfp_env import BlockSequence, Fp2BfpEnv, Fp2BfpScoreboard
+
+SCALE = float(os.environ.get("FLEXBLOCK_SCALE", "1"))  # the full regression runs longer sequences
+
+
+def n(count: int) -> int:
+    return max(1, int(count * SCALE))
+
+
+class Fp2BfpBase(FlexBlockTest):
+    env_class = Fp2BfpEnv
+    kinds = ("random",)
+    count = 200
+    seed_every = 0
+
+    async def body(self):
+        await self.run_sequence(BlockSequence("blocks", n(self.count), kinds=self.kinds,
+                                              seed_every=self.seed_every))
+
+
+@pyuvm.test()
+class RandomBlocks(Fp2BfpBase):
+    """Random blocks over every mode and rounding mode, changing between blocks."""
+
+
+@pyuvm.test()
+class CornerBlocks(Fp2BfpBase):
+    """Zero, NaN, Inf, subnormal, tie, saturation, E=254 and E=1 blocks, and one huge element."""
+    kinds = ("zero_block", "nan", "all_nan", "inf", "subnormal", "tie", "saturate", "top", "bottom",
+             "huge_tiny", "random")
+    count = 300
+
+
+@pyuvm.test()
+class BackPressure(Fp2BfpBase):
+    """Random idle gaps on the input and bursty back-pressure on the output."""
+    idle, backpressure = "random", "bursty"
+
+
+@pyuvm.test()
+class HeavyBackPressure(Fp2BfpBase):
+    idle, backpressure = "none", "heavy"
+
+
+@pyuvm.test()
+class SeedLoads(Fp2BfpBase):
+    """Stochastic rounding with seed loads between blocks and in the same cycle as a taken block."""
+    kinds = ("random", "tie")
+    seed_every = 7
+
+    async def body(self):
+        await self.run_sequence(BlockSequence("sr", n(self.count), roundings=(3,), kinds=self.kinds,
+                                              seed_every=self.seed_every))
+
+
+@pyuvm.test()
+class ReservedMode(Fp2BfpBase):
+    """Mode code 3 is reserved and converts as FB24."""
+
+    async def body(self):
+        await self.run_sequence(BlockSequence("reserved", n(50), modes=(0, 3), kinds=("random", "tie")))
+
+
+@pyuvm.test()
+class ResetMidStream(Fp2BfpBase):
+    """A reset while blocks are in flight: they are dropped, and the unit restarts clean (LFSRs reseeded)."""
+    idle, backpressure = "random", "random"
+
+    async def body(self):
+        seq = BlockSequence("before", n(100), kinds=("random", "tie"))
+        task = cocotb.start_soon(self.run_sequence(seq))
+        await self.env.clock.cycles(int(seeds.rng("reset").integers(20, 60)))
+        await self.env.clock.reset()
+        await task
+        await self.run_sequence(BlockSequence("after", n(100), kinds=("random", "tie")))
+
+
+class _WrongTieScoreboard(Fp2BfpScoreboard):
+    """A deliberately wrong model (RNE treated as RNA): the scoreboard must catch it."""
+
+    def predict(self, port, txn):
+        if port == "in" and txn["rounding"] == 1:
+            txn = {**txn, "rounding": 2}
+        return super().predict(port, txn)
+
+
+@pyuvm.test(expect_fail=True)
+class ScoreboardCatchesWrongModel(Fp2BfpBase):
+    """Proves the scoreboard fails on a mismatch: ties under a model with the wrong tie rule."""
+    kinds = ("tie",)
+
+    def build_phase(self):
+        uvm_factory().set_type_override_by_type(Fp2BfpScoreboard, _WrongTieScoreboard)
+        super().build_phase()
+
+    async def body(self):
+        await self.run_sequence(BlockSequence("ties", 20, roundings=(1,), kinds=("tie",)))
+

@@ -1,0 +1,148 @@
+"""fp32_acc bench layer: block-sum terms, reductions, the model-based scoreboard, coverage and env."""
+from __future__ import annotations
+
+import cocotb
+import numpy as np
+from cocotb_coverage.coverage import CoverCross, CoverPoint
+from pyuvm import uvm_sequence
+
+from fbuvm import seeds
+from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem
+from models import accumulate, bits_float32, term_fp32
+
+X_MIN, X_MAX = -284, 254  # the exponents a block product can have (spec section 3)
+
+
+def p_width() -> int:
+    return int(cocotb.top.PW.value)
+
+
+class TermItem(StreamItem):
+    """One block dot product P with its LSB exponent X, the operand flags, and whether it ends a reduction."""
+
+    def __init__(self, name, p: int, x: int, flags: int = 0, last: bool = False):
+        super().__init__(name)
+        self.p, self.x, self.flags, self.last = int(p), int(x), int(flags), bool(last)
+
+    def beat(self):
+        pw = p_width()
+        return {"p": self.p & ((1 << pw) - 1), "x": self.x & 0x7FF, "flags": self.flags, "last": int(self.last)}
+
+    def __str__(self):
+        return f"term P={self.p} X={self.x} flags={self.flags} last={self.last}"
+
+
+def _signed(value: int, bits: int) -> int:
+    return value - (1 << bits) if value >> (bits - 1) else value
+
+
+class Fp32AccScoreboard(Scoreboard):
+    def reset_model(self):
+        self.terms = []
+
+    def predict(self, port, txn):
+        self.terms.append((_signed(txn["p"], p_width()), _signed(txn["x"], 11), txn["flags"]))
+        if not txn["last"]:
+            return []
+        p, x, f = (np.array(v) for v in zip(*self.terms))
+        bits, flags = accumulate(term_fp32(p, x)[:, None], f[:, None])
+        terms, self.terms = self.terms, []
+        return [{"result": int(bits[0]), "flags": int(flags[0]), "terms": terms}]
+
+    def same(self, expected, actual):
+        return expected["result"] == actual["result"] and expected["flags"] == actual["flags"]
+
+    def describe(self, expected, actual):
+        terms = "\n    ".join(f"P={p} X={x} flags={f} -> term {float(term_fp32(p, x))!r}"
+                              for p, x, f in expected["terms"][:20])
+        return (f"reduction of {len(expected['terms'])} terms:\n    {terms}\n  "
+                f"expected {expected['result']:08x} ({bits_float32(expected['result'])!r}) flags {expected['flags']}"
+                f"\n  actual   {actual['result']:08x} ({bits_float32(actual['result'])!r}) flags {actual['flags']}")
+
+
+def value_class(bits: int) -> str:
+    e, frac = (bits >> 23) & 0xFF, bits & 0x7FFFFF
+    if e == 255:
+        return "nan" if frac else "inf"
+    if e == 0:
+        return "subnormal" if frac else "zero"
+    return "normal"
+
+
+@CoverPoint("fp32_acc.result", xf=lambda r, n, f: r, bins=["zero", "subnormal", "normal", "inf", "nan"])
+@CoverPoint("fp32_acc.length", xf=lambda r, n, f: n, bins=["one", "few", "many"])
+@CoverPoint("fp32_acc.flags", xf=lambda r, n, f: f, bins=[0, 1, 2, 3])
+@CoverCross("fp32_acc.result_x_length", items=["fp32_acc.result", "fp32_acc.length"],
+            ign_bins=[("nan", "one")])
+def _sample_reduction(result, length, flags):
+    pass
+
+
+@CoverPoint("fp32_acc.term", xf=lambda t: t, bins=["zero", "subnormal", "normal", "inf"])
+def _sample_term(term_class):
+    pass
+
+
+class Fp32AccCoverage(CoverageCollector):
+    def sample(self, txn):
+        n = len(txn["terms"])
+        _sample_reduction(value_class(txn["result"]), "one" if n == 1 else "few" if n < 8 else "many",
+                          txn["flags"])
+        for p, x, _ in txn["terms"]:
+            _sample_term(value_class(int(term_fp32(p, x).view(np.uint32))))
+
+
+class Fp32AccEnv(StreamEnv):
+    inputs = {"in": ["p", "x", "flags", "last"]}
+    outputs = {"out": ["result", "flags"]}
+    scoreboard_class = Fp32AccScoreboard
+    coverage_class = Fp32AccCoverage
+
+
+# --- stimulus ---------------------------------------------------------------------------------------------
+def random_term(rng: np.random.Generator, pw: int, kind: str) -> tuple[int, int]:
+    """A (P, X) pair of a kind: 'random' (full ranges), 'normal' (results in binary32's normal range),
+    'tie' (P has exactly one bit too many: a rounding tie), 'subnormal' (result near 2^-126),
+    'overflow' (beyond binary32), 'zero'."""
+    if kind == "zero":
+        return 0, int(rng.integers(X_MIN, X_MAX + 1))
+    bits = int(rng.integers(1, pw))
+    p = int(rng.integers(1 << (bits - 1), 1 << bits)) if bits > 1 else 1
+    if kind == "tie" and pw > 26:
+        p = (int(rng.integers(1 << 23, 1 << 24)) << 1 | 1) << int(rng.integers(0, pw - 26))
+        bits = p.bit_length()
+    sign = -1 if rng.random() < 0.5 else 1
+    if kind == "random":
+        x = int(rng.integers(X_MIN, X_MAX + 1))
+    elif kind in ("normal", "tie"):
+        x = int(rng.integers(-100, 60)) - bits
+    elif kind == "subnormal":
+        x = -126 - bits + int(rng.integers(-26, 3))
+    elif kind == "overflow":
+        x = 128 - bits + int(rng.integers(0, 3))
+    else:
+        raise ValueError(kind)
+    return sign * p, max(X_MIN, min(X_MAX, x))
+
+
+class ReductionSequence(uvm_sequence):
+    """`count` reductions of 1..max_len terms, each term of a kind drawn from `kinds`; some reductions
+    cancel exactly (a term and its negation) and some carry operand flags."""
+
+    def __init__(self, name, count=100, max_len=20, kinds=("normal", "random", "tie", "subnormal", "zero")):
+        super().__init__(name)
+        self.count, self.max_len, self.kinds = count, max_len, kinds
+
+    async def body(self):
+        rng = seeds.rng(self.get_name())
+        pw = p_width()
+        for r in range(self.count):
+            n = int(rng.integers(1, self.max_len + 1))
+            terms = [random_term(rng, pw, str(rng.choice(self.kinds))) for _ in range(n)]
+            if n > 1 and rng.random() < 0.15:
+                terms[-1] = (-terms[0][0], terms[0][1])  # exact cancellation
+            for i, (p, x) in enumerate(terms):
+                flags = int(rng.integers(0, 4)) if rng.random() < 0.05 else 0
+                item = TermItem(f"r{r}t{i}", p, x, flags, i == n - 1)
+                await self.start_item(item)
+                await self.finish_item(item)
