@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import random
 import sys
 from pathlib import Path
 
@@ -50,6 +51,9 @@ def run(toplevel: str, sim: str = "icarus", testcase: str | None = None, seed: i
     from cocotb_test.simulator import run as cocotb_run
 
     parameters = dict(parameters or {})
+    if seed is None:
+        seed = random.SystemRandom().randrange(1, 2**31)
+    print(f"{toplevel} on {sim}: seed {seed}", flush=True)
     sim_build = build_dir(toplevel, sim, parameters, waves)
     env = {"PYTHONPATH": str(ROOT), "FLEXBLOCK_SIM": sim,
            "FLEXBLOCK_PARAMS": " ".join(f"{k}={v}" for k, v in parameters.items()),

@@ -107,10 +107,10 @@ class StreamSource(_Stream):
         the beat is taken (a sideband that must coincide with the handshake) and published with the beat."""
         if not self._at_falling_edge():
             await self._falling()
-        self._dropped = False
         while self.clock.in_reset or self.gap():
             self.valid.value = 0
             await self._falling()
+        self._dropped = False  # only a reset while the beat is offered drops it
         for name, value in beat.items():
             self.fields[name].value = value
         self.valid.value = 1

@@ -66,7 +66,7 @@ class ScoreboardError(AssertionError):
 
 class Scoreboard(uvm_component):
     """In-order checker. Input transactions go to `predict` (the model), which returns the expected
-    outputs they cause; every output transaction is compared with the oldest expectation at once, and the
+    outputs they cause; every output transaction is compared with the oldest expectation as soon as both exist, and the
     first mismatch stops the test with the transaction, the expected and actual values and the seed.
 
     Subclasses implement `predict(port, txn) -> list[expected]`, `reset_model()` and may override
@@ -76,13 +76,11 @@ class Scoreboard(uvm_component):
 
     def build_phase(self):
         self.expected = collections.deque()
+        self.actual = collections.deque()  # outputs seen before their inputs (same clock step)
         self.checked = 0
         self.ap = uvm_analysis_port("ap", self)  # every checked expectation, for coverage
         self.inlets = {p: _Inlet(f"{p}_inlet", self, self._input_writer(p)) for p in self.input_ports}
         self.out_inlet = _Inlet("out_inlet", self, self.write_output)
-
-    def _input_writer(self, port):
-        return lambda txn: self.expected.extend(self.predict(port, txn))
 
     def predict(self, port: str, txn) -> list:
         raise NotImplementedError
@@ -92,6 +90,7 @@ class Scoreboard(uvm_component):
 
     def on_dut_reset(self) -> None:
         self.expected.clear()
+        self.actual.clear()
         self.reset_model()
 
     def same(self, expected, actual) -> bool:
@@ -107,15 +106,28 @@ class Scoreboard(uvm_component):
         raise ScoreboardError(text)
 
     def write_output(self, actual) -> None:
-        if not self.expected:
-            self.fail(f"output with no expected transaction: {actual}")
-        expected = self.expected.popleft()
-        if not self.same(expected, actual):
-            self.fail(f"mismatch on output #{self.checked}\n  {self.describe(expected, actual)}")
-        self.checked += 1
-        self.ap.write(expected)
+        self.actual.append(actual)
+        self._match()
+
+    def _input_writer(self, port):
+        def write(txn):
+            self.expected.extend(self.predict(port, txn))
+            self._match()
+        return write
+
+    def _match(self) -> None:
+        """Pair outputs with expectations in order. An output can be seen in the same clock step as the
+        input that causes it (a zero-latency path), so either side may arrive first."""
+        while self.expected and self.actual:
+            expected, actual = self.expected.popleft(), self.actual.popleft()
+            if not self.same(expected, actual):
+                self.fail(f"mismatch on output #{self.checked}\n  {self.describe(expected, actual)}")
+            self.checked += 1
+            self.ap.write(expected)
 
     def check_phase(self):
+        if self.actual:
+            self.fail(f"{len(self.actual)} outputs with no expected transaction; first: {self.actual[0]}")
         if self.expected:
             self.fail(f"{len(self.expected)} expected outputs never came; first: {self.expected[0]}")
         if self.checked == 0:

@@ -1,5 +1,6 @@
-"""Reproducible randomness: one seed per simulation run (cocotb's COCOTB_RANDOM_SEED) and the one command
-that re-runs it."""
+"""Reproducible randomness. A simulation run has one seed (COCOTB_RANDOM_SEED, always set by tb/runner.py,
+which picks and prints one when none is given); cocotb derives each test's own seed from it and the test's
+name, and every random stream of a test is drawn from that. `rerun_command` reproduces the run."""
 from __future__ import annotations
 
 import os
@@ -9,12 +10,13 @@ import numpy as np
 
 
 def run_seed() -> int:
-    return int(cocotb.RANDOM_SEED)
+    """The seed of the whole simulation run: what SEED= on the command line gives back."""
+    return int(os.environ.get("COCOTB_RANDOM_SEED", cocotb.RANDOM_SEED))
 
 
 def rng(stream: str = "") -> np.random.Generator:
-    """A numpy Generator derived from the run's seed and a stream name (independent streams per user)."""
-    return np.random.default_rng([run_seed(), *stream.encode()])
+    """A numpy Generator from the current test's seed and a stream name (independent streams per user)."""
+    return np.random.default_rng([int(cocotb.RANDOM_SEED) % 2**64, *stream.encode()])
 
 
 def rerun_command(testcase: str | None = None) -> str:
