@@ -98,7 +98,9 @@ class Fp2BfpScoreboard(Scoreboard):
             self.model.load_seed(txn["seed"])
         sign, mag = q.sign[0], q.mag[0]
         return [{
-            "exp": int(q.exp[0]), "flags": int(q.flags[0]), "mode": q.mode,
+            # out_mode passes the block's code through unchanged: reserved 3 stays 3 (q.mode is the
+            # decoded mode, 0 for it).
+            "exp": int(q.exp[0]), "flags": int(q.flags[0]), "mode": int(txn["mode"]),
             "sign": sum(int(s) << i for i, s in enumerate(sign)),
             "mag": sum(int(m) << (16 * i) for i, m in enumerate(mag)),
             "input": txn,
@@ -187,6 +189,10 @@ class Fp2BfpEnv(StreamEnv):
         ConfigDB().set(None, "*", "SR_SEED", int(cocotb.top.SR_SEED.value))
         ConfigDB().set(None, "*", "SR_BITS", int(cocotb.top.SR_BITS.value))
         super().build_phase()
+
+    def connect_phase(self):
+        super().connect_phase()
+        # The scoreboard's inlets exist only after its own build_phase (pyuvm builds top-down).
         self.seed_strobe.subscribe(self.scoreboard.inlets["seed"].write)
 
     def make_driver(self, port, source):
@@ -232,7 +238,7 @@ def corner_block(rng: np.random.Generator, k: int, kind: str, mode: int) -> np.n
             vals[2] = np.ldexp((1 << w) - 0.25, lsb)
         words = float32_bits((vals * rng.choice([-1, 1], k)).astype(np.float32))
     elif kind == "huge_tiny":
-        words[0] = float32_bits(np.float32(np.ldexp(1.0, 100)))
+        words[0] = float32_bits(np.float32(np.ldexp(1.0, 100)))[0]  # float32_bits returns >= 1-d
     return words
 
 
