@@ -6,7 +6,7 @@ from cocotb_coverage.coverage import CoverCross, CoverPoint
 from pyuvm import ConfigDB, uvm_sequence
 
 from fbuvm import seeds
-from fbuvm.bfm import Strobe
+from fbuvm.bfm import Strobe, reset_epoch
 from fbuvm.components import CoverageCollector, Scoreboard, StreamDriver, StreamEnv, StreamItem
 from models import FB12, FB16, FB24, Fp2Bfp, bits_float32, float32_bits, mag_bits, mode_code
 from models.fp2bfp import RNA, RNE, ROUNDING_NAMES, RTZ, SR
@@ -71,7 +71,7 @@ class Fp2BfpDriver(StreamDriver):
                 await self.seed_strobe.pulse({"seed_load": 1, "seed": item.seed})
             else:
                 strobe = None if item.seed_with is None else {"seed_load": 1, "seed": item.seed_with}
-                item.accepted = await self.source.send(item.beat(), strobe)
+                item.accepted = item.epoch == reset_epoch() and await self.source.send(item.beat(), strobe)
             self.seq_item_port.item_done()
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import cocotb
 import numpy as np
-from cocotb.triggers import Combine
+from cocotb.triggers import gather
 from cocotb_coverage.coverage import CoverCross, CoverPoint
 from pyuvm import uvm_sequence
 
@@ -222,9 +222,13 @@ async def run_job(env: PeArrayEnv, job: GemmJob, quantizer: Fp2Bfp) -> int:
     cfg = CfgItem("cfg", job.mode_a, job.mode_b, job.kblocks)
     seq = _Single("cfg", cfg)
     await seq.start(env.seqr["cfg"])
-    a = cocotb.start_soon(OperandSequence("a_ops", job, "a", env.rows).start(env.seqr["a"]))
-    b = cocotb.start_soon(OperandSequence("b_ops", job, "b", env.cols).start(env.seqr["b"]))
-    await Combine(a, b)
+    streams = [cocotb.start_soon(OperandSequence(f"{side}_ops", job, side, slots).start(env.seqr[side]))
+               for side, slots in (("a", env.rows), ("b", env.cols))]
+    try:
+        await gather(*streams)
+    finally:  # a cancelled job (reset mid-tile) stops feeding its operands
+        for stream in streams:
+            stream.cancel()
     while len(env.results) < first + len(job.tiles):
         await env.clock.cycles(1)
     return env.clock.cycle - start

@@ -142,8 +142,8 @@ class ResetMidTile(PeArrayBase):
         a, b = conv_layer_gemms(rng)["conv_fwd"]
         task = cocotb.start_soon(self.job("conv_fwd", a, b, FB24, FB24))
         await self.env.clock.cycles(int(rng.integers(30, 150)))
+        task.cancel()  # the job's stimulus stops; what it had queued is stale after the reset
         await self.env.clock.reset()
-        task.cancel()
         self.report.clear()
         await self.job("conv_fwd", a, b, FB16, FB12)
 

@@ -16,6 +16,12 @@ from cocotb.utils import get_sim_time
 
 Beat = dict  # field name -> int
 
+_resets = 0  # resets so far in this simulation: transactions made before the latest one are stale
+
+
+def reset_epoch() -> int:
+    return _resets
+
 
 class ClockReset:
     """Clock generation, reset, cycle counting, and reset notifications for the other BFMs."""
@@ -43,7 +49,9 @@ class ClockReset:
 
     async def reset(self, cycles: int = 3) -> None:
         """Hold rst_n low for `cycles` rising edges; everything in flight is dropped."""
+        global _resets
         await FallingEdge(self.clk)
+        _resets += 1
         self.in_reset = True
         self.rst_n.value = 0
         for callback in self._on_reset:

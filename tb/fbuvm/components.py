@@ -12,12 +12,17 @@ from pyuvm import (ConfigDB, uvm_analysis_port, uvm_component, uvm_driver, uvm_e
                    uvm_sequence, uvm_sequence_item, uvm_sequencer, uvm_subscriber, uvm_test)
 
 from . import seeds
-from .bfm import ClockReset, StreamSink, StreamSource
+from .bfm import ClockReset, StreamSink, StreamSource, reset_epoch
 from .patterns import make_gap_pattern
 
 
 class StreamItem(uvm_sequence_item):
-    """A transaction on one stream. Subclasses hold the DUT's meaning and say how to make a beat."""
+    """A transaction on one stream. Subclasses hold the DUT's meaning and say how to make a beat.
+    An item made before a DUT reset is stale: the driver drops it (a reset flushes the stimulus in flight)."""
+
+    def __init__(self, name="item"):
+        super().__init__(name)
+        self.epoch = reset_epoch()
 
     def beat(self) -> dict:
         raise NotImplementedError
@@ -36,7 +41,7 @@ class StreamDriver(uvm_driver):
     async def run_phase(self):
         while True:
             item = await self.seq_item_port.get_next_item()
-            item.accepted = await self.source.send(item.beat())
+            item.accepted = item.epoch == reset_epoch() and await self.source.send(item.beat())
             self.seq_item_port.item_done()
 
 
