@@ -41,7 +41,7 @@ def accumulate(terms, in_flags=None) -> tuple[np.ndarray, np.ndarray]:
         for t in terms:
             acc = acc + t
             overflow |= np.isinf(t) | np.isinf(acc)
-    bits = acc.view(np.uint32).copy()
+    bits = np.array(acc, np.float32).view(np.uint32)  # a copy; 0-d (not a numpy scalar) for 1-D terms
     nan = np.isnan(acc)
     bits[nan] = CANONICAL_NAN
     flags = np.where(nan, FLAG_INVALID, 0) | np.where(overflow, FLAG_OVERFLOW, 0)
