@@ -41,37 +41,44 @@ module fp32_acc #(
   logic [31:0] acc_q, sum;
   logic [1:0]  flags_q;
 
-  // Fields of a binary32 without its sign: significand with the hidden bit, LSB exponent, specials.
+  // Fields of a binary32 without its sign: significand with the hidden bit and LSB exponent.
   function automatic logic [23:0] significand(input logic [30:0] f);
     significand = {f[30:23] != 8'd0, f[22:0]};
   endfunction
   function automatic logic signed [11:0] lsb_exponent(input logic [7:0] e);
     lsb_exponent = (e == 8'd0) ? -12'sd149 : 12'(e) - 12'sd150;
   endfunction
-  function automatic logic is_nan(input logic [30:0] f);
-    is_nan = f[30:23] == 8'hFF && f[22:0] != '0;
-  endfunction
-  function automatic logic is_inf(input logic [30:0] f);
-    is_inf = f[30:23] == 8'hFF && f[22:0] == '0;
-  endfunction
+
+  logic signed [11:0] acc_lsb, term_lsb;
+  logic               acc_nan, acc_inf, term_inf, sum_nan, sum_inf;
+  assign acc_lsb  = lsb_exponent(acc_q[30:23]);
+  assign term_lsb = lsb_exponent(term[30:23]);
+  assign acc_nan  = acc_q[30:23] == 8'hFF && acc_q[22:0] != '0;
+  assign acc_inf  = acc_q[30:0] == 31'h7F80_0000;
+  assign term_inf = term[30:0] == 31'h7F80_0000;  // a term is never NaN
 
   // Operands ordered by LSB exponent: `greater` has the larger (or equal) one.
+  logic               acc_greater;
   logic [31:0]        greater, lesser;
+  logic signed [11:0] greater_lsb;
   logic [11:0]        align;         // LSB exponent difference
   logic [26:0]        greater_sig;   // greater's significand with GUARD zero bits below
-  logic [26:0]        lesser_al;     // lesser's significand on the same grid, lost bits jammed into a sticky LSB
-  logic signed [28:0] exact;         // greater + lesser in units of 2^(greater's LSB exponent - GUARD)
+  logic [26:0]        lesser_sig;    // lesser's, likewise, before alignment
+  logic [26:0]        lesser_al;     // lesser's on greater's grid, the lost bits jammed into a sticky LSB
+  logic signed [28:0] exact;         // greater + lesser in units of 2^(greater_lsb - GUARD)
   logic [27:0]        sum_mag;
   logic               sum_sign;
   logic [31:0]        rounded;
 
-  assign {greater, lesser} = (lsb_exponent(acc_q[30:23]) >= lsb_exponent(term[30:23])) ? {acc_q, term}
-                                                                                        : {term, acc_q};
-  assign align       = 12'(lsb_exponent(greater[30:23]) - lsb_exponent(lesser[30:23]));
+  assign acc_greater = acc_lsb >= term_lsb;
+  assign greater     = acc_greater ? acc_q : term;
+  assign lesser      = acc_greater ? term : acc_q;
+  assign greater_lsb = acc_greater ? acc_lsb : term_lsb;
+  assign align       = 12'(acc_greater ? acc_lsb - term_lsb : term_lsb - acc_lsb);
   assign greater_sig = {significand(greater[30:0]), 3'b000};
-  assign lesser_al   = (align > 12'd27) ? 27'(significand(lesser[30:0]) != '0)
-                     : 27'({significand(lesser[30:0]), 3'b000} >> align)
-                       | 27'(({significand(lesser[30:0]), 3'b000} & ~({27{1'b1}} << align)) != '0);
+  assign lesser_sig  = {significand(lesser[30:0]), 3'b000};
+  assign lesser_al   = (align > 12'd27) ? 27'(lesser_sig != '0)
+                     : (lesser_sig >> align) | 27'((lesser_sig & ~({27{1'b1}} << align)) != '0);
   assign exact    = (greater[31] ? -29'(greater_sig) : 29'(greater_sig))
                   + (lesser[31] ? -29'(lesser_al) : 29'(lesser_al));
   assign sum_mag  = exact[28] ? 28'(-exact) : 28'(exact);
@@ -81,23 +88,23 @@ module fp32_acc #(
   fp32_round #(.N(28)) u_sum_round (
     .sign(sum_sign),
     .mag(sum_mag),
-    .lsb_exp(lsb_exponent(greater[30:23]) - 12'(GUARD)),
+    .lsb_exp(greater_lsb - 12'(GUARD)),
     .result(rounded)
   );
 
   // IEEE specials ahead of the datapath: NaN propagates (canonical), Inf - Inf is NaN, Inf dominates.
-  always_comb begin
-    if (is_nan(acc_q[30:0]) || (is_inf(acc_q[30:0]) && is_inf(term[30:0]) && acc_q[31] != term[31])) sum = CANONICAL_NAN;
-    else if (is_inf(acc_q[30:0])) sum = acc_q;
-    else if (is_inf(term[30:0]))  sum = term;
-    else                    sum = rounded;
-  end
+  assign sum = (acc_nan || (acc_inf && term_inf && acc_q[31] != term[31])) ? CANONICAL_NAN
+             : acc_inf  ? acc_q
+             : term_inf ? term
+             :            rounded;
+  assign sum_nan = sum == CANONICAL_NAN;
+  assign sum_inf = sum[30:0] == 31'h7F80_0000;
 
   // ---- the running sum and the result FIFO ------------------------------------------------------
   wire take = in_valid && in_ready;
   logic [1:0] flags_d;  // {overflow, invalid} of the reduction so far, this term included
   assign flags_d = flags_q | in_flags
-                 | {is_inf(term[30:0]) || is_inf(sum[30:0]), is_nan(sum[30:0])};
+                 | {term_inf || sum_inf, sum_nan};
 
   always_ff @(posedge clk) begin
     if (!rst_n || (take && in_last)) begin

@@ -6,7 +6,7 @@
 // position of mag's leading one: the bits below t are rounded away, a carry out of the significand moves
 // t up by one, and a biased exponent of 255 or more is Inf. A zero magnitude gives a zero with `sign`.
 module fp32_round #(
-  parameter int N = 38  // magnitude bits
+  parameter int N = 38  // magnitude bits, at most 64
 ) (
   input  logic               sign,
   input  logic [N-1:0]       mag,
@@ -27,12 +27,19 @@ module fp32_round #(
   logic [23:0]        sig;
   logic signed [12:0] exp_lsb, biased;
 
-  always_comb begin
-    lead = '0;
-    for (int i = 0; i < N; i++)
-      if (mag[i]) lead = LW'(i);
-  end
+  // Leading-one position by halving (6 steps for up to 64 bits).
+  function automatic logic [5:0] msb_index(input logic [63:0] v);
+    logic [63:0] x;
+    x = v;
+    msb_index = '0;
+    for (int step = 32; step >= 1; step = step / 2)
+      if ((x >> step) != '0) begin
+        msb_index = msb_index + 6'(step);
+        x = x >> step;
+      end
+  endfunction
 
+  assign lead = LW'(msb_index(64'(mag)));
   assign t_raw  = 13'(lsb_exp) + 13'(lead) - 13'sd23;
   assign t      = (t_raw < -13'sd149) ? -13'sd149 : t_raw;
   assign shift  = t - 13'(lsb_exp);
@@ -49,4 +56,7 @@ module fp32_round #(
   // sig < 2^23 only for subnormals (exp_lsb = -149) and zero
   assign biased   = sig[23] ? exp_lsb + 13'sd150 : 13'sd0;
   assign result   = (biased >= 13'sd255) ? {sign, 8'hFF, 23'd0} : {sign, biased[7:0], sig[22:0]};
+`ifndef SYNTHESIS
+  initial assert (N >= 2 && N <= 64) else $fatal(1, "fp32_round: N = %0d is outside 2..64", N);
+`endif
 endmodule

@@ -5,48 +5,70 @@
 // product p = s / (na*nb), nibble pair q = s % (na*nb), i = q / nb, j = q % nb, so one cycle yields
 // 16/(na*nb) products: one 16x16, four 8x8, sixteen 4x4, or the mixed cases. All products of a cycle
 // belong to the same block dot product, so their signed sum is all the PE needs.
+//
+// The operand routing of each sub-multiplier is fixed per mode pair: nine constant nibble selections,
+// chosen by the pair (a 9-way multiplexer per sub-multiplier input, no index arithmetic in hardware).
 module mm_multiplier (
   input  logic [1:0]         mode_a,
   input  logic [1:0]         mode_b,
   input  logic [15:0]        a_sign,   // window of A elements (sign-magnitude, 16-bit slots)
+  /* verilator lint_off UNUSEDSIGNAL */  // the upper window slots serve only the narrow modes' low nibbles
   input  logic [255:0]       a_mag,
   input  logic [15:0]        b_sign,
   input  logic [255:0]       b_mag,
+  /* verilator lint_on UNUSEDSIGNAL */
   output logic signed [36:0] sum       // exact: 16 terms below 2^32
 );
   import flexblock_pkg::*;
 
-  // log2 of the nibbles per element: 2, 1 or 0.
-  function automatic logic [1:0] log2_nibbles(input logic [1:0] mode);
-    unique case (mode_nibbles(mode))
-      3'd4:    log2_nibbles = 2'd2;
-      3'd2:    log2_nibbles = 2'd1;
-      default: log2_nibbles = 2'd0;
-    endcase
+  // log2 of the nibbles per element of a mode code: FB24 2, FB16 1, FB12 0 (reserved 3 as FB24).
+  function automatic int log2_nibbles(input int code);
+    log2_nibbles = (code == 1) ? 1 : (code == 2) ? 0 : 2;
   endfunction
 
-  logic [1:0] la, lb;
-  logic [2:0] lab;
-  assign la  = log2_nibbles(mode_a);
-  assign lb  = log2_nibbles(mode_b);
-  assign lab = 3'(la) + 3'(lb);
+  logic [3:0] pair;  // 3 * mode_a + mode_b, reserved codes folded to FB24
+  assign pair = 4'(3 * ((mode_a == 2'd3) ? 0 : 32'(mode_a)) + ((mode_b == 2'd3) ? 0 : 32'(mode_b)));
 
-  logic [3:0]  p [16];     // element of the window
-  logic [1:0]  ai [16];    // nibble of the A element
-  logic [1:0]  bj [16];    // nibble of the B element
-  logic [7:0]  prod [16];  // the sub-multipliers
-  logic [31:0] term [16];
+  logic signed [32:0] term [16];
 
-  always_comb begin
-    sum = '0;
-    for (int s = 0; s < 16; s++) begin
-      p[s]    = 4'(s >> lab);
-      ai[s]   = 2'((s & ((1 << lab) - 1)) >> lb);
-      bj[s]   = 2'(s & ((1 << lb) - 1));
-      prod[s] = a_mag[16*p[s] + 4*ai[s] +: 4] * b_mag[16*p[s] + 4*bj[s] +: 4];
-      term[s] = 32'(prod[s]) << (4 * (32'(ai[s]) + 32'(bj[s])));
-      if (a_sign[p[s]] ^ b_sign[p[s]]) sum = sum - 37'(term[s]);
-      else                             sum = sum + 37'(term[s]);
+  for (genvar s = 0; s < 16; s++) begin : g_sub
+    logic [3:0] a_cand [9], b_cand [9];  // the nibbles this sub-multiplier takes in each mode pair
+    logic [4:0] shift_cand [9];          // 4 * (i + j)
+    logic       neg_cand [9];            // sign of the product it belongs to
+
+    for (genvar ma = 0; ma < 3; ma++) begin : g_ma
+      for (genvar mb = 0; mb < 3; mb++) begin : g_mb
+        localparam int LA = log2_nibbles(ma);
+        localparam int LB = log2_nibbles(mb);
+        localparam int P  = s >> (LA + LB);
+        localparam int I  = (s & ((1 << (LA + LB)) - 1)) >> LB;
+        localparam int J  = s & ((1 << LB) - 1);
+        assign a_cand[3*ma + mb]     = a_mag[16*P + 4*I +: 4];
+        assign b_cand[3*ma + mb]     = b_mag[16*P + 4*J +: 4];
+        assign shift_cand[3*ma + mb] = 5'(4 * (I + J));
+        assign neg_cand[3*ma + mb]   = a_sign[P] ^ b_sign[P];
+      end
     end
+
+    logic [7:0]  prod;  // the 4x4 sub-multiplier
+    logic [31:0] mag;
+    assign prod    = a_cand[pair] * b_cand[pair];
+    assign mag     = 32'(prod) << shift_cand[pair];
+    assign term[s] = neg_cand[pair] ? -33'(mag) : 33'(mag);
   end
+
+  // Adder tree over the 16 signed terms.
+  logic signed [36:0] level1 [8];
+  logic signed [36:0] level2 [4];
+  logic signed [36:0] level3 [2];
+  for (genvar n = 0; n < 8; n++) begin : g_l1
+    assign level1[n] = 37'(term[2*n]) + 37'(term[2*n + 1]);
+  end
+  for (genvar n = 0; n < 4; n++) begin : g_l2
+    assign level2[n] = level1[2*n] + level1[2*n + 1];
+  end
+  for (genvar n = 0; n < 2; n++) begin : g_l3
+    assign level3[n] = level2[2*n] + level2[2*n + 1];
+  end
+  assign sum = level3[0] + level3[1];
 endmodule
