@@ -12,9 +12,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RTL = ROOT / "rtl"
+# Overridable so that tools (e.g. the mutation check) can simulate a modified copy of the RTL.
+RTL = Path(os.environ.get("FLEXBLOCK_RTL_DIR", ROOT / "rtl")).resolve()
 TB = ROOT / "tb"
-BUILD = ROOT / "sim_build"
+BUILD = Path(os.environ.get("FLEXBLOCK_BUILD_DIR", ROOT / "sim_build")).resolve()
 
 # DUT -> cocotb test module (tb/<module>.py). Every DUT is built from all of rtl/ (one module per file).
 DUTS = {
