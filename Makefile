@@ -1,7 +1,8 @@
 # FlexBlock — the two commands a user needs:
-#   make sim TOPLEVEL=pe_array [SIM=icarus|verilator] [TESTCASE=name] [SEED=n] [WAVES=1]
+#   make sim TOPLEVEL=pe_array [SIM=icarus|verilator] [TESTCASE=name] [SEED=n] [WAVES=1] [PARAMS="ROWS=2"]
 #   make test            (quick regression, pytest + cocotb-test; what CI runs)
-# Both install what they need on first use (scripts/bootstrap.sh).
+# Both install what they need on first use (scripts/bootstrap.sh). Also: make waves, regress, coverage,
+# lint, bench (see README.md).
 
 SIM      ?= icarus
 TOPLEVEL ?= pe_array
@@ -16,10 +17,14 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.flexblock-installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup sim test test-model waves lint bench clean help
+RUNS   ?= 5
+SCALE  ?= 3
+SHARD  ?=
+
+.PHONY: setup sim test test-model regress coverage waves lint bench clean help
 
 help:
-	@sed -n '1,5p' Makefile
+	@sed -n '1,6p' Makefile
 
 setup: $(STAMP)
 
@@ -34,16 +39,31 @@ sim: setup
 waves: setup
 	@f=$$($(PY) -c "import sys; sys.path.insert(0,'tb'); import runner; print(runner.waves_file('$(TOPLEVEL)','$(SIM)'))"); \
 	  test -f "$$f" || { echo "no waveform at $$f: run 'make sim TOPLEVEL=$(TOPLEVEL) SIM=$(SIM) WAVES=1' first"; exit 1; }; \
-	  gtkwave "$$f" $$(test -f tb/waves/$(TOPLEVEL).gtkw && echo tb/waves/$(TOPLEVEL).gtkw)
+	  save=tb/waves/$(TOPLEVEL).gtkw; \
+	  if [ -f "$$save" ] && [ "$(SIM)" = verilator ]; then \
+	    sed 's/^$(TOPLEVEL)\./TOP.$(TOPLEVEL)./' "$$save" > sim_build/$(TOPLEVEL)-verilator.gtkw; save=sim_build/$(TOPLEVEL)-verilator.gtkw; fi; \
+	  gtkwave "$$f" $$(test -f "$$save" && echo "$$save")
 
 test: setup
-	$(PY) -m pytest -n $(JOBS) --junitxml=sim_build/junit.xml $(if $(SEED),--seed $(SEED))
+	$(PY) -m pytest -n $(JOBS) --junitxml=sim_build/junit.xml $(if $(SEED),--seed $(SEED)) \
+	  $(if $(SHARD),--shard $(SHARD))
 
 test-model: setup
 	$(PY) -m pytest models
 
+# The full regression: RUNS seeds per DUT x simulator x parameter set, sequences SCALE times longer, then
+# the merged functional coverage. SHARD=i/n runs one slice (for a CI matrix).
+regress: setup
+	rm -rf sim_build/coverage sim_build/stats
+	FLEXBLOCK_SCALE=$(SCALE) $(PY) -m pytest -n $(JOBS) --runs $(RUNS) --junitxml=sim_build/junit-regress.xml \
+	  $(if $(SEED),--seed $(SEED)) $(if $(SHARD),--shard $(SHARD))
+	$(PY) scripts/coverage_report.py
+
+coverage: setup
+	$(PY) scripts/coverage_report.py
+
 lint: setup
-	verilator --lint-only -Wall -Irtl $$(ls rtl/*_pkg.sv) $$(ls rtl/*.sv | grep -v _pkg.sv)
+	$(PY) -m pytest -q tb/test_lint.py
 
 bench: setup
 	$(PY) scripts/bench_model.py

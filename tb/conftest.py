@@ -1,34 +1,101 @@
-"""pytest options for the simulation regression: seeds and simulators."""
+"""pytest options for the simulation regression: seeds, simulators, repeated runs, shards, and the summary.
+
+    --seed N        base seed of every simulation run (default: a fresh one, printed; `make test SEED=N`)
+    --sims LIST     simulators, comma separated (default icarus,verilator)
+    --runs N        seeds per DUT x simulator x parameter set (the full regression uses several)
+    --shard I/N     run only the I-th of N interleaved slices of the collected tests (for a CI matrix)
+"""
 from __future__ import annotations
 
+import json
 import os
 import random
+import time
+from collections import defaultdict
 
 import pytest
+
+import runner
 
 
 def pytest_addoption(parser):
     parser.addoption("--seed", type=int, default=None,
                      help="base random seed of the simulation runs (default: a fresh one, printed)")
     parser.addoption("--sims", default="icarus,verilator", help="simulators to run, comma separated")
+    parser.addoption("--runs", type=int, default=1, help="seeds per DUT x simulator x parameter set")
+    parser.addoption("--shard", default=None, metavar="I/N", help="run only shard I of N (1-based)")
+
+
+def pytest_configure(config):
+    workerinput = getattr(config, "workerinput", None)  # pytest-xdist worker: the controller's seed
+    if workerinput is not None and "flexblock_seed" in workerinput:
+        config.flexblock_seed = int(workerinput["flexblock_seed"])
+        return
+    seed = config.getoption("--seed")
+    if seed is None:
+        seed = int(os.environ.get("FLEXBLOCK_SEED") or random.SystemRandom().randrange(1, 2**31))
+    config.flexblock_seed = seed
+    config.flexblock_start = time.time()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    node.workerinput["flexblock_seed"] = node.config.flexblock_seed
 
 
 def pytest_generate_tests(metafunc):
     if "sim" in metafunc.fixturenames:
         metafunc.parametrize("sim", metafunc.config.getoption("--sims").split(","))
+    if "run" in metafunc.fixturenames:
+        runs = metafunc.config.getoption("--runs")
+        metafunc.parametrize("run", range(runs), ids=[f"run{i}" for i in range(runs)])
 
 
-def pytest_configure(config):
-    seed = config.getoption("--seed")
-    if seed is None:
-        seed = int(os.environ.get("FLEXBLOCK_SEED", random.SystemRandom().randrange(1, 2**31)))
-    config.flexblock_seed = seed
+def pytest_collection_modifyitems(config, items):
+    shard = config.getoption("--shard")
+    if not shard:
+        return
+    index, count = (int(v) for v in shard.split("/"))
+    if not 1 <= index <= count:
+        raise pytest.UsageError(f"--shard {shard}: I must be in 1..N")
+    keep = [item for i, item in enumerate(items) if i % count == index - 1]
+    config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+    items[:] = keep
 
 
 def pytest_report_header(config):
-    return f"flexblock simulation base seed: {config.flexblock_seed} (re-run all: make test SEED={config.flexblock_seed})"
+    return (f"flexblock simulation base seed: {config.flexblock_seed} "
+            f"(re-run all: make test SEED={config.flexblock_seed})")
 
 
 @pytest.fixture(scope="session")
 def base_seed(request) -> int:
     return request.config.flexblock_seed
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Simulation runs, seeds and output transactions checked by the scoreboards, per DUT and simulator."""
+    start = getattr(config, "flexblock_start", None)
+    stats_dir = runner.BUILD / "stats"
+    if start is None or not stats_dir.is_dir():
+        return
+    records = []
+    for path in stats_dir.glob("*.json"):
+        if path.stat().st_mtime >= start:
+            records.append(json.loads(path.read_text()))
+    if not records:
+        return
+    table = defaultdict(lambda: {"tests": 0, "checked": 0, "seeds": set()})
+    for r in records:
+        row = table[(r["dut"], r["sim"], r.get("params", ""))]
+        row["tests"] += 1
+        row["checked"] += r.get("checked", 0)
+        row["seeds"].add(r["seed"])
+    write = terminalreporter.write_line
+    write("")
+    write(f"{'DUT':10} {'sim':10} {'parameters':28} {'tests':>6} {'seeds':>6} {'transactions checked':>21}")
+    for (dut, sim, params), row in sorted(table.items()):
+        write(f"{dut:10} {sim:10} {params or '-':28} {row['tests']:>6} {len(row['seeds']):>6} {row['checked']:>21}")
+    total = sum(r.get("checked", 0) for r in records)
+    write(f"{len(records)} simulated tests, {len({r['seed'] for r in records})} seeds, {total} transactions "
+          f"checked bit-exactly, {time.time() - start:.0f} s; base seed {config.flexblock_seed}")

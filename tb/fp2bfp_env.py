@@ -223,8 +223,10 @@ def corner_block(rng: np.random.Generator, k: int, kind: str, mode: int) -> np.n
         words[rng.integers(0, k, rng.integers(1, k + 1))] = 0x7FC00000 | int(rng.integers(0, 1 << 22))
     elif kind == "all_nan":
         words[:] = 0x7F800001 + rng.integers(0, 1 << 22, k).astype(np.uint32)
-    elif kind == "inf":
+    elif kind in ("inf", "nan_inf"):
         words[rng.integers(0, k)] = rng.choice([0x7F800000, 0xFF800000])
+        if kind == "nan_inf":  # both flags in one block (the NaN may overwrite the Inf when k is small)
+            words[rng.integers(0, k)] = 0xFFC00000 | int(rng.integers(0, 1 << 22))
     elif kind == "subnormal":
         words = rng.integers(1, 1 << 23, k).astype(np.uint32) | (rng.integers(0, 2, k).astype(np.uint32) << 31)
     elif kind in ("tie", "saturate", "top", "bottom"):

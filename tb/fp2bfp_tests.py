@@ -2,7 +2,6 @@
 `make sim TOPLEVEL=fp2bfp TESTCASE=<name> [SEED=n] [SIM=verilator] [WAVES=1]`."""
 from __future__ import annotations
 
-import os
 
 import cocotb
 import pyuvm
@@ -12,11 +11,7 @@ from fbuvm import seeds
 from fbuvm.components import FlexBlockTest
 from fp2bfp_env import BlockSequence, Fp2BfpEnv, Fp2BfpScoreboard
 
-SCALE = float(os.environ.get("FLEXBLOCK_SCALE", "1"))  # the full regression runs longer sequences
 
-
-def n(count: int) -> int:
-    return max(1, int(count * SCALE))
 
 
 class Fp2BfpBase(FlexBlockTest):
@@ -26,7 +21,7 @@ class Fp2BfpBase(FlexBlockTest):
     seed_every = 0
 
     async def body(self):
-        await self.run_sequence(BlockSequence("blocks", n(self.count), kinds=self.kinds,
+        await self.run_sequence(BlockSequence("blocks", seeds.scaled(self.count), kinds=self.kinds,
                                               seed_every=self.seed_every))
 
 
@@ -37,8 +32,8 @@ class RandomBlocks(Fp2BfpBase):
 
 @pyuvm.test()
 class CornerBlocks(Fp2BfpBase):
-    """Zero, NaN, Inf, subnormal, tie, saturation, E=254 and E=1 blocks, and one huge element."""
-    kinds = ("zero_block", "nan", "all_nan", "inf", "subnormal", "tie", "saturate", "top", "bottom",
+    """Zero, NaN, Inf, NaN with Inf, subnormal, tie, saturation, E=254 and E=1 blocks, and one huge element."""
+    kinds = ("zero_block", "nan", "all_nan", "inf", "nan_inf", "subnormal", "tie", "saturate", "top", "bottom",
              "huge_tiny", "random")
     count = 300
 
@@ -61,7 +56,7 @@ class SeedLoads(Fp2BfpBase):
     seed_every = 7
 
     async def body(self):
-        await self.run_sequence(BlockSequence("sr", n(self.count), roundings=(3,), kinds=self.kinds,
+        await self.run_sequence(BlockSequence("sr", seeds.scaled(self.count), roundings=(3,), kinds=self.kinds,
                                               seed_every=self.seed_every))
 
 
@@ -70,7 +65,7 @@ class ReservedMode(Fp2BfpBase):
     """Mode code 3 is reserved and converts as FB24."""
 
     async def body(self):
-        await self.run_sequence(BlockSequence("reserved", n(50), modes=(0, 3), kinds=("random", "tie")))
+        await self.run_sequence(BlockSequence("reserved", seeds.scaled(50), modes=(0, 3), kinds=("random", "tie")))
 
 
 @pyuvm.test()
@@ -79,12 +74,12 @@ class ResetMidStream(Fp2BfpBase):
     idle, backpressure = "random", "random"
 
     async def body(self):
-        seq = BlockSequence("before", n(100), kinds=("random", "tie"))
+        seq = BlockSequence("before", seeds.scaled(100), kinds=("random", "tie"))
         task = cocotb.start_soon(self.run_sequence(seq))
         await self.env.clock.cycles(int(seeds.rng("reset").integers(20, 60)))
         await self.env.clock.reset()
         await task
-        await self.run_sequence(BlockSequence("after", n(100), kinds=("random", "tie")))
+        await self.run_sequence(BlockSequence("after", seeds.scaled(100), kinds=("random", "tie")))
 
 
 class _WrongTieScoreboard(Fp2BfpScoreboard):

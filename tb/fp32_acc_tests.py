@@ -1,7 +1,6 @@
 """fp32_acc tests. One alone: `make sim TOPLEVEL=fp32_acc TESTCASE=<name> [SEED=n] [SIM=verilator] [WAVES=1]`."""
 from __future__ import annotations
 
-import os
 
 import cocotb
 import pyuvm
@@ -11,11 +10,7 @@ from fbuvm import seeds
 from fbuvm.components import FlexBlockTest
 from fp32_acc_env import Fp32AccEnv, Fp32AccScoreboard, ReductionSequence
 
-SCALE = float(os.environ.get("FLEXBLOCK_SCALE", "1"))
 
-
-def n(count: int) -> int:
-    return max(1, int(count * SCALE))
 
 
 class Fp32AccBase(FlexBlockTest):
@@ -25,7 +20,7 @@ class Fp32AccBase(FlexBlockTest):
     count = 150
 
     async def body(self):
-        await self.run_sequence(ReductionSequence("reductions", n(self.count), self.max_len, self.kinds))
+        await self.run_sequence(ReductionSequence("reductions", seeds.scaled(self.count), self.max_len, self.kinds))
 
 
 @pyuvm.test()
@@ -63,11 +58,11 @@ class ResetMidStream(Fp32AccBase):
     idle, backpressure = "random", "random"
 
     async def body(self):
-        task = cocotb.start_soon(self.run_sequence(ReductionSequence("before", n(60))))
+        task = cocotb.start_soon(self.run_sequence(ReductionSequence("before", seeds.scaled(60))))
         await self.env.clock.cycles(int(seeds.rng("reset").integers(20, 200)))
         await self.env.clock.reset()
         await task
-        await self.run_sequence(ReductionSequence("after", n(60)))
+        await self.run_sequence(ReductionSequence("after", seeds.scaled(60)))
 
 
 class _NoSubnormalScoreboard(Fp32AccScoreboard):

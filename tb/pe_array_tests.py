@@ -5,7 +5,6 @@ C is also checked against the model's end-to-end gemm (quantize the FP32 masters
 reports its cycles and utilization (useful sub-multiplier operations / (16 x ROWS x COLS x cycles))."""
 from __future__ import annotations
 
-import os
 
 import cocotb
 import numpy as np
@@ -13,7 +12,7 @@ import pyuvm
 from pyuvm import uvm_factory
 
 from fbuvm import seeds
-from fbuvm.components import FlexBlockTest
+from fbuvm.components import FlexBlockTest, write_stats
 from models import FB12, FB16, FB24, Fp2Bfp, bfp_gemm
 from models.bfp import MODE_NAMES
 from models.fp2bfp import RNA, RNE, ROUNDING_NAMES, RTZ, SR
@@ -22,7 +21,6 @@ from pe_array_env import (GemmJob, PeArrayEnv, PeArrayScoreboard, assemble, conv
 
 MODES = (FB24, FB16, FB12)
 ALL_PAIRS = [(a, b) for a in MODES for b in MODES]
-SCALE = float(os.environ.get("FLEXBLOCK_SCALE", "1"))
 
 
 class PeArrayBase(FlexBlockTest):
@@ -50,11 +48,17 @@ class PeArrayBase(FlexBlockTest):
     def report_phase(self):
         if not self.report:
             return
-        lines = [f"{'job':10} {'A':5} {'B':5} {'rnd':4} {'M x K':>9} {'N':>4} {'cycles':>7} {'ideal':>6} {'util':>6}"]
+        lines = [f"{'job':10} {'A':5} {'B':5} {'rnd':4} {'M x K':>9} {'N':>4} {'cycles':>7} {'ideal':>6} "
+                 f"{'util':>6} {'busy':>6}"]
         for name, ma, mb, rnd, shape, n, cyc, ideal, util in self.report:
             lines.append(f"{name:10} {ma:5} {mb:5} {rnd:4} {shape[0]:>4}x{shape[1]:<4} {n:>4} {cyc:>7} "
-                         f"{ideal:>6} {util:>6.1%}")
-        self.logger.info("cycles and utilization\n" + "\n".join(lines))
+                         f"{ideal:>6} {util:>6.1%} {ideal / cyc:>6.1%}")
+        self.logger.info("cycles and utilization (util: useful sub-multiplier operations / (16 x PEs x cycles); "
+                         "busy: cycles the padded schedule needs / cycles taken)\n" + "\n".join(lines))
+        write_stats({"cycles": sum(r[6] for r in self.report),
+                     "jobs": [dict(zip(("job", "mode_a", "mode_b", "rounding", "m", "kdim", "n", "cycles",
+                                        "ideal", "util"), (r[0], r[1], r[2], r[3], *r[4], *r[5:])))
+                              for r in self.report]})
 
 
 @pyuvm.test()
@@ -90,7 +94,7 @@ class RandomTiles(PeArrayBase):
 
     async def body(self):
         rng = seeds.rng("random-tiles")
-        for i in range(max(1, int(12 * SCALE))):
+        for i in range(seeds.scaled(12)):
             m, kdim, n = (int(v) for v in rng.integers(1, [10, 70, 10]))
             a = (rng.standard_normal((m, kdim)) * np.exp2(rng.integers(-20, 20))).astype(np.float32)
             b = (rng.standard_normal((kdim, n)) * np.exp2(rng.integers(-20, 20))).astype(np.float32)

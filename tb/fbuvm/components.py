@@ -140,6 +140,23 @@ class Scoreboard(uvm_component):
 
     def report_phase(self):
         self.logger.info(f"{self.checked} output transactions checked, all bit-exact")
+        write_stats({"checked": self.checked})
+
+
+def write_stats(fields: dict) -> None:
+    """Add this test's figures to the run's stats file (summed up by the regression's summary)."""
+    out = os.environ.get("FLEXBLOCK_STATS_DIR")
+    if not out:
+        return
+    import json
+    test = uvm_test_name()
+    path = Path(out) / f"{os.environ.get('COCOTB_TOPLEVEL', 'dut')}-{test}-{seeds.run_seed()}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = json.loads(path.read_text()) if path.exists() else {
+        "dut": os.environ.get("COCOTB_TOPLEVEL"), "test": test, "sim": os.environ.get("FLEXBLOCK_SIM"),
+        "params": os.environ.get("FLEXBLOCK_PARAMS", ""), "seed": seeds.run_seed()}
+    record.update(fields)
+    path.write_text(json.dumps(record))
 
 
 class CoverageCollector(uvm_subscriber):

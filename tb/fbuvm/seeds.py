@@ -14,6 +14,11 @@ def run_seed() -> int:
     return int(os.environ.get("COCOTB_RANDOM_SEED", cocotb.RANDOM_SEED))
 
 
+def scaled(count: int) -> int:
+    """A sequence length times the regression's FLEXBLOCK_SCALE (the full regression runs longer)."""
+    return max(1, int(count * float(os.environ.get("FLEXBLOCK_SCALE", "1"))))
+
+
 def rng(stream: str = "") -> np.random.Generator:
     """A numpy Generator from the current test's seed and a stream name (independent streams per user)."""
     return np.random.default_rng([int(cocotb.RANDOM_SEED) % 2**64, *stream.encode()])
