@@ -57,8 +57,8 @@ module credit_fifo #(
   // Simulation-only checks of the credit invariant.
   always @(posedge clk) begin
     if (rst_n) begin
-      assert (!(accept && !can_accept)) else $error("credit_fifo: beat accepted without a credit");
-      assert (!(push && stored == CW'(DEPTH) && !pop)) else $error("credit_fifo: overflow");
+      assert (!(accept && !can_accept)) else $fatal(1, "credit_fifo: beat accepted without a credit");
+      assert (!(push && stored == CW'(DEPTH) && !pop)) else $fatal(1, "credit_fifo: overflow");
     end
   end
 `endif

@@ -79,8 +79,8 @@ module fp32_acc #(
   assign lesser_sig  = {significand(lesser[30:0]), 3'b000};
   assign lesser_al   = (align > 12'd27) ? 27'(lesser_sig != '0)
                      : (lesser_sig >> align) | 27'((lesser_sig & ~({27{1'b1}} << align)) != '0);
-  assign exact    = (greater[31] ? -29'(greater_sig) : 29'(greater_sig))
-                  + (lesser[31] ? -29'(lesser_al) : 29'(lesser_al));
+  assign exact    = (greater[31] ? -(29'(greater_sig)) : 29'(greater_sig))
+                  + (lesser[31] ? -(29'(lesser_al)) : 29'(lesser_al));
   assign sum_mag  = exact[28] ? 28'(-exact) : 28'(exact);
   // an exact zero is +0 unless both addends are -0 (nearest-even)
   assign sum_sign = (exact == '0) ? (greater[31] && lesser[31]) : exact[28];
@@ -125,4 +125,12 @@ module fp32_acc #(
     .out_valid, .out_ready,
     .out_data({out_flags, out_result})
   );
+`ifndef SYNTHESIS
+  stream_checker #(.NAME("fp32_acc.in"), .WIDTH(PW + 11 + 3)) u_in_check (
+    .clk, .rst_n, .valid(in_valid), .ready(in_ready), .data({in_p, in_x, in_flags, in_last})
+  );
+  stream_checker #(.NAME("fp32_acc.out"), .WIDTH(34)) u_out_check (
+    .clk, .rst_n, .valid(out_valid), .ready(out_ready), .data({out_flags, out_result})
+  );
+`endif
 endmodule

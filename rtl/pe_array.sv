@@ -168,13 +168,26 @@ module pe_array #(
   assign out_valid = pe_out_valid[0][0];
 
 `ifndef SYNTHESIS
+  stream_checker #(.NAME("pe_array.cfg"), .WIDTH(20)) u_cfg_check (
+    .clk, .rst_n, .valid(cfg_valid), .ready(cfg_ready), .data({cfg_mode_a, cfg_mode_b, cfg_kblocks})
+  );
+  stream_checker #(.NAME("pe_array.a"), .WIDTH(A_BITS)) u_a_check (
+    .clk, .rst_n, .valid(a_valid), .ready(a_ready), .data({a_exp, a_sign, a_mag, a_flags})
+  );
+  stream_checker #(.NAME("pe_array.b"), .WIDTH(B_BITS)) u_b_check (
+    .clk, .rst_n, .valid(b_valid), .ready(b_ready), .data({b_exp, b_sign, b_mag, b_flags})
+  );
+  stream_checker #(.NAME("pe_array.out"), .WIDTH(34 * ROWS * COLS)) u_out_check (
+    .clk, .rst_n, .valid(out_valid), .ready(out_ready), .data({out_result, out_flags})
+  );
+
   initial assert (K % 16 == 0) else $fatal(1, "pe_array: K must be a multiple of 16");
   always @(posedge clk) begin
     if (rst_n) begin
       for (int r = 0; r < ROWS; r++)
         for (int c = 0; c < COLS; c++)
           assert (pe_acc_ready[r][c] == acc_ready && pe_out_valid[r][c] == out_valid)
-            else $error("pe_array: PE (%0d, %0d) left lockstep", r, c);
+            else $fatal(1, "pe_array: PE (%0d, %0d) left lockstep", r, c);
     end
   end
 `endif

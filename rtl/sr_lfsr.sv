@@ -54,7 +54,7 @@ module sr_lfsr #(
 `ifndef SYNTHESIS
     // A maximal-length LFSR never reaches 0 from a nonzero state; 0 would mean a broken seed or step.
     always @(posedge clk) begin
-      if (rst_n) assert (state != 16'd0) else $error("sr_lfsr: lane %0d in the lock-up state 0", i);
+      if (rst_n) assert (state != 16'd0) else $fatal(1, "sr_lfsr: lane %0d in the lock-up state 0", i);
     end
 `endif
   end
