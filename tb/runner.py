@@ -31,9 +31,14 @@ def sources() -> list[str]:
     return [str(f) for f in sorted(files, key=lambda f: not f.stem.endswith("_pkg"))]
 
 
+# Verilator line/toggle/branch coverage (`make coverage-code`): every run writes its own .dat file here.
+CODE_COVERAGE = os.environ.get("FLEXBLOCK_CODE_COVERAGE") == "1"
+CODE_COVERAGE_DIR = BUILD / "code_coverage"
+
+
 def build_dir(toplevel: str, sim: str, parameters: dict, waves: bool) -> Path:
     tag = ",".join(f"{k}={v}" for k, v in sorted(parameters.items()))
-    digest = hashlib.sha1(f"{tag}|{waves}".encode()).hexdigest()[:8]
+    digest = hashlib.sha1(f"{tag}|{waves}|{CODE_COVERAGE}".encode()).hexdigest()[:8]
     return BUILD / f"{toplevel}-{sim}-{digest}"
 
 
@@ -68,8 +73,12 @@ def run(toplevel: str, sim: str = "icarus", testcase: str | None = None, seed: i
     if sim == "verilator":
         kwargs["make_args"] = ["-j", str(os.cpu_count() or 1)]
         kwargs["compile_args"] = ["-Wno-fatal", "--assert", "-O2"]
-        if waves:
-            kwargs["plus_args"] = ["--trace"]
+        kwargs["plus_args"] = ["--trace"] if waves else []
+        if CODE_COVERAGE:
+            kwargs["compile_args"].append("--coverage")
+            CODE_COVERAGE_DIR.mkdir(parents=True, exist_ok=True)
+            tag = "-".join([toplevel, *(f"{k}{v}" for k, v in parameters.items()), testcase or "all", str(seed)])
+            kwargs["plus_args"].append(f"+verilator+coverage+file+{CODE_COVERAGE_DIR / tag}.dat")
     return cocotb_run(
         simulator=sim,
         verilog_sources=sources(),
