@@ -31,7 +31,8 @@ class PeArrayBase(FlexBlockTest):
         self.quantizer = Fp2Bfp(block=self.env.k, seed=seeds.run_seed() & 0xFFFF)
         self.report = []
 
-    async def job(self, name, a, b, mode_a, mode_b, rounding=RTZ) -> None:
+    async def job(self, name, a, b, mode_a, mode_b, rounding=RTZ) -> np.ndarray:
+        """Run C = A x B on the array, check the assembled C against the model's GEMM, return it."""
         job = GemmJob(name, np.asarray(a, np.float32), np.asarray(b, np.float32), mode_a, mode_b, rounding)
         first = len(self.env.results)
         cycles = await run_job(self.env, job, self.quantizer)
@@ -44,6 +45,7 @@ class PeArrayBase(FlexBlockTest):
         self.report.append((name, MODE_NAMES[mode_a], MODE_NAMES[mode_b], ROUNDING_NAMES[rounding],
                             job.a.shape, job.b.shape[1], cycles, ideal_cycles(job, rows, cols, self.env.k),
                             utilization(job, cycles, rows, cols)))
+        return got
 
     def report_phase(self):
         if not self.report:
@@ -150,6 +152,23 @@ class ResetMidTile(PeArrayBase):
         await self.env.clock.reset()
         self.report.clear()
         await self.job("conv_fwd", a, b, FB16, FB12)
+
+
+@pyuvm.test()
+class TrainingReplay(PeArrayBase):
+    """The first training step of scripts/train.py (digits MLP, FB12LG16: FB12 forward and weight-gradient
+    operands, FB16 back-propagated errors, FlexBlock's truncation) replayed on the array: every GEMM the
+    training ran gives, bit for bit, the binary32 C the training used."""
+
+    async def body(self):
+        from scripts.train import training_gemms
+        if self.env.k != 16:
+            return  # the training blocks by 16
+        for gemm in training_gemms(n_batches=1, config="FB12LG16", rounding="RTZ", seed=0, batch=16):
+            got = await self.job(*gemm)
+            if not np.array_equal(got.view(np.uint32), gemm.c.view(np.uint32)):
+                self.env.scoreboard.fail(f"training GEMM {gemm.name}: the array's C differs from the C the "
+                                         f"training used")
 
 
 class _WrongExponentScoreboard(PeArrayScoreboard):
