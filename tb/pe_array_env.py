@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import cocotb
 import numpy as np
-from cocotb.triggers import gather
+from cocotb.triggers import Event, gather
 from cocotb_coverage.coverage import CoverCross, CoverPoint
 from pyuvm import uvm_sequence
 
@@ -154,7 +154,12 @@ class PeArrayEnv(StreamEnv):
                        "b": ["exp", "sign", "mag", "flags"]}
         super().build_phase()
         self.results: list[dict] = []
-        self.sinks["out"].subscribe(self.results.append)
+        self.new_result = Event()
+        self.sinks["out"].subscribe(self._take_result)
+
+    def _take_result(self, beat: dict) -> None:
+        self.results.append(beat)
+        self.new_result.set()
 
     def convert_output(self, beat):
         result, flags = unpack_results(beat, self.rows * self.cols)
@@ -230,7 +235,8 @@ async def run_job(env: PeArrayEnv, job: GemmJob, quantizer: Fp2Bfp) -> int:
         for stream in streams:
             stream.cancel()
     while len(env.results) < first + len(job.tiles):
-        await env.clock.cycles(1)
+        env.new_result.clear()
+        await env.new_result.wait()
     return env.clock.cycle - start
 
 

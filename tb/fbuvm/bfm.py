@@ -4,6 +4,11 @@ Conventions (docs/spec.md section 5): streams are `<prefix>_valid`, `<prefix>_re
 `ready` never depends combinationally on `valid`. Everything is driven and sampled at the falling edge of
 `clk`, which behaves identically on Icarus and Verilator: a `ready` read at a falling edge is the value the
 next rising edge will see, so a source knows at that falling edge whether its beat will be taken.
+
+Speed: Python, not the simulator, limits a cocotb bench, so nothing here wakes up every cycle unless it has
+to. A source waiting for `ready`, or a sink with nothing offered, sleeps until that signal rises (it can
+only change after a rising clock edge) and resumes at the next falling edge, cycle-exact as if it had
+polled; the cycle count is derived from the simulation time.
 """
 from __future__ import annotations
 
@@ -32,17 +37,15 @@ class ClockReset:
         self.rst_n = dut.rst_n
         self.period_ns = period_ns
         self.in_reset = True
-        self.cycle = 0
         self._on_reset: list[Callable[[], None]] = []
 
     def start(self) -> None:
         cocotb.start_soon(Clock(self.clk, self.period_ns, "ns").start())
-        cocotb.start_soon(self._count())
 
-    async def _count(self) -> None:
-        while True:
-            await RisingEdge(self.clk)
-            self.cycle += 1
+    @property
+    def cycle(self) -> int:
+        """Rising edges so far (the clock starts with one at time 0)."""
+        return int(get_sim_time("ps")) // (1000 * self.period_ns) + 1
 
     def on_reset(self, callback: Callable[[], None]) -> None:
         self._on_reset.append(callback)
@@ -124,6 +127,13 @@ class StreamSource(_Stream):
         self.valid.value = 1
         while True:
             taken = bool(self.ready.value)  # registered: what the coming rising edge sees
+            if not taken:
+                # Sleep until ready rises (a reset makes every ready rise again), resume at a falling edge.
+                await RisingEdge(self.ready)
+                await self._falling()
+                if self._dropped:
+                    return False
+                continue
             if taken and strobe:
                 for name, value in strobe.items():
                     getattr(self.clock.dut, name).value = value
@@ -156,6 +166,10 @@ class StreamSink(_Stream):
             await self._falling()
             if self.clock.in_reset:
                 self.ready.value = 0
+                continue
+            if not self.valid.value:
+                # Nothing offered: ready does not matter until valid rises (after a rising edge).
+                await RisingEdge(self.valid)
                 continue
             ready = not self.gap()
             self.ready.value = int(ready)
