@@ -10,6 +10,7 @@ TESTCASE ?=
 SEED     ?=
 WAVES    ?= 0
 PARAMS   ?=
+MUTANTS  ?=
 JOBS     ?= auto
 VENV     ?= .venv
 
@@ -21,7 +22,7 @@ RUNS   ?= 5
 SCALE  ?= 3
 SHARD  ?=
 
-.PHONY: setup sim test test-model regress coverage waves lint bench clean help
+.PHONY: setup sim test test-model regress coverage coverage-code waves lint bench train clean help
 
 help:
 	@sed -n '1,6p' Makefile
@@ -62,11 +63,37 @@ regress: setup
 coverage: setup
 	$(PY) scripts/coverage_report.py
 
+# Verilator line/branch/expression/toggle coverage of every DUT's tests, merged and summarized per file.
+coverage-code: setup
+	rm -rf sim_build/code_coverage
+	FLEXBLOCK_CODE_COVERAGE=1 $(PY) -m pytest -n $(JOBS) tb/test_rtl.py --sims verilator $(if $(SEED),--seed $(SEED))
+	$(PY) scripts/code_coverage.py
+
 lint: setup
 	$(PY) -m pytest -q tb/test_lint.py
+
+train: setup
+	$(PY) scripts/train.py
 
 bench: setup
 	$(PY) scripts/bench_model.py
 
+# mutation check of the regression (scripts/mutate.py): make mutate [MUTANTS=N] [SEED=n]
+mutate: setup
+	$(PY) scripts/mutate.py $(if $(MUTANTS),--max $(MUTANTS)) $(if $(SEED),--seed $(SEED))
+
 clean:
 	rm -rf sim_build .pytest_cache .hypothesis
+
+# --- performance / area reports (docs/results/) --------------------------------------------------
+.PHONY: area bench-sim cycle-model perf
+area: setup
+	$(PY) scripts/area.py
+
+bench-sim: setup
+	$(PY) scripts/bench_sim.py $(if $(filter 1,$(PROFILE)),--profile)
+
+cycle-model: setup
+	$(PY) scripts/cycle_model.py
+
+perf: bench bench-sim cycle-model

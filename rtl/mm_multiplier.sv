@@ -54,7 +54,7 @@ module mm_multiplier (
     logic [31:0] mag;
     assign prod    = a_cand[pair] * b_cand[pair];
     assign mag     = 32'(prod) << shift_cand[pair];
-    assign term[s] = neg_cand[pair] ? -33'(mag) : 33'(mag);
+    assign term[s] = neg_cand[pair] ? -(33'(mag)) : 33'(mag);
   end
 
   // Adder tree over the 16 signed terms.
