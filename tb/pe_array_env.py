@@ -57,19 +57,19 @@ class CfgItem(StreamItem):
         return {"mode_a": self.mode_a, "mode_b": self.mode_b, "kblocks": self.kblocks}
 
 
-class OperandItem(StreamItem):
-    """One a (or b) beat: the k-th block of every row (column) of a tile."""
+class OperandBurst(StreamItem):
+    """The a (or b) beats of a run of blocks: beat k carries the k-th block of every row (column) slot."""
 
     def __init__(self, name, blocks: BFPTensor):
         super().__init__(name)
-        self.blocks = blocks  # (slots, 1, K)
+        self.blocks = blocks  # (slots, beats, K)
 
-    def beat(self):
+    def beats(self):
         b = self.blocks
-        return pack_blocks(b.exp[:, 0], b.sign[:, 0], b.mag[:, 0], b.flags[:, 0])
+        return [pack_blocks(b.exp[:, k], b.sign[:, k], b.mag[:, k], b.flags[:, k]) for k in range(b.exp.shape[1])]
 
     def __str__(self):
-        return f"{self.get_name()}: exps {self.blocks.exp[:, 0].tolist()}"
+        return f"{self.get_name()}: block exps {self.blocks.exp.tolist()}"
 
 
 # --- scoreboard -------------------------------------------------------------------------------------------
@@ -202,7 +202,7 @@ class GemmJob:
 
 
 class OperandSequence(uvm_sequence):
-    """The a (or b) beats of a job's tiles, in tile order."""
+    """The a (or b) beats of a job's tiles, in tile order, a burst per tile."""
 
     def __init__(self, name, job: GemmJob, side: str, slots: int):
         super().__init__(name)
@@ -210,13 +210,11 @@ class OperandSequence(uvm_sequence):
 
     async def body(self):
         q = self.job.qa if self.side == "a" else self.job.qb
-        for i, j in self.job.tiles:
+        for i, j in self.job.tiles:  # one burst per tile: its KBLOCKS beats
             lo = (i if self.side == "a" else j) * self.slots
-            tile = q[lo:lo + self.slots]
-            for kb in range(self.job.kblocks):
-                item = OperandItem(f"{self.side}{kb}", tile[:, kb:kb + 1])
-                await self.start_item(item)
-                await self.finish_item(item)
+            item = OperandBurst(f"{self.side}_tile{i}_{j}", q[lo:lo + self.slots])
+            await self.start_item(item)
+            await self.finish_item(item)
 
 
 async def run_job(env: PeArrayEnv, job: GemmJob, quantizer: Fp2Bfp) -> int:

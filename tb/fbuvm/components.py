@@ -17,8 +17,10 @@ from .patterns import make_gap_pattern
 
 
 class StreamItem(uvm_sequence_item):
-    """A transaction on one stream. Subclasses hold the DUT's meaning and say how to make a beat.
-    An item made before a DUT reset is stale: the driver drops it (a reset flushes the stimulus in flight)."""
+    """A transaction on one stream: one beat, or a burst of beats sent back to back (one sequencer handshake
+    for many beats keeps Python off the critical path). Subclasses hold the DUT's meaning and say how to
+    make a beat (`beat`) or a burst (`beats`). An item made before a DUT reset is stale: the driver drops it
+    (a reset flushes the stimulus in flight), and a reset in the middle of a burst drops the rest of it."""
 
     def __init__(self, name="item"):
         super().__init__(name)
@@ -27,12 +29,15 @@ class StreamItem(uvm_sequence_item):
     def beat(self) -> dict:
         raise NotImplementedError
 
+    def beats(self) -> list[dict]:
+        return [self.beat()]
+
     def __str__(self) -> str:
         return f"{self.get_name()}: {self.beat()}"
 
 
 class StreamDriver(uvm_driver):
-    """Sends each item's beat through a StreamSource; `item.accepted` is False if a reset dropped it."""
+    """Sends each item's beats through a StreamSource; `item.accepted` is False if a reset dropped them."""
 
     def __init__(self, name, parent, source: StreamSource):
         super().__init__(name, parent)
@@ -41,7 +46,11 @@ class StreamDriver(uvm_driver):
     async def run_phase(self):
         while True:
             item = await self.seq_item_port.get_next_item()
-            item.accepted = item.epoch == reset_epoch() and await self.source.send(item.beat())
+            item.accepted = item.epoch == reset_epoch()
+            for beat in item.beats() if item.accepted else ():
+                if not await self.source.send(beat):
+                    item.accepted = False
+                    break
             self.seq_item_port.item_done()
 
 
