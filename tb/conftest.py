@@ -27,20 +27,25 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    workerinput = getattr(config, "workerinput", None)  # pytest-xdist worker: the controller's seed
+    workerinput = getattr(config, "workerinput", None)  # pytest-xdist worker: the controller's choices
     if workerinput is not None and "flexblock_seed" in workerinput:
         config.flexblock_seed = int(workerinput["flexblock_seed"])
+        os.environ["FLEXBLOCK_STATS_DIR"] = workerinput["flexblock_stats"]
         return
     seed = config.getoption("--seed")
     if seed is None:
         seed = int(os.environ.get("FLEXBLOCK_SEED") or random.SystemRandom().randrange(1, 2**31))
     config.flexblock_seed = seed
+    # this session's per-test figures (tb/fbuvm/components.py write_stats), summed up at the end
+    config.flexblock_stats = runner.BUILD / "stats" / f"session-{seed}-{os.getpid()}"
+    os.environ["FLEXBLOCK_STATS_DIR"] = str(config.flexblock_stats)
     config.flexblock_start = time.time()
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node):
     node.workerinput["flexblock_seed"] = node.config.flexblock_seed
+    node.workerinput["flexblock_stats"] = str(node.config.flexblock_stats)
 
 
 def pytest_generate_tests(metafunc):
@@ -76,13 +81,10 @@ def base_seed(request) -> int:
 def pytest_terminal_summary(terminalreporter, config):
     """Simulation runs, seeds and output transactions checked by the scoreboards, per DUT and simulator."""
     start = getattr(config, "flexblock_start", None)
-    stats_dir = runner.BUILD / "stats"
+    stats_dir = getattr(config, "flexblock_stats", None)
     if start is None or not stats_dir.is_dir():
         return
-    records = []
-    for path in stats_dir.glob("*.json"):
-        if path.stat().st_mtime >= start:
-            records.append(json.loads(path.read_text()))
+    records = [json.loads(path.read_text()) for path in stats_dir.glob("*.json")]
     if not records:
         return
     table = defaultdict(lambda: {"tests": 0, "checked": 0, "seeds": set()})

@@ -63,7 +63,7 @@ def run(toplevel: str, sim: str = "icarus", testcase: str | None = None, seed: i
     sim_build = build_dir(toplevel, sim, parameters, waves)
     env = {"PYTHONPATH": str(ROOT), "FLEXBLOCK_SIM": sim,
            "FLEXBLOCK_PARAMS": " ".join(f"{k}={v}" for k, v in parameters.items()),
-           "FLEXBLOCK_COVERAGE_DIR": str(BUILD / "coverage"), "FLEXBLOCK_STATS_DIR": str(BUILD / "stats")}
+           "FLEXBLOCK_COVERAGE_DIR": str(BUILD / "coverage"), "FLEXBLOCK_STATS_DIR": os.environ.get("FLEXBLOCK_STATS_DIR", str(BUILD / "stats"))}
     if testcase:
         env["FLEXBLOCK_TESTCASE"] = testcase
     env.update(extra_env or {})
