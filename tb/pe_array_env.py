@@ -202,7 +202,7 @@ class GemmJob:
 
 
 class OperandSequence(uvm_sequence):
-    """The a (or b) beats of a job's tiles, in tile order, a burst per tile."""
+    """The a (or b) beats of a job's tiles, in tile order, as one burst."""
 
     def __init__(self, name, job: GemmJob, side: str, slots: int):
         super().__init__(name)
@@ -210,11 +210,14 @@ class OperandSequence(uvm_sequence):
 
     async def body(self):
         q = self.job.qa if self.side == "a" else self.job.qb
-        for i, j in self.job.tiles:  # one burst per tile: its KBLOCKS beats
-            lo = (i if self.side == "a" else j) * self.slots
-            item = OperandBurst(f"{self.side}_tile{i}_{j}", q[lo:lo + self.slots])
-            await self.start_item(item)
-            await self.finish_item(item)
+        tiles = [q[lo:lo + self.slots] for lo in
+                 ((i if self.side == "a" else j) * self.slots for i, j in self.job.tiles)]
+        # one burst: every tile's KBLOCKS beats, back to back
+        item = OperandBurst(f"{self.side}_{self.job.name}", BFPTensor(
+            *(np.concatenate([getattr(t, f) for t in tiles], axis=1) for f in ("exp", "sign", "mag", "flags")),
+            q.mode))
+        await self.start_item(item)
+        await self.finish_item(item)
 
 
 async def run_job(env: PeArrayEnv, job: GemmJob, quantizer: Fp2Bfp) -> int:

@@ -40,7 +40,7 @@ class ClockReset:
         self._on_reset: list[Callable[[], None]] = []
 
     def start(self) -> None:
-        cocotb.start_soon(Clock(self.clk, self.period_ns, "ns").start())
+        cocotb.start_soon(Clock(self.clk, self.period_ns, "ns", impl="gpi").start())  # toggled in C, not Python
 
     @property
     def cycle(self) -> int:
@@ -106,6 +106,7 @@ class StreamSource(_Stream):
     def __init__(self, dut, prefix: str, fields: list[str], clock: ClockReset):
         super().__init__(dut, prefix, fields, clock)
         self._dropped = False
+        self._driven: Beat = {}  # what the fields hold: a field is written only when its value changes
         self.valid.value = 0
         clock.on_reset(self._drop)
 
@@ -113,9 +114,10 @@ class StreamSource(_Stream):
         self._dropped = True
         self.valid.value = 0
 
-    async def send(self, beat: Beat, strobe: dict | None = None) -> bool:
+    async def send(self, beat: Beat, strobe: dict | None = None, more: bool = False) -> bool:
         """Drive `beat` until taken. `strobe` ({handle name on the DUT: value}) is driven only in the cycle
-        the beat is taken (a sideband that must coincide with the handshake) and published with the beat."""
+        the beat is taken (a sideband that must coincide with the handshake) and published with the beat.
+        `more`: another beat follows at once (a burst), so valid stays high."""
         if not self._at_falling_edge():
             await self._falling()
         while self.clock.in_reset or self.gap():
@@ -123,7 +125,9 @@ class StreamSource(_Stream):
             await self._falling()
         self._dropped = False  # only a reset while the beat is offered drops it
         for name, value in beat.items():
-            self.fields[name].value = value
+            if self._driven.get(name) != value:
+                self.fields[name].value = value
+                self._driven[name] = value
         self.valid.value = 1
         while True:
             taken = bool(self.ready.value)  # registered: what the coming rising edge sees
@@ -144,7 +148,8 @@ class StreamSource(_Stream):
             if self._dropped:
                 return False
             if taken:
-                self.valid.value = 0  # overwritten in this same step if the next beat follows at once
+                if not more:
+                    self.valid.value = 0
                 self._publish({**beat, **(strobe or {})})
                 return True
 

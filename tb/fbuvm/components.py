@@ -47,8 +47,9 @@ class StreamDriver(uvm_driver):
         while True:
             item = await self.seq_item_port.get_next_item()
             item.accepted = item.epoch == reset_epoch()
-            for beat in item.beats() if item.accepted else ():
-                if not await self.source.send(beat):
+            beats = item.beats() if item.accepted else []
+            for n, beat in enumerate(beats, 1):
+                if not await self.source.send(beat, more=n < len(beats)):
                     item.accepted = False
                     break
             self.seq_item_port.item_done()
