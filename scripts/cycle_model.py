@@ -23,9 +23,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from models import cycles_per_block, mag_bits  # noqa: E402  (the PE's schedule: one definition)
+
 ROOT = Path(__file__).resolve().parent.parent
 FILL = 5
-NIBBLES = {"FB24": 4, "FB16": 2, "FB12": 1}
 MODES = ("FB24", "FB16", "FB12")
 PAIRS = [(a, b) for a in MODES for b in MODES]
 
@@ -51,17 +53,13 @@ def parse_cycle_table(log: str, rows: int = 4, cols: int = 4, k: int = 16) -> li
     return jobs
 
 
-def cycles_per_block(ma: str, mb: str, k: int = 16) -> int:
-    return NIBBLES[ma] * NIBBLES[mb] * k // 16
-
-
 def gemm_cycles(m, kdim, n, ma, mb, rows=4, cols=4, k=16, fill=FILL) -> int:
     tiles = math.ceil(m / rows) * math.ceil(n / cols)
     return tiles * math.ceil(kdim / k) * cycles_per_block(ma, mb, k) + fill
 
 
 def utilization(m, kdim, n, ma, mb, cycles, rows=4, cols=4) -> float:
-    return m * n * kdim * NIBBLES[ma] * NIBBLES[mb] / (16 * rows * cols * cycles)
+    return m * n * kdim * (mag_bits(ma) // 4) * (mag_bits(mb) // 4) / (16 * rows * cols * cycles)
 
 
 # --- real layers: the three GEMMs of training (im2col, as tb/pe_array_env.py conv_layer_gemms) ---------
