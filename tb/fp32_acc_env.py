@@ -100,10 +100,10 @@ class Fp32AccEnv(StreamEnv):
 
 
 # --- stimulus ---------------------------------------------------------------------------------------------
-def random_term(rng: np.random.Generator, pw: int, kind: str) -> tuple[int, int]:
+def random_term(rng: np.random.Generator, pw: int, kind: str, base: int = 0) -> tuple[int, int]:
     """A (P, X) pair of a kind: 'random' (full ranges), 'normal' (results in binary32's normal range),
     'tie' (P has exactly one bit too many: a rounding tie), 'subnormal' (result near 2^-126),
-    'overflow' (beyond binary32), 'zero'."""
+    'overflow' (beyond binary32), 'zero', 'near' (value within a few binades of 2^base)."""
     if kind == "zero":
         return 0, int(rng.integers(X_MIN, X_MAX + 1))
     bits = int(rng.integers(1, pw))
@@ -120,25 +120,35 @@ def random_term(rng: np.random.Generator, pw: int, kind: str) -> tuple[int, int]
         x = -126 - bits + int(rng.integers(-26, 3))
     elif kind == "overflow":
         x = 128 - bits + int(rng.integers(0, 3))
+    elif kind == "near":
+        x = base - bits + int(rng.integers(-3, 4))
     else:
         raise ValueError(kind)
     return sign * p, max(X_MIN, min(X_MAX, x))
 
 
+# The value exponents an exponent sweep visits: subnormal terms, every normal binade, overflow.
+SWEEP_EXPONENTS = range(-152, 130)
+
+
 class ReductionSequence(uvm_sequence):
     """`count` reductions of 1..max_len terms, each term of a kind drawn from `kinds`; some reductions
-    cancel exactly (a term and its negation) and some carry operand flags."""
+    cancel exactly (a term and its negation) and some carry operand flags. With `sweep`, reduction r
+    centres its 'near' terms on 2^SWEEP_EXPONENTS[r % len]: every exponent field meets its neighbours in
+    aligned additions (carries, cancellation, the hidden bit of every exponent)."""
 
-    def __init__(self, name, count=100, max_len=20, kinds=("normal", "random", "tie", "subnormal", "zero")):
+    def __init__(self, name, count=100, max_len=20, kinds=("normal", "random", "tie", "subnormal", "zero"),
+                 sweep=False):
         super().__init__(name)
-        self.count, self.max_len, self.kinds = count, max_len, kinds
+        self.count, self.max_len, self.kinds, self.sweep = count, max_len, kinds, sweep
 
     async def body(self):
         rng = seeds.rng(self.get_name())
         pw = p_width()
         for r in range(self.count):
             n = int(rng.integers(1, self.max_len + 1))
-            terms = [random_term(rng, pw, str(rng.choice(self.kinds))) for _ in range(n)]
+            base = SWEEP_EXPONENTS[r % len(SWEEP_EXPONENTS)] if self.sweep else 0
+            terms = [random_term(rng, pw, str(rng.choice(self.kinds)), base) for _ in range(n)]
             if n > 1 and rng.random() < 0.15:
                 terms[-1] = (-terms[0][0], terms[0][1])  # exact cancellation
             for i, (p, x) in enumerate(terms):

@@ -170,6 +170,30 @@ class TrainingReplay(PeArrayBase):
                                          f"training used")
 
 
+@pyuvm.test()
+class ModeSwitches(PeArrayBase):
+    """Every mode pair after every other one (all 81 ordered switches, FB12 x FB12 first, straight after
+    reset), one- and two-block tiles, idle gaps on the operands, some operands NaN or Inf: what a tile leaves
+    in the step counter, the sequencers and the flags must not leak into the next configuration. (Found by
+    scripts/mutate.py: a PE that takes a block sum while the array idles and the leftover step count looks
+    like a last step, e.g. after reset in FB12 x FB12 or after FB12 x FB12 in FB16 x FB12, went unnoticed.)"""
+    idle = "random"
+
+    async def body(self):
+        rng = seeds.rng("mode-switch")
+        rows, cols, k = self.env.rows, self.env.cols, self.env.k
+        pairs = ALL_PAIRS[::-1]  # (FB12, FB12) first
+        for prev in pairs:
+            for nxt in pairs:
+                for mode_a, mode_b in (prev, nxt):
+                    kdim = int(rng.integers(1, 2 * k + 1))
+                    a = (rng.standard_normal((rows, kdim)) * np.exp2(rng.integers(-20, 20))).astype(np.float32)
+                    b = rng.standard_normal((kdim, cols)).astype(np.float32)
+                    if rng.random() < 0.25:
+                        a[rng.integers(rows), rng.integers(kdim)] = rng.choice([np.nan, np.inf, -np.inf])
+                    await self.job(f"{MODE_NAMES[mode_a]}x{MODE_NAMES[mode_b]}", a, b, mode_a, mode_b)
+
+
 class _WrongExponentScoreboard(PeArrayScoreboard):
     """A deliberately wrong model (B's exponents off by one): the scoreboard must catch it."""
 
