@@ -140,8 +140,9 @@ class SpecialOperands(PeArrayBase):
 
 @pyuvm.test()
 class ResetMidTile(PeArrayBase):
-    """A reset while tiles are in flight: everything in flight is dropped, and the array (and its
-    configuration, back to FB24 x FB24, one block) restarts clean."""
+    """A reset while tiles are in flight, with random idle gaps and back-pressure: everything in flight is
+    dropped, and the array (and its configuration, back to FB24 x FB24, one block) restarts clean."""
+    idle, backpressure = "random", "random"
 
     async def body(self):
         rng = seeds.rng("reset")

@@ -169,6 +169,23 @@ def write_stats(fields: dict) -> None:
     path.write_text(json.dumps(record))
 
 
+_flow_points: dict = {}
+
+
+def sample_flow(dut: str, idle: str, backpressure: str) -> None:
+    """Every DUT's flow-control cover points: the idle pattern on its inputs and the back-pressure
+    pattern on its output while a checked transaction went through."""
+    if dut not in _flow_points:
+        from cocotb_coverage.coverage import CoverPoint
+
+        @CoverPoint(f"{dut}.idle", xf=lambda i, b: i, bins=["none", "random"])
+        @CoverPoint(f"{dut}.backpressure", xf=lambda i, b: b, bins=["none", "random", "bursty", "heavy"])
+        def _sample(idle, backpressure):
+            pass
+        _flow_points[dut] = _sample
+    _flow_points[dut](idle, backpressure)
+
+
 class CoverageCollector(uvm_subscriber):
     """Samples every checked transaction (the scoreboard's expectation, which carries the inputs that
     caused it) into the DUT's cocotb-coverage points (`sample`), and exports the
@@ -179,6 +196,7 @@ class CoverageCollector(uvm_subscriber):
 
     def write(self, txn):
         self.sample(txn)
+        sample_flow(os.environ.get("COCOTB_TOPLEVEL", "dut"), *self.get_parent().flow)
 
     def report_phase(self):
         from cocotb_coverage.coverage import coverage_db
@@ -244,6 +262,7 @@ class StreamEnv(uvm_env):
 
     def set_flow(self, idle: str = "none", backpressure: str = "none") -> None:
         """Idle gaps on every input stream, back-pressure on every output stream (patterns.PATTERNS)."""
+        self.flow = (idle, backpressure)
         for p, s in self.sources.items():
             s.gap = make_gap_pattern(idle, seeds.rng(f"idle-{p}"))
         for p, s in self.sinks.items():
