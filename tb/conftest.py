@@ -1,10 +1,5 @@
-"""pytest options for the simulation regression: seeds, simulators, repeated runs, shards, and the summary.
-
-    --seed N        base seed of every simulation run (default: a fresh one, printed; `make test SEED=N`)
-    --sims LIST     simulators, comma separated (default icarus,verilator)
-    --runs N        seeds per DUT x simulator x parameter set (the full regression uses several)
-    --shard I/N     run only the I-th of N interleaved slices of the collected tests (for a CI matrix)
-"""
+"""The simulation regression's seeds, parametrization (simulators, runs), shards and summary. The options
+themselves (--seed, --sims, --runs, --shard) are registered in the root conftest.py."""
 from __future__ import annotations
 
 import json
@@ -16,14 +11,6 @@ from collections import defaultdict
 import pytest
 
 import runner
-
-
-def pytest_addoption(parser):
-    parser.addoption("--seed", type=int, default=None,
-                     help="base random seed of the simulation runs (default: a fresh one, printed)")
-    parser.addoption("--sims", default="icarus,verilator", help="simulators to run, comma separated")
-    parser.addoption("--runs", type=int, default=1, help="seeds per DUT x simulator x parameter set")
-    parser.addoption("--shard", default=None, metavar="I/N", help="run only shard I of N (1-based)")
 
 
 def pytest_configure(config):

@@ -237,7 +237,7 @@ async def run_job(env: PeArrayEnv, job: GemmJob, quantizer: Fp2Bfp) -> int:
             stream.cancel()
     while len(env.results) < first + len(job.tiles):
         env.new_result.clear()
-        await env.new_result.wait()
+        await env.clock.within(env.new_result.wait(), f"job {job.name}: no tile result")
     return env.clock.cycle - start
 
 

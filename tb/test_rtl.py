@@ -13,6 +13,7 @@ import runner
 CONFIGS = [
     ("fp2bfp", {}),
     ("fp2bfp", {"K": 4, "SR_BITS": 3, "SR_SEED": 0x1234}),
+    ("fp2bfp", {"K": 12}),  # not a power of two: the max tree's odd levels
     ("fp32_acc", {}),
     ("pe_array", {}),
     ("pe_array", {"ROWS": 2, "COLS": 3}),

@@ -15,11 +15,6 @@ import numpy as np
 import pytest
 
 
-def pytest_addoption(parser):
-    parser.addoption("--model-seed", type=int, default=None,
-                     help="seed of the numpy-seeded model tests (default: $MODEL_SEED, --seed, or a fresh one)")
-
-
 def _choose_seed(config) -> int:
     for value in (config.getoption("--model-seed"), os.environ.get("MODEL_SEED"),
                   config.getoption("seed", default=None), os.environ.get("FLEXBLOCK_SEED")):

@@ -16,7 +16,7 @@ from typing import Callable
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, RisingEdge
+from cocotb.triggers import FallingEdge, RisingEdge, SimTimeoutError, with_timeout
 from cocotb.utils import get_sim_time
 
 Beat = dict  # field name -> int
@@ -63,6 +63,16 @@ class ClockReset:
             await FallingEdge(self.clk)
         self.rst_n.value = 1
         self.in_reset = False
+
+    # A handshake that waits longer than this is a lock-up: the test fails instead of hanging.
+    STALL_CYCLES = 10_000
+
+    async def within(self, trigger, what: str, cycles: int = STALL_CYCLES):
+        """Await `trigger`, failing the test if it takes more than `cycles` clock cycles."""
+        try:
+            return await with_timeout(trigger, cycles * self.period_ns, "ns")
+        except SimTimeoutError:
+            raise AssertionError(f"lock-up: {what} for {cycles} cycles") from None
 
     async def cycles(self, n: int) -> None:
         for _ in range(n):
@@ -133,7 +143,7 @@ class StreamSource(_Stream):
             taken = bool(self.ready.value)  # registered: what the coming rising edge sees
             if not taken:
                 # Sleep until ready rises (a reset makes every ready rise again), resume at a falling edge.
-                await RisingEdge(self.ready)
+                await self.clock.within(RisingEdge(self.ready), f"{self.prefix}_ready stayed low")
                 await self._falling()
                 if self._dropped:
                     return False

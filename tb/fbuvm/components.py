@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 import cocotb
-from cocotb.triggers import FallingEdge
+from cocotb.triggers import FallingEdge, SimTimeoutError, with_timeout
 from pyuvm import (ConfigDB, uvm_analysis_port, uvm_component, uvm_driver, uvm_env, uvm_monitor,
                    uvm_sequence, uvm_sequence_item, uvm_sequencer, uvm_subscriber, uvm_test)
 
@@ -296,12 +296,20 @@ class FlexBlockTest(uvm_test):
         self.logger.info(f"seed {seeds.run_seed()}; re-run with: "
                          f"{seeds.rerun_command(os.environ.get('FLEXBLOCK_TESTCASE') or type(self).__name__)}")
 
+    # Watchdog: a DUT that locks up must fail the test, not hang the regression. Simulated time, generous
+    # (the longest test, pe_array 1 x 1 TrainingPasses, runs ~2.1 ms), scaled with the sequences.
+    budget_ms = 5
+
     async def run_phase(self):
         self.raise_objection()
         self.env.start_bfms()
         self.env.set_flow(self.idle, self.backpressure)
         await self.env.clock.reset()
-        await self.body()
+        try:
+            await with_timeout(self.body(), seeds.scaled(self.budget_ms), "ms")
+        except SimTimeoutError:
+            self.env.scoreboard.fail(f"watchdog: the test did not finish within {seeds.scaled(self.budget_ms)} ms "
+                                     f"of simulated time (a lock-up?)")
         await self.env.drain()
         self.drop_objection()
 
