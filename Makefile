@@ -78,9 +78,10 @@ train: setup
 bench: setup
 	$(PY) scripts/bench_model.py
 
-# mutation check of the regression (scripts/mutate.py): make mutate [MUTANTS=N] [SEED=n]
+# mutation check (scripts/mutate.py): each mutant against its DUTs' benches with every parameter set of
+# the quick regression, on Icarus: make mutate [MUTANTS=N] [SEED=n]
 mutate: setup
-	$(PY) scripts/mutate.py $(if $(MUTANTS),--max $(MUTANTS)) $(if $(SEED),--seed $(SEED))
+	$(PY) scripts/mutate.py --configs regression $(if $(MUTANTS),--max $(MUTANTS)) $(if $(SEED),--seed $(SEED))
 
 clean:
 	rm -rf sim_build .pytest_cache .hypothesis
