@@ -34,7 +34,7 @@ $(STAMP): requirements.txt scripts/bootstrap.sh
 
 sim: setup
 	$(PY) tb/runner.py $(TOPLEVEL) --sim $(SIM) \
-	  $(if $(TESTCASE),--testcase $(TESTCASE)) $(if $(SEED),--seed $(SEED)) \
+	  $(if $(TESTCASE),--testcase $(TESTCASE)) $(if $(SEED),--seed=$(SEED)) \
 	  $(if $(filter 1,$(WAVES)),--waves) $(foreach p,$(PARAMS),-P $(p))
 
 waves: setup
@@ -46,8 +46,8 @@ waves: setup
 	  gtkwave "$$f" $$(test -f "$$save" && echo "$$save")
 
 test: setup
-	$(PY) -m pytest -n $(JOBS) --junitxml=sim_build/junit.xml $(if $(SEED),--seed $(SEED)) \
-	  $(if $(SHARD),--shard $(SHARD))
+	$(PY) -m pytest -n $(JOBS) --junitxml=sim_build/junit.xml $(if $(SEED),--seed=$(SEED)) \
+	  $(if $(SHARD),--shard=$(SHARD))
 
 test-model: setup
 	$(PY) -m pytest models
@@ -56,8 +56,8 @@ test-model: setup
 # the merged functional coverage. SHARD=i/n runs one slice (for a CI matrix).
 regress: setup
 	rm -rf sim_build/coverage sim_build/stats
-	FLEXBLOCK_SCALE=$(SCALE) $(PY) -m pytest -n $(JOBS) --runs $(RUNS) --junitxml=sim_build/junit-regress.xml \
-	  $(if $(SEED),--seed $(SEED)) $(if $(SHARD),--shard $(SHARD))
+	FLEXBLOCK_SCALE=$(SCALE) $(PY) -m pytest -n $(JOBS) --runs=$(RUNS) --junitxml=sim_build/junit-regress.xml \
+	  $(if $(SEED),--seed=$(SEED)) $(if $(SHARD),--shard=$(SHARD))
 	$(PY) scripts/coverage_report.py
 
 coverage: setup
@@ -66,7 +66,7 @@ coverage: setup
 # Verilator line/branch/expression/toggle coverage of every DUT's tests, merged and summarized per file.
 coverage-code: setup
 	rm -rf sim_build/code_coverage
-	FLEXBLOCK_CODE_COVERAGE=1 $(PY) -m pytest -n $(JOBS) tb/test_rtl.py --sims verilator $(if $(SEED),--seed $(SEED))
+	FLEXBLOCK_CODE_COVERAGE=1 $(PY) -m pytest -n $(JOBS) tb/test_rtl.py --sims verilator $(if $(SEED),--seed=$(SEED))
 	$(PY) scripts/code_coverage.py
 
 lint: setup
@@ -81,7 +81,7 @@ bench: setup
 # mutation check (scripts/mutate.py): each mutant against its DUTs' benches with every parameter set of
 # the quick regression, on Icarus: make mutate [MUTANTS=N] [SEED=n]
 mutate: setup
-	$(PY) scripts/mutate.py --configs regression $(if $(MUTANTS),--max $(MUTANTS)) $(if $(SEED),--seed $(SEED))
+	$(PY) scripts/mutate.py --configs regression $(if $(MUTANTS),--max $(MUTANTS)) $(if $(SEED),--seed=$(SEED))
 
 clean:
 	rm -rf sim_build .pytest_cache .hypothesis
