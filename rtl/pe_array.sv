@@ -9,6 +9,7 @@
 // Each operand stream has a two-entry FIFO, so with both streams full a new block pair starts every
 // step-count cycles: every cycle for FB12 x FB12, every 16 cycles for FB24 x FB24, and the 16
 // sub-multipliers of every PE stay busy in every mode pair.
+/* verilator lint_off MULTITOP */  // fp2bfp and pe_array are separate top-level units of the datapath
 module pe_array #(
   parameter int ROWS = 4,
   parameter int COLS = 4,
