@@ -128,12 +128,15 @@ class StreamSource(_Stream):
         """Drive `beat` until taken. `strobe` ({handle name on the DUT: value}) is driven only in the cycle
         the beat is taken (a sideband that must coincide with the handshake) and published with the beat.
         `more`: another beat follows at once (a burst), so valid stays high."""
+        epoch = _resets
         if not self._at_falling_edge():
             await self._falling()
         while self.clock.in_reset or self.gap():
             self.valid.value = 0
             await self._falling()
-        self._dropped = False  # only a reset while the beat is offered drops it
+            if _resets != epoch:
+                return False  # a reset before the beat was offered: it is stale, never driven
+        self._dropped = False  # from here a reset drops the offered beat
         for name, value in beat.items():
             if self._driven.get(name) != value:
                 self.fields[name].value = value

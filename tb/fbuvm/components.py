@@ -49,7 +49,8 @@ class StreamDriver(uvm_driver):
             item.accepted = item.epoch == reset_epoch()
             beats = item.beats() if item.accepted else []
             for n, beat in enumerate(beats, 1):
-                if not await self.source.send(beat, more=n < len(beats)):
+                # a reset during the burst (even while the source idles between beats) ends it
+                if item.epoch != reset_epoch() or not await self.source.send(beat, more=n < len(beats)):
                     item.accepted = False
                     break
             self.seq_item_port.item_done()
