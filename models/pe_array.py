@@ -10,22 +10,25 @@ from .pe import accumulate, term_exponent, term_fp32
 
 
 def block_products(a: BFPTensor, b: BFPTensor) -> np.ndarray:
-    """P[k, m, n] = exact dot product of row m's and column n's k-th blocks, int64.
+    """P[k, ..., m, n] = exact dot product of row m's and column n's k-th blocks, int64.
 
-    a: (M, nb, K) blocks of A's rows; b: (N, nb, K) blocks of B's columns. Computed as a float64 matmul,
-    exact because every partial sum stays below 2^53."""
-    sa = a.signed_mag().astype(np.float64).transpose(1, 0, 2)  # (nb, M, K)
-    sb = b.signed_mag().astype(np.float64).transpose(1, 2, 0)  # (nb, K, N)
-    return np.matmul(sa, sb).astype(np.int64)
+    a: (..., M, nb, K) blocks of A's rows; b: (..., N, nb, K) blocks of B's columns; leading axes are a
+    batch of independent GEMMs. Computed as a float64 matmul, exact because every partial sum stays
+    below 2^53."""
+    sa = np.moveaxis(a.signed_mag().astype(np.float64), -2, -3)  # (..., nb, M, K)
+    sb = np.moveaxis(b.signed_mag().astype(np.float64), -3, -1)  # (..., nb, K, N)
+    return np.moveaxis(np.matmul(sa, sb), -3, 0).astype(np.int64)
 
 
 def bfp_gemm(a: BFPTensor, b: BFPTensor) -> tuple[np.ndarray, np.ndarray]:
-    """C = A x B with blocks along the reduction axis. Returns (C as binary32 bits (M, N), flags (M, N))."""
-    if a.exp.shape[-1] != b.exp.shape[-1] or a.block != b.block:
-        raise ValueError("A and B must have the same blocks along the reduction axis")
+    """C = A x B with blocks along the reduction axis. Returns (C as binary32 bits (..., M, N), flags
+    (..., M, N)); leading axes of a and b (the same) are a batch of independent GEMMs."""
+    if a.exp.shape[-1] != b.exp.shape[-1] or a.block != b.block or a.exp.shape[:-2] != b.exp.shape[:-2]:
+        raise ValueError("A and B must have the same blocks along the reduction axis (and batch axes)")
     p = block_products(a, b)
-    x = term_exponent(a.exp.T[:, :, None], b.exp.T[:, None, :], a.mode, b.mode)
-    flags = a.flags.T[:, :, None] | b.flags.T[:, None, :]
+    k_first = lambda v: np.moveaxis(v, -1, 0)  # (..., M, nb) -> (nb, ..., M)
+    x = term_exponent(k_first(a.exp)[..., :, None], k_first(b.exp)[..., None, :], a.mode, b.mode)
+    flags = k_first(a.flags)[..., :, None] | k_first(b.flags)[..., None, :]
     return accumulate(term_fp32(p, x), flags)
 
 

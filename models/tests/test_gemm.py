@@ -153,3 +153,20 @@ def test_block_products(rng):
             for j in range(2):
                 assert p[k, i, j] == oracle.block_dot(qa.sign[i, k].tolist(), qa.mag[i, k].tolist(),
                                                       qb.sign[j, k].tolist(), qb.mag[j, k].tolist())
+
+
+@pytest.mark.parametrize("mode_a,mode_b", [(0, 0), (1, 2), (2, 0)])
+def test_bfp_gemm_batch_axes_are_independent_gemms(mode_a, mode_b, rng):
+    """A batch (T, M, nb, K) x (T, N, nb, K) gives exactly the T separate GEMMs (specials included)."""
+    t, m, n, kdim = 5, 3, 4, 40
+    qa = fb.quantize(f32(random_bits(rng, (t * m, kdim), 8)), mode_a, fb.RNE, 8)
+    qb = fb.quantize(f32(random_bits(rng, (t * n, kdim), 8)), mode_b, fb.RNE, 8)
+    batch = lambda q, rows: fb.BFPTensor(*(v.reshape(t, rows, *v.shape[1:])
+                                           for v in (q.exp, q.sign, q.mag, q.flags)), q.mode)
+    bits, flags = fb.bfp_gemm(batch(qa, m), batch(qb, n))
+    assert bits.shape == flags.shape == (t, m, n)
+    for i in range(t):
+        want_bits, want_flags = fb.bfp_gemm(qa[i * m:(i + 1) * m], qb[i * n:(i + 1) * n])
+        assert (bits[i] == want_bits).all() and (flags[i] == want_flags).all(), f"GEMM {i} of the batch"
+    with pytest.raises(ValueError):
+        fb.bfp_gemm(batch(qa, m), qb)
