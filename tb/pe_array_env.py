@@ -1,6 +1,7 @@
 """pe_array bench layer: operand/config/result transactions, the tile scoreboard, GEMM jobs, coverage."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import cocotb
@@ -21,24 +22,32 @@ def dut_params() -> tuple[int, int, int]:
 
 
 # --- port packing -----------------------------------------------------------------------------------------
-def pack_blocks(exp, sign, mag, flags) -> dict:
-    """Blocks for every row (or column) slot -> the fields of an a/b beat."""
-    return {
-        "exp": int.from_bytes(np.asarray(exp, "<u1").tobytes(), "little"),
-        "sign": int.from_bytes(np.packbits(np.asarray(sign, np.uint8).ravel(), bitorder="little").tobytes(),
-                               "little"),
-        "mag": int.from_bytes(np.asarray(mag, "<u2").tobytes(), "little"),
-        "flags": sum(int(f) << (2 * i) for i, f in enumerate(np.asarray(flags).ravel())),
-    }
+def pack_blocks(exp, sign, mag, flags) -> list[dict]:
+    """Blocks (slots, beats[, K]) -> one a/b beat per block column: beat k carries every slot's k-th block;
+    one numpy pass for the whole burst."""
+    exp, sign, mag, flags = (np.asarray(v) for v in (exp, sign, mag, flags))
+    slots, n = exp.shape
+    exp_b = np.ascontiguousarray(exp.T, "<u1").tobytes()
+    sign_b = np.packbits(sign.astype(np.uint8).swapaxes(0, 1).reshape(n, -1), axis=1, bitorder="little").tobytes()
+    mag_b = np.ascontiguousarray(mag.swapaxes(0, 1), "<u2").tobytes()
+    flag_v = (flags.T.astype(np.int64) << (2 * np.arange(slots))).sum(axis=1).tolist()
+    es, ss, ms = len(exp_b) // n, len(sign_b) // n, len(mag_b) // n
+    word = lambda b, size, i: int.from_bytes(b[i * size:(i + 1) * size], "little")
+    return [{"exp": word(exp_b, es, i), "sign": word(sign_b, ss, i), "mag": word(mag_b, ms, i), "flags": flag_v[i]}
+            for i in range(n)]
 
 
-def unpack_blocks(beat: dict, slots: int, k: int) -> tuple[np.ndarray, ...]:
-    exp = np.frombuffer(beat["exp"].to_bytes(slots, "little"), "<u1").astype(np.int64)
-    sign_bytes = np.frombuffer(beat["sign"].to_bytes((slots * k + 7) // 8, "little"), np.uint8)
-    sign = np.unpackbits(sign_bytes, bitorder="little")[: slots * k].reshape(slots, k)
-    mag = np.frombuffer(beat["mag"].to_bytes(2 * slots * k, "little"), "<u2").astype(np.int64).reshape(slots, k)
-    flags = np.array([(beat["flags"] >> (2 * i)) & 3 for i in range(slots)], np.uint8)
-    return exp, sign, mag, flags
+def unpack_blocks(beats: list[dict], slots: int, k: int) -> tuple[np.ndarray, ...]:
+    """a/b beats -> (exp, sign, mag, flags) of every slot, shape (beats, slots[, K]); one numpy pass."""
+    def field(name: str, nbytes: int, dtype: str) -> np.ndarray:
+        return np.frombuffer(b"".join(beat[name].to_bytes(nbytes, "little") for beat in beats), dtype)
+    n = len(beats)
+    exp = field("exp", slots, "<u1").reshape(n, slots).astype(np.int64)
+    sign = np.unpackbits(field("sign", (slots * k + 7) // 8, "u1").reshape(n, -1), axis=1,
+                         bitorder="little")[:, : slots * k].reshape(n, slots, k)
+    mag = field("mag", 2 * slots * k, "<u2").reshape(n, slots, k).astype(np.int64)
+    flags = (np.array([beat["flags"] for beat in beats], np.int64)[:, None] >> (2 * np.arange(slots))) & 3
+    return exp, sign, mag, flags.astype(np.uint8)
 
 
 def unpack_results(beat: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +75,7 @@ class OperandBurst(StreamItem):
 
     def beats(self):
         b = self.blocks
-        return [pack_blocks(b.exp[:, k], b.sign[:, k], b.mag[:, k], b.flags[:, k]) for k in range(b.exp.shape[1])]
+        return pack_blocks(b.exp, b.sign, b.mag, b.flags)
 
     def __str__(self):
         return f"{self.get_name()}: block exps {self.blocks.exp.tolist()}"
@@ -74,10 +83,11 @@ class OperandBurst(StreamItem):
 
 # --- scoreboard -------------------------------------------------------------------------------------------
 class PeArrayScoreboard(Scoreboard):
-    """Groups the taken a and b beats into tiles under the configuration in force, and predicts each
-    tile's results with the model's bfp_gemm."""
+    """Groups the taken a and b beats into tiles under the configuration in force, and predicts the
+    tiles' results with the model's bfp_gemm, a batch of tiles per call."""
 
     input_ports = ("cfg", "a", "b")
+    batch = 64
 
     def build_phase(self):
         super().build_phase()
@@ -96,16 +106,29 @@ class PeArrayScoreboard(Scoreboard):
         kb = self.cfg["kblocks"]
         if len(self.pending["a"]) < kb or len(self.pending["b"]) < kb:
             return []
-        a = self._tensor(self.pending["a"][:kb], self.rows, self.cfg["mode_a"])
-        b = self._tensor(self.pending["b"][:kb], self.cols, self.cfg["mode_b"])
+        tile = {"cfg": self.cfg, "a": self.pending["a"][:kb], "b": self.pending["b"][:kb]}
         del self.pending["a"][:kb], self.pending["b"][:kb]
-        bits, flags = bfp_gemm(a, b)
-        return [{"result": bits.ravel(), "flags": flags.ravel(), "cfg": dict(self.cfg), "a": a, "b": b}]
+        return [tile]  # resolved into results by `resolve`, with the rest of its batch
 
-    def _tensor(self, beats, slots, mode) -> BFPTensor:
-        parts = [unpack_blocks(beat, slots, self.k) for beat in beats]
-        stack = [np.stack([p[i] for p in parts], axis=1) for i in range(4)]  # (slots, kb, ...)
-        return BFPTensor(stack[0], stack[1], stack[2], stack[3], mode_code(mode))
+    def resolve(self, tiles):
+        out = []
+        for _, group in itertools.groupby(tiles, key=lambda tile: id(tile["cfg"])):
+            group = list(group)
+            cfg = group[0]["cfg"]
+            a = self._tensors("a", [tile["a"] for tile in group], cfg["mode_a"])
+            b = self._tensors("b", [tile["b"] for tile in group], cfg["mode_b"])
+            bits, flags = bfp_gemm(a, b)  # (tiles, ROWS, COLS)
+            out += [{"result": bits[i].ravel(), "flags": flags[i].ravel(), "cfg": cfg, "a": a[i], "b": b[i]}
+                    for i in range(len(group))]
+        return out
+
+    def _tensors(self, side: str, tiles: list[list[dict]], mode: int) -> BFPTensor:
+        """Tiles of a (or b) beats -> BFPTensor (tiles, slots, kblocks, K)."""
+        slots = self.rows if side == "a" else self.cols
+        t, kb = len(tiles), len(tiles[0])
+        exp, sign, mag, flags = (v.reshape(t, kb, slots, *v.shape[2:]).swapaxes(1, 2) for v in
+                                 unpack_blocks([beat for tile in tiles for beat in tile], slots, self.k))
+        return BFPTensor(exp, sign, mag, flags, mode_code(mode))
 
     def same(self, expected, actual):
         return (np.array_equal(expected["result"], actual["result"])
@@ -156,9 +179,17 @@ class PeArrayEnv(StreamEnv):
         self.results: list[dict] = []
         self.new_result = Event()
         self.sinks["out"].subscribe(self._take_result)
+        self.sources["cfg"].subscribe(self._take_cfg)
+        self.cfg_edge = self.result_edge = 0
+
+    # Handshake times as rising-edge numbers (ClockReset.cycle): a source publishes a beat at the falling
+    # edge after the rising edge that took it, a sink at the falling edge before.
+    def _take_cfg(self, beat: dict) -> None:
+        self.cfg_edge = self.clock.cycle
 
     def _take_result(self, beat: dict) -> None:
         self.results.append(beat)
+        self.result_edge = self.clock.cycle + 1
         self.new_result.set()
 
     def convert_output(self, beat):
@@ -221,9 +252,9 @@ class OperandSequence(uvm_sequence):
 
 
 async def run_job(env: PeArrayEnv, job: GemmJob, quantizer: Fp2Bfp) -> int:
-    """Configure the array, stream the job's operands and wait for every tile; returns the cycles."""
+    """Configure the array, stream the job's operands and wait for every tile. Returns the job's cycles:
+    from the rising edge that takes its configuration to the one that takes its last result."""
     job.quantize(quantizer, env.rows, env.cols)
-    start = env.clock.cycle
     first = len(env.results)
     cfg = CfgItem("cfg", job.mode_a, job.mode_b, job.kblocks)
     seq = _Single("cfg", cfg)
@@ -238,7 +269,8 @@ async def run_job(env: PeArrayEnv, job: GemmJob, quantizer: Fp2Bfp) -> int:
     while len(env.results) < first + len(job.tiles):
         env.new_result.clear()
         await env.clock.within(env.new_result.wait(), f"job {job.name}: no tile result")
-    return env.clock.cycle - start
+    env.scoreboard.flush()  # every tile of the job checked before it returns
+    return env.result_edge - env.cfg_edge
 
 
 class _Single(uvm_sequence):

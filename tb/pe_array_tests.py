@@ -198,9 +198,9 @@ class ModeSwitches(PeArrayBase):
 class _WrongExponentScoreboard(PeArrayScoreboard):
     """A deliberately wrong model (B's exponents off by one): the scoreboard must catch it."""
 
-    def _tensor(self, beats, slots, mode):
-        t = super()._tensor(beats, slots, mode)
-        if slots == self.cols:
+    def _tensors(self, side, tiles, mode):
+        t = super()._tensors(side, tiles, mode)
+        if side == "b":
             t.exp = t.exp + (t.exp > 0)
         return t
 

@@ -6,17 +6,19 @@ Conventions (docs/spec.md section 5): streams are `<prefix>_valid`, `<prefix>_re
 next rising edge will see, so a source knows at that falling edge whether its beat will be taken.
 
 Speed: Python, not the simulator, limits a cocotb bench, so nothing here wakes up every cycle unless it has
-to. A source waiting for `ready`, or a sink with nothing offered, sleeps until that signal rises (it can
-only change after a rising clock edge) and resumes at the next falling edge, cycle-exact as if it had
-polled; the cycle count is derived from the simulation time.
+to. One coroutine per clock (StreamScheduler) moves the beats of every stream, input and output, at the
+falling edges; when no stream needs the next cycle (sources refused by `ready`, sinks offered nothing) it
+sleeps until one of those signals rises (they only change after a rising clock edge) and resumes at the
+next falling edge, cycle-exact as if it had polled. The cycle count is derived from the simulation time.
 """
 from __future__ import annotations
 
+import collections
 from typing import Callable
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, RisingEdge, SimTimeoutError, with_timeout
+from cocotb.triggers import Event, FallingEdge, RisingEdge, SimTimeoutError, Timer, with_timeout
 from cocotb.utils import get_sim_time
 
 Beat = dict  # field name -> int
@@ -38,9 +40,11 @@ class ClockReset:
         self.period_ns = period_ns
         self.in_reset = True
         self._on_reset: list[Callable[[], None]] = []
+        self.streams = StreamScheduler(self)
 
     def start(self) -> None:
         cocotb.start_soon(Clock(self.clk, self.period_ns, "ns", impl="gpi").start())  # toggled in C, not Python
+        self.streams.start()
 
     @property
     def cycle(self) -> int:
@@ -90,112 +94,199 @@ class _Stream:
         self.beats = 0
         self.gap: Callable[[], bool] = lambda: False
         self._subscribers: list[Callable[[Beat], None]] = []
+        self._driven: dict = {}  # handle -> the value last written
 
     def subscribe(self, callback: Callable[[Beat], None]) -> None:
         """Call `callback(beat)` synchronously for every beat that moves (so a reset in the same step
         cannot reorder it against a scoreboard flush)."""
         self._subscribers.append(callback)
 
+    def _drive(self, handle, value: int) -> None:
+        """Write a signal only when its value changes (every write costs a simulator call)."""
+        if self._driven.get(handle) != value:
+            handle.value = value
+            self._driven[handle] = value
+
     def _publish(self, beat: Beat) -> None:
         self.beats += 1
         for callback in self._subscribers:
             callback(beat)
 
-    def _at_falling_edge(self) -> bool:
-        return get_sim_time("step") == getattr(self, "_fall_time", None)
-
-    async def _falling(self) -> None:
-        await FallingEdge(self.clk)
-        self._fall_time = get_sim_time("step")
-
 
 class StreamSource(_Stream):
-    """Drives a valid/ready input stream. `send` returns once the beat is taken (True) or dropped by a
-    reset (False). `gap()` inserts idle cycles before a beat (valid low)."""
+    """Drives a valid/ready input stream. `send_burst` drives beats back to back (valid stays high between
+    them) and returns once all are taken (True) or a reset dropped the rest (False). `gap()` inserts idle
+    cycles before a beat (valid low). The beats are moved by the clock's StreamScheduler, not by the caller."""
 
     def __init__(self, dut, prefix: str, fields: list[str], clock: ClockReset):
         super().__init__(dut, prefix, fields, clock)
-        self._dropped = False
-        self._driven: Beat = {}  # what the fields hold: a field is written only when its value changes
-        self.valid.value = 0
-        clock.on_reset(self._drop)
+        self.burst: collections.deque | None = None  # (beat, strobe) pairs not yet offered
+        self.on_bus: tuple | None = None  # the (beat, strobe) offered, valid high
+        self.will_take = False  # ready seen with the beat on the bus: the next rising edge takes it
+        self.refused_since: int | None = None  # cycle since which ready has refused the beat on the bus
+        self._done = Event()
+        self._ok = False
+        self._drive(self.valid, 0)
+        clock.on_reset(self._abort)
 
-    def _drop(self) -> None:
-        self._dropped = True
-        self.valid.value = 0
+    async def send(self, beat: Beat, strobe: dict | None = None) -> bool:
+        """Drive one beat until taken. `strobe` ({handle name on the DUT: value}) is driven only in the cycle
+        the beat is taken (a sideband that must coincide with the handshake) and published with the beat."""
+        return await self.send_burst([beat], [strobe])
 
-    async def send(self, beat: Beat, strobe: dict | None = None, more: bool = False) -> bool:
-        """Drive `beat` until taken. `strobe` ({handle name on the DUT: value}) is driven only in the cycle
-        the beat is taken (a sideband that must coincide with the handshake) and published with the beat.
-        `more`: another beat follows at once (a burst), so valid stays high."""
-        epoch = _resets
-        if not self._at_falling_edge():
-            await self._falling()
-        while self.clock.in_reset or self.gap():
-            self.valid.value = 0
-            await self._falling()
-            if _resets != epoch:
-                return False  # a reset before the beat was offered: it is stale, never driven
-        self._dropped = False  # from here a reset drops the offered beat
-        for name, value in beat.items():
-            if self._driven.get(name) != value:
-                self.fields[name].value = value
-                self._driven[name] = value
-        self.valid.value = 1
+    async def send_burst(self, beats: list[Beat], strobes: list | None = None) -> bool:
+        if not beats:
+            return True
+        self.burst = collections.deque(zip(beats, strobes or [None] * len(beats)))
+        self._done.clear()
+        self.clock.streams.add(self)
+        await self._done.wait()
+        return self._ok
+
+    @property
+    def waiting_on(self):
+        """The signal whose rise this source waits for (its ready, refusing the beat on the bus), or None
+        if it needs the next falling edge."""
+        return self.ready if self.on_bus is not None and not self.will_take else None
+
+    def tick(self) -> None:
+        """At a falling edge: retire the beat the last rising edge took, offer the next, sample ready."""
+        if self.on_bus is not None and self.will_take:
+            beat, strobe = self.on_bus
+            self.on_bus = None
+            self._set_strobe(strobe, on=False)
+            self._publish({**beat, **(strobe or {})})
+        if self.on_bus is None:
+            if not self.burst:
+                self._drive(self.valid, 0)
+                self._finish(True)
+                return
+            if self.clock.in_reset or self.gap():
+                self._drive(self.valid, 0)
+                return
+            self.on_bus = self.burst.popleft()
+            for name, value in self.on_bus[0].items():
+                self._drive(self.fields[name], value)
+            self._drive(self.valid, 1)
+        self.will_take = bool(self.ready.value)  # registered: what the coming rising edge sees
+        if self.will_take:
+            self._set_strobe(self.on_bus[1], on=True)
+            self.refused_since = None
+        elif self.refused_since is None:
+            self.refused_since = self.clock.cycle
+
+    def _set_strobe(self, strobe: dict | None, on: bool) -> None:
+        for name, value in (strobe or {}).items():
+            getattr(self.clock.dut, name).value = value if on else 0
+
+    def _abort(self) -> None:
+        """A reset: the beat on the bus and the rest of the burst are dropped."""
+        self._drive(self.valid, 0)
+        if self.on_bus is not None and self.will_take:
+            self._set_strobe(self.on_bus[1], on=False)
+        self.on_bus, self.will_take, self.refused_since = None, False, None
+        if self.burst is not None:
+            self._finish(False)
+
+    def _finish(self, ok: bool) -> None:
+        self.burst = None
+        self._ok = ok
+        self._done.set()
+
+
+class StreamScheduler:
+    """Moves the beats of every input stream with a burst in progress and of every output stream, all in
+    one coroutine per clock: one wake-up per cycle for all streams together, instead of one per stream.
+    When no stream needs the next cycle (every source refused by `ready`, every sink offered nothing) it
+    sleeps until one of those signals rises (they change only after a rising clock edge), a burst joins or
+    a reset comes, and resumes at the next falling edge, cycle-exact as if polling. A watchdog fails the
+    test if a source stays refused for ClockReset.STALL_CYCLES (a lock-up).
+
+    The rises are caught by one persistent watcher task per signal, not by a `First` over the signals
+    (which would create and cancel a task per signal at every sleep: the costlier path)."""
+
+    def __init__(self, clock: ClockReset):
+        self.clock = clock
+        self.sources: list[StreamSource] = []  # with a burst in progress
+        self.sinks: list[StreamSink] = []
+        self._wake = Event()
+        self._asleep_on: set = set()  # the signals whose rise ends the current sleep
+        self._watched: set = set()
+        self._tick_time = None  # the falling edge last serviced (sim steps)
+        clock.on_reset(self._wake.set)
+
+    def start(self) -> None:
+        cocotb.start_soon(self._run())
+        cocotb.start_soon(self._watchdog())
+
+    def add(self, source: StreamSource) -> None:
+        if source not in self.sources:
+            self.sources.append(source)
+        if self._tick_time == get_sim_time("step"):
+            source.tick()  # joins at the falling edge just serviced: offer its first beat now, not a cycle late
+        self._wake.set()
+
+    async def _run(self) -> None:
         while True:
-            taken = bool(self.ready.value)  # registered: what the coming rising edge sees
-            if not taken:
-                # Sleep until ready rises (a reset makes every ready rise again), resume at a falling edge.
-                await self.clock.within(RisingEdge(self.ready), f"{self.prefix}_ready stayed low")
-                await self._falling()
-                if self._dropped:
-                    return False
-                continue
-            if taken and strobe:
-                for name, value in strobe.items():
-                    getattr(self.clock.dut, name).value = value
-            await self._falling()
-            if taken and strobe:
-                for name in strobe:
-                    getattr(self.clock.dut, name).value = 0
-            if self._dropped:
-                return False
-            if taken:
-                if not more:
-                    self.valid.value = 0
-                self._publish({**beat, **(strobe or {})})
-                return True
+            self.sources = [s for s in self.sources if s.burst is not None]
+            waits = {p.waiting_on for p in (*self.sources, *self.sinks)}
+            if None not in waits:
+                for signal in waits - self._watched:
+                    self._watched.add(signal)
+                    cocotb.start_soon(self._watch(signal))
+                self._wake.clear()
+                self._asleep_on = waits
+                await self._wake.wait()
+                self._asleep_on = set()
+            await FallingEdge(self.clock.clk)
+            self._tick_time = get_sim_time("step")
+            for party in (*self.sources, *self.sinks):
+                party.tick()
+
+    async def _watch(self, signal) -> None:
+        while True:
+            await RisingEdge(signal)
+            if signal in self._asleep_on:
+                self._wake.set()
+
+    async def _watchdog(self) -> None:
+        """Checks every STALL_CYCLES (one timer, not one per stall: the stall path stays cheap)."""
+        limit = self.clock.STALL_CYCLES
+        while True:
+            await Timer(limit * self.clock.period_ns, "ns")
+            for s in self.sources:
+                if s.refused_since is not None and self.clock.cycle - s.refused_since >= limit:
+                    raise AssertionError(f"lock-up: {s.prefix}_ready stayed low for {limit} cycles")
 
 
 class StreamSink(_Stream):
     """Drives `ready` of an output stream with a back-pressure pattern (`gap()` True = stall) and publishes
-    every beat taken."""
+    every beat taken. Served by the clock's StreamScheduler once started."""
 
     def __init__(self, dut, prefix: str, fields: list[str], clock: ClockReset):
         super().__init__(dut, prefix, fields, clock)
-        self.ready.value = 0
+        self._drive(self.ready, 0)
         self.stalled_cycles = 0
+        self.waiting_on = self.valid  # the signal whose rise it waits for, or None: needs the next cycle
 
     def start(self) -> None:
-        cocotb.start_soon(self._run())
+        self.clock.streams.sinks.append(self)
 
-    async def _run(self) -> None:
-        while True:
-            await self._falling()
-            if self.clock.in_reset:
-                self.ready.value = 0
-                continue
-            if not self.valid.value:
-                # Nothing offered: ready does not matter until valid rises (after a rising edge).
-                await RisingEdge(self.valid)
-                continue
-            ready = not self.gap()
-            self.ready.value = int(ready)
-            if self.valid.value:
-                if ready:
-                    self._publish({n: int(h.value) for n, h in self.fields.items()})
-                else:
-                    self.stalled_cycles += 1
+    def tick(self) -> None:
+        """At a falling edge: take (or stall) the beat offered."""
+        if self.clock.in_reset:
+            self._drive(self.ready, 0)
+        if self.clock.in_reset or not self.valid.value:
+            # Nothing to take: ready does not matter until valid rises (after a rising edge).
+            self.waiting_on = None if self.valid.value else self.valid
+            return
+        self.waiting_on = None
+        ready = not self.gap()
+        self._drive(self.ready, int(ready))
+        if ready:
+            self._publish({n: int(h.value) for n, h in self.fields.items()})
+        else:
+            self.stalled_cycles += 1
 
 
 class Strobe:

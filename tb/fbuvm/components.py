@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 import cocotb
+import yaml  # noqa: F401  (cocotb-coverage's YAML export imports it: at load time, not inside a test)
 from cocotb.triggers import FallingEdge, SimTimeoutError, with_timeout
 from pyuvm import (ConfigDB, uvm_analysis_port, uvm_component, uvm_driver, uvm_env, uvm_monitor,
                    uvm_sequence, uvm_sequence_item, uvm_sequencer, uvm_subscriber, uvm_test)
@@ -46,13 +47,7 @@ class StreamDriver(uvm_driver):
     async def run_phase(self):
         while True:
             item = await self.seq_item_port.get_next_item()
-            item.accepted = item.epoch == reset_epoch()
-            beats = item.beats() if item.accepted else []
-            for n, beat in enumerate(beats, 1):
-                # a reset during the burst (even while the source idles between beats) ends it
-                if item.epoch != reset_epoch() or not await self.source.send(beat, more=n < len(beats)):
-                    item.accepted = False
-                    break
+            item.accepted = item.epoch == reset_epoch() and await self.source.send_burst(item.beats())
             self.seq_item_port.item_done()
 
 
@@ -90,9 +85,16 @@ class Scoreboard(uvm_component):
 
     input_ports: tuple[str, ...] = ("in",)
 
+    # A scoreboard whose model is vectorized sets `batch` > 1 and implements `resolve`: outputs paired with
+    # their expectations are compared a batch at a time, so the model runs once per batch, not once per
+    # output. Batches are compared in order, so the first mismatch is still the one reported, at most
+    # `batch` outputs late; `flush()` (a test's sync point), a reset and the end of the test compare at once.
+    batch = 1
+
     def build_phase(self):
         self.expected = collections.deque()
         self.actual = collections.deque()  # outputs seen before their inputs (same clock step)
+        self.paired: list[tuple] = []  # (expectation as predicted, output), not compared yet
         self.checked = 0
         self.ap = uvm_analysis_port("ap", self)  # every checked expectation, for coverage
         self.inlets = {p: _Inlet(f"{p}_inlet", self, self._input_writer(p)) for p in self.input_ports}
@@ -104,7 +106,12 @@ class Scoreboard(uvm_component):
     def reset_model(self) -> None:
         """Forget the model's state: the DUT was reset."""
 
+    def resolve(self, expectations: list) -> list:
+        """What `predict` returned -> what `same` compares, for a batch at once (default: the same)."""
+        return expectations
+
     def on_dut_reset(self) -> None:
+        self.flush()  # outputs that came before the reset are checked, the rest is forgotten
         self.expected.clear()
         self.actual.clear()
         self.reset_model()
@@ -135,17 +142,28 @@ class Scoreboard(uvm_component):
         """Pair outputs with expectations in order. An output can be seen in the same clock step as the
         input that causes it (a zero-latency path), so either side may arrive first."""
         while self.expected and self.actual:
-            expected, actual = self.expected.popleft(), self.actual.popleft()
+            self.paired.append((self.expected.popleft(), self.actual.popleft()))
+        if len(self.paired) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        """Compare every paired output now; the first mismatch fails the test."""
+        pairs, self.paired = self.paired, []
+        if not pairs:
+            return
+        for expected, (_, actual) in zip(self.resolve([e for e, _ in pairs]), pairs):
             if not self.same(expected, actual):
                 self.fail(f"mismatch on output #{self.checked}\n  {self.describe(expected, actual)}")
             self.checked += 1
             self.ap.write(expected)
 
     def check_phase(self):
+        self.flush()
         if self.actual:
             self.fail(f"{len(self.actual)} outputs with no expected transaction; first: {self.actual[0]}")
         if self.expected:
-            self.fail(f"{len(self.expected)} expected outputs never came; first: {self.expected[0]}")
+            self.fail(f"{len(self.expected)} expected outputs never came; first: "
+                      f"{self.resolve([self.expected[0]])[0]}")
         if self.checked == 0:
             self.fail("no output was checked")
 
@@ -309,6 +327,7 @@ class FlexBlockTest(uvm_test):
         try:
             await with_timeout(self.body(), seeds.scaled(self.budget_ms), "ms")
         except SimTimeoutError:
+            self.env.scoreboard.flush()  # a mismatch before the lock-up says more than the lock-up
             self.env.scoreboard.fail(f"watchdog: the test did not finish within {seeds.scaled(self.budget_ms)} ms "
                                      f"of simulated time (a lock-up?)")
         await self.env.drain()
