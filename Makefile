@@ -34,7 +34,7 @@ $(STAMP): requirements.txt scripts/bootstrap.sh
 
 sim: setup
 	$(PY) tb/runner.py $(TOPLEVEL) --sim $(SIM) \
-	  $(if $(TESTCASE),--testcase $(TESTCASE)) $(if $(SEED),--seed=$(SEED)) \
+	  $(if $(TESTCASE),--testcase '$(TESTCASE)') $(if $(SEED),--seed=$(SEED)) \
 	  $(if $(filter 1,$(WAVES)),--waves) $(foreach p,$(PARAMS),-P $(p))
 
 waves: setup

@@ -5,6 +5,7 @@ C is also checked against the model's end-to-end gemm (quantize the FP32 masters
 reports its cycles and utilization (useful sub-multiplier operations / (16 x ROWS x COLS x cycles))."""
 from __future__ import annotations
 
+import os
 
 import cocotb
 import numpy as np
@@ -50,10 +51,10 @@ class PeArrayBase(FlexBlockTest):
     def report_phase(self):
         if not self.report:
             return
-        lines = [f"{'job':10} {'A':5} {'B':5} {'rnd':4} {'M x K':>9} {'N':>4} {'cycles':>7} {'ideal':>6} "
+        lines = [f"{'job':12} {'A':5} {'B':5} {'rnd':4} {'M x K':>9} {'N':>4} {'cycles':>7} {'ideal':>6} "
                  f"{'util':>6} {'busy':>6}"]
         for name, ma, mb, rnd, shape, n, cyc, ideal, util in self.report:
-            lines.append(f"{name:10} {ma:5} {mb:5} {rnd:4} {shape[0]:>4}x{shape[1]:<4} {n:>4} {cyc:>7} "
+            lines.append(f"{name:12} {ma:5} {mb:5} {rnd:4} {shape[0]:>4}x{shape[1]:<4} {n:>4} {cyc:>7} "
                          f"{ideal:>6} {util:>6.1%} {ideal / cyc:>6.1%}")
         self.logger.info("cycles and utilization (util: useful sub-multiplier operations / (16 x PEs x cycles); "
                          "busy: cycles the padded schedule needs / cycles taken)\n" + "\n".join(lines))
@@ -153,6 +154,34 @@ class ResetMidTile(PeArrayBase):
         await self.env.clock.reset()
         self.report.clear()
         await self.job("conv_fwd", a, b, FB16, FB12)
+
+
+# Real training GEMMs (the layers of docs/results/cycle_model.md), pass -> reduction length Kdim. A tile's
+# steady state depends only on Kdim; M and N only set how many tiles there are.
+REAL_LAYERS = {
+    "conv3_x": {"fwd": 1152, "bwd": 128, "wg": 784},  # ResNet-18 conv3_x 128->128, 28x28, batch 1 (im2col)
+    "xfmr_fc": {"fwd": 512, "bwd": 2048, "wg": 128},  # Transformer FC 512->2048, 128 tokens
+}
+
+
+# ~39k cycles: ~2 s on Verilator, minutes on Icarus (still runs there when named: TESTCASE=LayerTiles)
+@pyuvm.test(skip=os.environ.get("FLEXBLOCK_SIM") == "icarus")
+class LayerTiles(PeArrayBase):
+    """Steady state on real layers, for every mode pair: output tiles of the forward, backward and
+    weight-gradient GEMMs of a ResNet-18 conv layer and a Transformer FC layer at their full reduction
+    lengths, enough tiles for 128 block pairs per job, so a job's 3 fill cycles weigh as little as in a
+    real layer's thousands of tiles (scripts/cycle_model.py turns the job table into the README's table)."""
+
+    async def body(self):
+        rng = seeds.rng("layers")
+        rows, cols, k = self.env.rows, self.env.cols, self.env.k
+        for mode_a, mode_b in ALL_PAIRS:
+            for layer, passes in REAL_LAYERS.items():
+                for pass_, kdim in passes.items():
+                    tiles = -(-128 // -(-kdim // k))
+                    a = np.maximum(rng.standard_normal((rows, kdim)), 0).astype(np.float32)  # ReLU outputs
+                    b = (rng.standard_normal((kdim, tiles * cols)) * 0.05).astype(np.float32)
+                    await self.job(f"{layer}_{pass_}", a, b, mode_a, mode_b)
 
 
 @pyuvm.test(skip=int(cocotb.top.K.value) != 16)  # the training blocks by 16
