@@ -85,16 +85,16 @@ GROUPS = [
 
 
 PER_CYCLE = [  # (label, file pattern, function name): calls per simulated cycle
+    ("simulator -> Python callbacks", "cocotb/_event_loop.py", "run"),
     ("task resumes (coroutine wake-ups)", "cocotb/task.py", "_resume"),
     ("trigger registrations", "_base_triggers.py", "_register"),
     ("signal writes", "cocotb/handle.py", "_schedule_write"),
-    ("ClockReset._count (cycle counter)", "fbuvm/bfm.py", "_count"),
-    ("ClockReset.cycles (run_job polling)", "fbuvm/bfm.py", "cycles"),
-    ("_Stream._falling (source/sink edge waits)", "fbuvm/bfm.py", "_falling"),
-    ("StreamSource.send", "fbuvm/bfm.py", "send"),
-    ("pack_blocks (a/b beat packing)", "pe_array_env.py", "pack_blocks"),
-    ("unpack_blocks (scoreboard)", "pe_array_env.py", "unpack_blocks"),
-    ("bfp_gemm (model)", "models/", "bfp_gemm"),
+    ("StreamScheduler._run (one wake-up serves every stream)", "fbuvm/bfm.py", "_run"),
+    ("StreamScheduler._watch (ready/valid rises while it sleeps)", "fbuvm/bfm.py", "_watch"),
+    ("StreamSource.tick / StreamSink.tick", "fbuvm/bfm.py", "tick"),
+    ("pack_blocks (a/b bursts, vectorized)", "pe_array_env.py", "pack_blocks"),
+    ("unpack_blocks (scoreboard batches)", "pe_array_env.py", "unpack_blocks"),
+    ("bfp_gemm (model, a batch of tiles per call)", "models/", "bfp_gemm"),
 ]
 
 

@@ -18,6 +18,7 @@ from typing import Callable
 
 import cocotb
 from cocotb.clock import Clock
+from cocotb.handle import Immediate
 from cocotb.triggers import Event, FallingEdge, RisingEdge, SimTimeoutError, Timer, with_timeout
 from cocotb.utils import get_sim_time
 
@@ -94,18 +95,23 @@ class _Stream:
         self.beats = 0
         self.gap: Callable[[], bool] = lambda: False
         self._subscribers: list[Callable[[Beat], None]] = []
-        self._driven: dict = {}  # handle -> the value last written
+        self._driven: dict = {}  # id(handle) -> the value last written
 
     def subscribe(self, callback: Callable[[Beat], None]) -> None:
         """Call `callback(beat)` synchronously for every beat that moves (so a reset in the same step
         cannot reorder it against a scoreboard flush)."""
         self._subscribers.append(callback)
 
-    def _drive(self, handle, value: int) -> None:
-        """Write a signal only when its value changes (every write costs a simulator call)."""
-        if self._driven.get(handle) != value:
-            handle.value = value
-            self._driven[handle] = value
+    def _drive(self, handle, value: int, immediate: bool = True) -> None:
+        """Write a signal only when its value changes (every write costs a simulator call). At a falling
+        edge the write is immediate rather than in cocotb's ReadWrite phase (which costs one more simulator
+        callback per cycle): nothing samples it before the next rising edge, and no output read in the same
+        step depends on it combinationally (docs/spec.md section 5: every ready is registered). The initial
+        value is a normal write (Icarus would overwrite an immediate one with its time-0 X)."""
+        key = id(handle)  # a cocotb handle hashes in Python: slow on this hot path
+        if self._driven.get(key) != value:
+            handle.value = Immediate(value) if immediate else value
+            self._driven[key] = value
 
     def _publish(self, beat: Beat) -> None:
         self.beats += 1
@@ -126,7 +132,7 @@ class StreamSource(_Stream):
         self.refused_since: int | None = None  # cycle since which ready has refused the beat on the bus
         self._done = Event()
         self._ok = False
-        self._drive(self.valid, 0)
+        self._drive(self.valid, 0, immediate=False)
         clock.on_reset(self._abort)
 
     async def send(self, beat: Beat, strobe: dict | None = None) -> bool:
@@ -265,7 +271,7 @@ class StreamSink(_Stream):
 
     def __init__(self, dut, prefix: str, fields: list[str], clock: ClockReset):
         super().__init__(dut, prefix, fields, clock)
-        self._drive(self.ready, 0)
+        self._drive(self.ready, 0, immediate=False)
         self.stalled_cycles = 0
         self.waiting_on = self.valid  # the signal whose rise it waits for, or None: needs the next cycle
 
@@ -281,10 +287,11 @@ class StreamSink(_Stream):
             self.waiting_on = None if self.valid.value else self.valid
             return
         self.waiting_on = None
+        beat = {n: int(h.value) for n, h in self.fields.items()}  # read before ready changes
         ready = not self.gap()
         self._drive(self.ready, int(ready))
         if ready:
-            self._publish({n: int(h.value) for n, h in self.fields.items()})
+            self._publish(beat)
         else:
             self.stalled_cycles += 1
 
