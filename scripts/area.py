@@ -94,15 +94,15 @@ GATE_RE = re.compile(r"^\$_(AND|NAND|OR|NOR|XOR|XNOR|ANDNOT|ORNOT|NOT|MUX|AOI3|O
 FF_RE = re.compile(r"^\$_(S?DFF|DFFE|SDFFE|SDFFCE|ALDFF|DLATCH|SR)")
 
 
-def prepare(tmp: Path) -> list[str]:
+def prepare(tmp: Path, rtl: Path = RTL) -> list[str]:
     """Copy rtl/*.sv (packages excluded) into tmp with each `import <pkg>::*;` replaced by the package's
     body (its localparams and functions), textually: the same declarations, now local to the module."""
     bodies = {}
-    for f in RTL.glob("*_pkg.sv"):
+    for f in rtl.glob("*_pkg.sv"):
         m = re.search(r"^package\s+(\w+);\n(.*)^endpackage", f.read_text(), re.M | re.S)
         bodies[m.group(1)] = m.group(2)
     out = []
-    for f in sorted(RTL.glob("*.sv")):
+    for f in sorted(rtl.glob("*.sv")):
         if f.stem.endswith("_pkg"):
             continue
         src = re.sub(r"^\s*import\s+(\w+)::\*;\s*$\n", lambda m: bodies[m.group(1)], f.read_text(), flags=re.M)
