@@ -37,5 +37,14 @@ package flexblock_pkg;
     endcase
   endfunction
 
+  // log2 of the nibbles per element: 2, 1 or 0.
+  function automatic logic [1:0] mode_log2_nibbles(input logic [1:0] mode);
+    unique case (mode)
+      MODE_FB16: mode_log2_nibbles = 2'd1;
+      MODE_FB12: mode_log2_nibbles = 2'd0;
+      default:   mode_log2_nibbles = 2'd2;
+    endcase
+  endfunction
+
   /* verilator lint_on UNUSEDPARAM */
 endpackage

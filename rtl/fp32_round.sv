@@ -43,40 +43,55 @@ module fp32_round #(
   endfunction
 
   logic [5:0]         lead, trail;
-  logic signed [13:0] lead_s, trail_s;  // the same, as signed numbers for the signed comparisons
-  logic signed [13:0] floor_amt;   // -126 - lsb_exp: the right shift that puts the LSB at 2^-149
-  logic signed [13:0] amt;         // right shift of {mag, 24 zeros}: shift + 23
-  logic [6:0]         amt_c;       // amt clamped to 0 .. WIDE (past WIDE every bit is gone)
+  // The subnormal limit, from lsb_exp alone (beside the leading-one search): the right shift of
+  // {mag, 24 zeros} that puts the kept LSB at 2^-149 is -126 - lsb_exp. Its range is split once, so that
+  // after the search only a 6-bit comparison decides between it and the leading one's position.
+  logic signed [13:0] floor_amt;
+  logic               floor_low, floor_high;  // < 0: never wins;  > 63: always wins
+  logic [6:0]         floor_c;                // clamped to 0 .. WIDE (past WIDE every bit is gone)
+  logic               normal;                 // the leading one decides the shift (else: subnormal or 0)
+  logic [6:0]         amt;                    // right shift of {mag, 24 zeros}: kept LSB shift + 23
   /* verilator lint_off UNUSEDSIGNAL */  // only the kept bits and the round bit are read
   logic [WIDE-1:0]    shifted;
   /* verilator lint_on UNUSEDSIGNAL */
   logic [24:0]        kept, q;     // the significand before and after rounding (q may carry to 2^24)
   logic               round_bit, sticky, round_up;
-  logic signed [13:0] biased_n, biased_c;  // biased exponent without / with the rounding carry
+  // Biased exponent of a normal result, without / with the rounding carry: lsb_exp + 127 + lead (+ 1).
+  // A subnormal result's kept LSB is 2^-149, so its exponent field is 1 if rounding reaches 2^23, else 0.
+  logic signed [13:0] base_n, base_c, biased_n, biased_c;
+  logic               ovf_n, ovf_c;
   logic [22:0]        sig;         // the stored fraction (the hidden bit is the exponent's business)
-  logic signed [13:0] biased;
+  logic [7:0]         exp_field;
+  logic               overflow;
 
-  assign lead      = one_index(64'(mag), 1'b1);
-  assign trail     = one_index(64'(mag), 1'b0);
-  assign lead_s    = $signed({8'd0, lead});
-  assign trail_s   = $signed({8'd0, trail});
-  assign floor_amt = -14'sd126 - 14'(lsb_exp);
-  assign amt       = (lead_s >= floor_amt) ? lead_s : floor_amt;
-  assign amt_c     = (amt > 14'(WIDE)) ? 7'(WIDE) : 7'(amt);  // amt >= 0: lead >= 0
-  assign shifted   = {mag, 24'd0} >> amt_c;
-  assign round_bit = shifted[0];
-  assign kept      = shifted[25:1];
+  assign lead       = one_index(64'(mag), 1'b1);
+  assign trail      = one_index(64'(mag), 1'b0);
+  assign floor_amt  = -14'sd126 - 14'(lsb_exp);
+  assign floor_low  = floor_amt < 14'sd0;
+  assign floor_high = floor_amt > 14'sd63;
+  assign floor_c    = (floor_amt > 14'(WIDE)) ? 7'(WIDE) : 7'(floor_amt);
+  assign normal     = mag != '0 && (floor_low || (!floor_high && lead >= floor_amt[5:0]));
+  assign amt        = normal ? 7'(lead) : floor_c;
+  assign shifted    = {mag, 24'd0} >> amt;
+  assign round_bit  = shifted[0];
+  assign kept       = shifted[25:1];
   // a bit below the round bit (position amt - 24 of mag) is set
-  assign sticky    = trail_s + 14'sd24 < amt;
-  assign round_up  = round_bit && (sticky || kept[0]);
-  assign q         = kept + 25'(round_up);
-  // exponent of the kept LSB: lsb_exp + amt - 23; biased = that + 150 (+ 1 with the carry)
-  assign biased_n  = 14'(lsb_exp) + 14'sd127 + amt;
-  assign biased_c  = 14'(lsb_exp) + 14'sd128 + amt;
-  assign sig       = q[24] ? q[23:1] : q[22:0];
-  // sig < 2^23 only for subnormals (the LSB at 2^-149) and zero
-  assign biased    = q[24] ? biased_c : q[23] ? biased_n : 14'sd0;
-  assign result    = (biased >= 14'sd255) ? {sign, 8'hFF, 23'd0} : {sign, biased[7:0], sig};
+  assign sticky     = 8'(trail) + 8'd24 < 8'(amt);
+  assign round_up   = round_bit && (sticky || kept[0]);
+  assign q          = kept + 25'(round_up);
+  assign base_n     = 14'(lsb_exp) + 14'sd127;
+  assign base_c     = 14'(lsb_exp) + 14'sd128;
+  assign biased_n   = base_n + $signed({8'd0, lead});
+  assign biased_c   = base_c + $signed({8'd0, lead});
+  assign ovf_n      = biased_n >= 14'sd255;
+  assign ovf_c      = biased_c >= 14'sd255;
+  assign sig        = q[24] ? q[23:1] : q[22:0];
+  assign exp_field  = !normal ? {7'd0, q[23]}  // a subnormal can round up into the normal range
+                    : q[24]   ? biased_c[7:0]
+                    :           biased_n[7:0];
+  // a normal result's significand always keeps its leading one (q >= 2^23)
+  assign overflow   = normal && (q[24] ? ovf_c : ovf_n);
+  assign result     = overflow ? {sign, 8'hFF, 23'd0} : {sign, exp_field, sig};
 `ifndef SYNTHESIS
   initial assert (N >= 2 && N <= 64) else $fatal(1, "fp32_round: N = %0d is outside 2..64", N);
 `endif

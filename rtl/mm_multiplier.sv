@@ -17,7 +17,7 @@ module mm_multiplier (
   input  logic [15:0]        b_sign,
   input  logic [255:0]       b_mag,
   /* verilator lint_on UNUSEDSIGNAL */
-  output logic signed [36:0] sum       // exact: 16 terms below 2^32
+  output logic signed [36:0] sum       // exact: 16 terms below 2^32 (mod 2^37)
 );
   import flexblock_pkg::*;
 
@@ -29,7 +29,33 @@ module mm_multiplier (
   logic [3:0] pair;  // 3 * mode_a + mode_b, reserved codes folded to FB24
   assign pair = 4'(3 * ((mode_a == 2'd3) ? 0 : 32'(mode_a)) + ((mode_b == 2'd3) ? 0 : 32'(mode_b)));
 
-  logic signed [32:0] term [16];
+  // A negative product is added as its inverted bits plus a carry-in, resolved inside each 9-bit row:
+  // (-1)^n * p = {~n, p ^ {8{n}}} + n - 256, for n the product's sign and p the 8-bit nibble product. Each
+  // sub-multiplier contributes the unsigned 9-bit row u = {~n, p ^ {8{n}}} + n at its shift, and the
+  // -256 * 2^shift of every sub-multiplier is one constant per mode pair (the sign-extension constant):
+  // the 16 rows and the constant are summed by one carry-save tree and a single carry-propagate adder,
+  // with no 33-bit negation per sub-multiplier.
+  function automatic logic [36:0] sign_constant(input int ma, input int mb);
+    logic [36:0] c;
+    int la, lb, i, j;
+    la = log2_nibbles(ma);
+    lb = log2_nibbles(mb);
+    c = '0;
+    for (int s = 0; s < 16; s++) begin
+      i = (s & ((1 << (la + lb)) - 1)) >> lb;
+      j = s & ((1 << lb) - 1);
+      c = c - (37'd1 << (4 * (i + j) + 8));
+    end
+    sign_constant = c;
+  endfunction
+
+  logic [36:0] row [16];
+  logic [36:0] constant_cand [9];
+  for (genvar ma = 0; ma < 3; ma++) begin : g_const_a
+    for (genvar mb = 0; mb < 3; mb++) begin : g_const_b
+      assign constant_cand[3*ma + mb] = sign_constant(ma, mb);
+    end
+  end
 
   for (genvar s = 0; s < 16; s++) begin : g_sub
     logic [3:0] a_cand [9], b_cand [9];  // the nibbles this sub-multiplier takes in each mode pair
@@ -50,25 +76,18 @@ module mm_multiplier (
       end
     end
 
-    logic [7:0]  prod;  // the 4x4 sub-multiplier
-    logic [31:0] mag;
-    assign prod    = a_cand[pair] * b_cand[pair];
-    assign mag     = 32'(prod) << shift_cand[pair];
-    assign term[s] = neg_cand[pair] ? -(33'(mag)) : 33'(mag);
+    logic [7:0] prod;  // the 4x4 sub-multiplier
+    logic       neg;
+    logic [8:0] u;
+    assign prod   = a_cand[pair] * b_cand[pair];
+    assign neg    = neg_cand[pair];
+    assign u      = {~neg, prod ^ {8{neg}}} + 9'(neg);
+    assign row[s] = 37'(u) << shift_cand[pair];
   end
 
-  // Adder tree over the 16 signed terms.
-  logic signed [36:0] level1 [8];
-  logic signed [36:0] level2 [4];
-  logic signed [36:0] level3 [2];
-  for (genvar n = 0; n < 8; n++) begin : g_l1
-    assign level1[n] = 37'(term[2*n]) + 37'(term[2*n + 1]);
+  // One multi-operand sum: Yosys builds it as a carry-save tree with one final adder (alumacc/maccmap).
+  always_comb begin
+    sum = constant_cand[pair];
+    for (int s = 0; s < 16; s++) sum = sum + row[s];
   end
-  for (genvar n = 0; n < 4; n++) begin : g_l2
-    assign level2[n] = level1[2*n] + level1[2*n + 1];
-  end
-  for (genvar n = 0; n < 2; n++) begin : g_l3
-    assign level3[n] = level2[2*n] + level2[2*n + 1];
-  end
-  assign sum = level3[0] + level3[1];
 endmodule
