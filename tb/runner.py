@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import os
 import random
@@ -41,6 +42,37 @@ def top_interface(toplevel: str) -> list[str]:
     return params + ports
 
 
+def test_names(toplevel: str) -> list[str]:
+    """The cocotb tests of a DUT's test module: its classes and functions decorated `@pyuvm.test(...)` or
+    `@cocotb.test(...)`, read from the source (importing the module needs a running simulator)."""
+    tree = ast.parse((TB / f"{DUTS[toplevel]}.py").read_text())
+    names = []
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            for deco in node.decorator_list:
+                f = deco.func if isinstance(deco, ast.Call) else deco
+                if (isinstance(f, ast.Attribute) and f.attr == "test" and isinstance(f.value, ast.Name)
+                        and f.value.id in ("pyuvm", "cocotb")):
+                    names.append(node.name)
+    return names
+
+
+def select_tests(toplevel: str, testcase: str) -> list[str]:
+    """The tests `testcase` selects, as cocotb filters them (a regex searched in `<module>.<test>`); none is
+    an error (cocotb itself would run nothing and pass), with the DUT's test names in the message."""
+    names = test_names(toplevel)
+    try:
+        pattern = re.compile(testcase)
+    except re.error as e:
+        raise SystemExit(f"TESTCASE '{testcase}' is not a valid regex ({e}); {toplevel}'s tests: "
+                         f"{', '.join(names)}")
+    chosen = [n for n in names if pattern.search(f"{DUTS[toplevel]}.{n}")]
+    if not chosen:
+        raise SystemExit(f"TESTCASE '{testcase}' matches no test of {toplevel} (tb/{DUTS[toplevel]}.py); its "
+                         f"tests: {', '.join(names)}")
+    return chosen
+
+
 # Verilator line/toggle/branch coverage (`make coverage-code`): every run writes its own .dat file here.
 CODE_COVERAGE = os.environ.get("FLEXBLOCK_CODE_COVERAGE") == "1"
 CODE_COVERAGE_DIR = BUILD / "code_coverage"
@@ -64,6 +96,8 @@ def run(toplevel: str, sim: str = "icarus", testcase: str | None = None, seed: i
         raise SystemExit(f"unknown TOPLEVEL '{toplevel}'; known: {', '.join(DUTS)}")
     if not (RTL / f"{toplevel}.sv").exists():
         raise SystemExit(f"TOPLEVEL '{toplevel}' is not built yet: rtl/{toplevel}.sv does not exist")
+    if testcase:
+        select_tests(toplevel, testcase)
     from cocotb_test.simulator import run as cocotb_run
 
     parameters = dict(parameters or {})
