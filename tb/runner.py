@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import ast
 import hashlib
+import logging
 import os
 import random
 import re
@@ -89,6 +90,30 @@ def waves_file(toplevel: str, sim: str, parameters: dict | None = None) -> Path:
     return d / (f"{toplevel}.fst" if sim == "icarus" else "dump.fst")
 
 
+class IcarusSorryFilter(logging.Filter):
+    """Icarus 11 reports every `unique case` with `sorry: Case unique/unique0 qualities are ignored.` (on stderr,
+    which cocotb-test logs as ERROR): it simulates them as plain `case` statements and does not check their
+    uniqueness. Nothing is wrong with the RTL (Verilator, run with --assert, does check it), so those lines are
+    replaced by one note."""
+    TEXT = "sorry: Case unique/unique0 qualities are ignored"
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.TEXT not in record.getMessage():
+            return True
+        self.hidden += 1
+        if self.hidden > 1:
+            return False
+        record.levelno, record.levelname, record.args = logging.INFO, "INFO", ()
+        record.msg = ("note: Icarus does not check `unique case` (its 'sorry: Case unique/unique0 qualities are "
+                      "ignored' lines are hidden; harmless: it simulates them as plain `case`, and the Verilator "
+                      "runs check uniqueness with --assert)")
+        return True
+
+
 def run(toplevel: str, sim: str = "icarus", testcase: str | None = None, seed: int | None = None,
         waves: bool = False, parameters: dict | None = None, extra_env: dict | None = None) -> str:
     """Run the DUT's tests; raises (SystemExit) on any failure. Returns the results XML path."""
@@ -130,21 +155,26 @@ def run(toplevel: str, sim: str = "icarus", testcase: str | None = None, seed: i
             CODE_COVERAGE_DIR.mkdir(parents=True, exist_ok=True)
             tag = "-".join([toplevel, *(f"{k}{v}" for k, v in parameters.items()), testcase or "all", str(seed)])
             kwargs["plus_args"].append(f"+verilator+coverage+file+{CODE_COVERAGE_DIR / tag}.dat")
-    return cocotb_run(
-        simulator=sim,
-        verilog_sources=sources(),
-        toplevel=toplevel,
-        module=DUTS[toplevel],
-        python_search=[str(TB), str(ROOT)],
-        parameters=parameters,
-        sim_build=str(sim_build),
-        testcase=testcase,
-        seed=seed,
-        waves=waves,
-        timescale="1ns/1ps",
-        extra_env=env,
-        **kwargs,
-    )
+    quiet = IcarusSorryFilter()
+    logging.getLogger("cocotb").addFilter(quiet)
+    try:
+        return cocotb_run(
+            simulator=sim,
+            verilog_sources=sources(),
+            toplevel=toplevel,
+            module=DUTS[toplevel],
+            python_search=[str(TB), str(ROOT)],
+            parameters=parameters,
+            sim_build=str(sim_build),
+            testcase=testcase,
+            seed=seed,
+            waves=waves,
+            timescale="1ns/1ps",
+            extra_env=env,
+            **kwargs,
+        )
+    finally:
+        logging.getLogger("cocotb").removeFilter(quiet)
 
 
 def _param(text: str) -> tuple[str, int]:
