@@ -41,8 +41,6 @@ waves: setup
 	@f=$$($(PY) -c "import sys; sys.path.insert(0,'tb'); import runner; print(runner.waves_file('$(TOPLEVEL)','$(SIM)'))"); \
 	  test -f "$$f" || { echo "no waveform at $$f: run 'make sim TOPLEVEL=$(TOPLEVEL) SIM=$(SIM) WAVES=1' first"; exit 1; }; \
 	  save=tb/waves/$(TOPLEVEL).gtkw; \
-	  if [ -f "$$save" ] && [ "$(SIM)" = verilator ]; then \
-	    sed 's/^$(TOPLEVEL)\./TOP.$(TOPLEVEL)./' "$$save" > sim_build/$(TOPLEVEL)-verilator.gtkw; save=sim_build/$(TOPLEVEL)-verilator.gtkw; fi; \
 	  gtkwave "$$f" $$(test -f "$$save" && echo "$$save")
 
 test: setup
