@@ -1,8 +1,8 @@
 # FlexBlock — the two commands a user needs:
 #   make sim TOPLEVEL=pe_array [SIM=icarus|verilator] [TESTCASE=name] [SEED=n] [WAVES=1] [PARAMS="ROWS=2"]
 #   make test [SEED=n]   (quick regression, pytest + cocotb-test; what CI runs)
-# Both install what they need on first use (scripts/bootstrap.sh). Also: make test-model [SEED=n], train,
-# waves, regress, coverage, lint, bench (see README.md).
+# Both install what they need on first use (scripts/bootstrap.sh). Also: make test-model [SEED=n],
+# train [QUICK=1], waves, regress, coverage, lint, bench (see README.md).
 
 SIM      ?= icarus
 TOPLEVEL ?= pe_array
@@ -11,6 +11,7 @@ SEED     ?=
 WAVES    ?= 0
 PARAMS   ?=
 MUTANTS  ?=
+QUICK    ?= 0
 JOBS     ?= auto
 VENV     ?= .venv
 
@@ -73,8 +74,10 @@ coverage-code: setup
 lint: setup
 	$(PY) -m pytest -q tb/test_lint.py
 
+# make train: the full report in docs/results/training.*; QUICK=1: a smoke run (1 seed, 10 epochs) into
+# sim_build/training_quick.*
 train: setup
-	$(PY) scripts/train.py
+	$(PY) scripts/train.py $(if $(filter 1,$(QUICK)),--quick)
 
 bench: setup
 	$(PY) scripts/bench_model.py

@@ -2,8 +2,8 @@
 """Train a small MLP on scikit-learn's handwritten digits with every GEMM through the bit-exact FlexBlock
 model (docs/spec.md; /work/shared/SPEC.md section 6, the training scheme).
 
-    .venv/bin/python scripts/train.py                 # every configuration x rounding x 3 seeds (3-6 min)
-    .venv/bin/python scripts/train.py --quick         # 1 seed, 10 epochs: a ~30 s smoke run
+    .venv/bin/python scripts/train.py                 # make train: every configuration x rounding x 3 seeds
+    .venv/bin/python scripts/train.py --quick         # make train QUICK=1: 1 seed, 10 epochs (~30 s of CPU)
     .venv/bin/python scripts/train.py --configs FB24 DYN --roundings RTZ --seeds 5 --epochs 40
 
 What runs through the model. The network is an MLP (default 64-32-32-10, ReLU, softmax cross-entropy), SGD
