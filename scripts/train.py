@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Train a small MLP on scikit-learn's handwritten digits with every GEMM through the bit-exact FlexBlock
-model (docs/spec.md; /work/shared/SPEC.md section 6, the training scheme).
+model (the arithmetic: docs/spec.md; the training scheme: the paper's and its authors' simulator's, below).
 
     .venv/bin/python scripts/train.py                 # make train: every configuration x rounding x 3 seeds
     .venv/bin/python scripts/train.py --quick         # make train QUICK=1: 1 seed, 10 epochs (~30 s of CPU)
@@ -21,7 +21,7 @@ FC in FP32 in their ResNets). Default: none -- with only three layers, keeping t
 FP32 would leave a single BFP layer, so every layer is quantized here (--fp32-layers 0 2 gives the paper's
 policy).
 
-Configurations (SPEC section 6 / the authors' conf_net files): FB24, FB16, FB12 (one mode everywhere),
+Configurations (the paper's, as in the authors' conf_net files): FB24, FB16, FB12 (one mode everywhere),
 FB12LG16 / FB12LG24 (FB12 for the forward and weight-gradient operands, FB16 / FB24 for both operands of
 the error back-propagation, as in BFPsim's bio_bit/biw_bit), FP32 (no BFP at all) and DYN: dynamic
 precision control per layer and per GEMM operand (six per layer). DYN starts every operand at --dyn-start,
