@@ -1,6 +1,6 @@
 """Build and run one DUT's cocotb tests through cocotb-test: the single path used by `make sim` and pytest.
 
-    python tb/runner.py fp2bfp [--sim verilator] [--testcase NAME] [--seed N] [--waves] [-P ROWS=2 ...]
+    .venv/bin/python tb/runner.py fp2bfp [--sim verilator] [--testcase NAME] [--seed N] [--waves] [-P ROWS=2 ...]
 """
 from __future__ import annotations
 
