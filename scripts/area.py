@@ -1,6 +1,6 @@
 """Yosys area estimate of the FlexBlock datapath (generic gates, `synth -flatten; stat; stat -tech cmos`).
 
-    python scripts/area.py [--out docs/results/area.md] [--timeout 900] [--only pe,mm_multiplier]
+    .venv/bin/python scripts/area.py [--out docs/results/area.md] [--timeout 900] [--only pe,mm_multiplier]
 
 Every row synthesizes rtl/ as it is; the fixed-mode rows synthesize the same module through a tiny
 generated wrapper that ties `mode_a`/`mode_b` to constants, so Yosys propagates them: the fair

@@ -1,10 +1,10 @@
 """Cycle model of pe_array, validated against the RTL, and its predictions for real training layers.
 
-    python scripts/cycle_model.py                 # runs `make sim TOPLEVEL=pe_array SIM=verilator
+    .venv/bin/python scripts/cycle_model.py                 # runs `make sim TOPLEVEL=pe_array SIM=verilator
                                                   #   TESTCASE='TrainingPasses|LayerTiles'` to validate,
                                                   #   then predicts
-    python scripts/cycle_model.py --log sim.log   # validate against a saved log of that run instead
-    python scripts/cycle_model.py --no-validate
+    .venv/bin/python scripts/cycle_model.py --log sim.log   # validate against a saved log of that run instead
+    .venv/bin/python scripts/cycle_model.py --no-validate
 
 Model (docs/spec.md section 4): a GEMM job (M x Kdim) x (Kdim x N) on a ROWS x COLS array with K-element
 blocks takes

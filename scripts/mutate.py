@@ -5,12 +5,12 @@ Makes single-point mutants of the datapath RTL (operator swaps, constant and ind
 conditions, dropped rounding/saturation/sticky terms), runs each one through the benches of the DUTs that
 contain the mutated file, and reports which mutants the tests kill.
 
-    python scripts/mutate.py                   # a reproducible sample of 64 mutants over all target files
-    python scripts/mutate.py --max 120 --seed 7
-    python scripts/mutate.py --list [--all]    # print the sample (or every candidate) without running
-    python scripts/mutate.py --only fp32_round.sv:52        # re-run the mutant(s) of one line
-    python scripts/mutate.py --only fp32_round.sv:52:drop-and-rhs
-    python scripts/mutate.py --configs regression   # every parameter set of tb/test_rtl.py, not only defaults
+    .venv/bin/python scripts/mutate.py                   # a reproducible sample of 64 mutants over all target files
+    .venv/bin/python scripts/mutate.py --max 120 --seed 7
+    .venv/bin/python scripts/mutate.py --list [--all]    # print the sample (or every candidate) without running
+    .venv/bin/python scripts/mutate.py --only fp32_round.sv:52        # re-run the mutant(s) of one line
+    .venv/bin/python scripts/mutate.py --only fp32_round.sv:52:drop-and-rhs
+    .venv/bin/python scripts/mutate.py --configs regression   # every parameter set of tb/test_rtl.py, not only defaults
     make mutate [MUTANTS=N] [SEED=n]
 
 rtl/ is never modified: the script snapshots rtl/ once, and every mutant is a copy of that snapshot with one

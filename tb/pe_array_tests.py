@@ -188,10 +188,11 @@ class LayerTiles(PeArrayBase):
 class TrainingReplay(PeArrayBase):
     """The first training step of scripts/train.py (digits MLP, FB12LG16: FB12 forward and weight-gradient
     operands, FB16 back-propagated errors, FlexBlock's truncation) replayed on the array: every GEMM the
-    training ran gives, bit for bit, the binary32 C the training used."""
+    training ran gives, bit for bit, the binary32 C the training used. The operands are the real training's,
+    so this test (only) loads the digits data set: scikit-learn is imported here, by models.training.data."""
 
     async def body(self):
-        from scripts.train import training_gemms
+        from models.training import training_gemms
         assert self.env.k == 16, "TrainingReplay needs K = 16: the training blocks by 16"
         for gemm in training_gemms(n_batches=1, config="FB12LG16", rounding="RTZ", seed=0, batch=16):
             got = await self.job(*gemm)
