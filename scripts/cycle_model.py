@@ -12,11 +12,13 @@ blocks takes
 because the sequencers start the next block pair in the cycle the last step of the current one runs
 (no bubble between block pairs or tiles, operand streams assumed full). The job's cycles are counted from
 the rising edge that takes its configuration beat to the one that takes its last result (the bench's
-handshake times, tb/pe_array_env.py: run_job), and FILL = 3 is what that adds to the steps when the operand
-beats follow the configuration at once: the first beats enter the credit FIFOs one edge after the
-configuration and the sequencers load them on the next, and the last result is taken one edge after the
-last step's block sum is accumulated. (The figure was 5 before the bench measured from handshakes: it then
-also counted the bench's own turnaround between jobs.)
+handshake times, tb/pe_array_env.py: run_job), and FILL = models.ARRAY_FILL = 6 is what that adds to the
+steps when the operand beats follow the configuration at once: the first beats enter the credit FIFOs one
+edge after the configuration and the sequencers load them on the next; after the last step, the PE
+pipeline registers the multiplier's sum, the block dot product and the rounded term, the sum stage pushes
+the result, and the bench takes it on the next edge. (It was 3 with the single-cycle PE, 5 before the
+bench measured from handshakes.) The formula itself lives in models/pe_array.py (gemm_cycles), shared
+with the pe_array bench, which asserts it on every job run without idle gaps or back-pressure.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from models import cycles_per_block, mag_bits  # noqa: E402  (the PE's schedule: one definition)
+from models import ARRAY_FILL as FILL, gemm_schedule, mag_bits  # noqa: E402  (the array's schedule: one definition)
 
 ROOT = Path(__file__).resolve().parent.parent
 FILL = 3
@@ -58,8 +60,7 @@ def parse_cycle_table(log: str, rows: int = 4, cols: int = 4, k: int = 16) -> li
 
 
 def gemm_cycles(m, kdim, n, ma, mb, rows=4, cols=4, k=16, fill=FILL) -> int:
-    tiles = math.ceil(m / rows) * math.ceil(n / cols)
-    return tiles * math.ceil(kdim / k) * cycles_per_block(ma, mb, k) + fill
+    return gemm_schedule(m, kdim, n, ma, mb, rows, cols, k) + fill
 
 
 def utilization(m, kdim, n, ma, mb, cycles, rows=4, cols=4) -> float:

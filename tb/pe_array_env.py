@@ -12,7 +12,7 @@ from pyuvm import uvm_sequence
 
 from fbuvm import seeds
 from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem
-from models import BFPTensor, Fp2Bfp, bfp_gemm, bits_float32, cycles_per_block, mag_bits, mode_code
+from models import BFPTensor, Fp2Bfp, bfp_gemm, bits_float32, gemm_schedule, mag_bits, mode_code
 from models.fp2bfp import RTZ
 
 
@@ -299,7 +299,8 @@ def utilization(job: GemmJob, cycles: int, rows: int, cols: int) -> float:
 
 
 def ideal_cycles(job: GemmJob, rows: int, cols: int, k: int) -> int:
-    return len(job.tiles) * job.kblocks * cycles_per_block(job.mode_a, job.mode_b, k)
+    """The job's schedule (models.gemm_schedule): cycles the sub-multipliers work, padding included."""
+    return gemm_schedule(job.a.shape[0], job.a.shape[1], job.b.shape[1], job.mode_a, job.mode_b, rows, cols, k)
 
 
 def conv_layer_gemms(rng: np.random.Generator, n=1, cin=4, cout=8, hw=4) -> dict[str, tuple]:

@@ -14,7 +14,7 @@ from pyuvm import uvm_factory
 
 from fbuvm import seeds
 from fbuvm.components import FlexBlockTest, write_stats
-from models import FB12, FB16, FB24, Fp2Bfp, bfp_gemm
+from models import ARRAY_FILL, FB12, FB16, FB24, Fp2Bfp, bfp_gemm
 from models.bfp import MODE_NAMES
 from models.fp2bfp import RNA, RNE, ROUNDING_NAMES, RTZ, SR
 from pe_array_env import (GemmJob, PeArrayEnv, PeArrayScoreboard, assemble, conv_layer_gemms,
@@ -43,10 +43,23 @@ class PeArrayBase(FlexBlockTest):
         if not np.array_equal(got.view(np.uint32), want.view(np.uint32)):
             self.env.scoreboard.fail(f"job {name}: assembled C differs from the model's GEMM")
         rows, cols = self.env.rows, self.env.cols
+        self.check_cycles(job, cycles)
         self.report.append((name, MODE_NAMES[mode_a], MODE_NAMES[mode_b], ROUNDING_NAMES[rounding],
                             job.a.shape, job.b.shape[1], cycles, ideal_cycles(job, rows, cols, self.env.k),
                             utilization(job, cycles, rows, cols)))
         return got
+
+    def check_cycles(self, job: GemmJob, cycles: int) -> None:
+        """The throughput promise (docs/spec.md section 4): with the operands at full rate and the results
+        taken at once, a job takes exactly its schedule plus ARRAY_FILL cycles. A lost cycle fails."""
+        if self.idle != "none" or self.backpressure != "none":
+            return
+        want = ideal_cycles(job, self.env.rows, self.env.cols, self.env.k) + ARRAY_FILL
+        if cycles != want:
+            self.env.scoreboard.fail(
+                f"job {job.name} ({MODE_NAMES[job.mode_a]} x {MODE_NAMES[job.mode_b]}, {job.a.shape[0]}x"
+                f"{job.a.shape[1]} x {job.b.shape[1]}, {len(job.tiles)} tiles of {job.kblocks} block pairs): "
+                f"took {cycles} cycles, the cycle model says {want} (schedule + {ARRAY_FILL})")
 
     def report_phase(self):
         if not self.report:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..bfp import FB24, cycles_per_block
+from ..bfp import FB24
+from ..pe_array import gemm_schedule
 from .config import TrainConfig
 
 PASSES = ("fp", "bp", "wg")
@@ -41,9 +42,8 @@ def array_cycles(m: int, kdim: int, n: int, mode_a, mode_b, cfg: TrainConfig) ->
     """PE cycles of an M x Kdim x N GEMM on FlexBlock's cfg.rows x cfg.cols array: tiles x block pairs x
     cycles per block pair (`models.cycles_per_block`; no fill, feed or non-GEMM work). A mode None (an FP32
     layer: the array has no FP32 mode) counts as FB24."""
-    tiles = math.ceil(m / cfg.rows) * math.ceil(n / cfg.cols)
-    return tiles * math.ceil(kdim / cfg.block) * cycles_per_block(FB24 if mode_a is None else mode_a,
-                                                                  FB24 if mode_b is None else mode_b, cfg.block)
+    return gemm_schedule(m, kdim, n, FB24 if mode_a is None else mode_a, FB24 if mode_b is None else mode_b,
+                         cfg.rows, cfg.cols, cfg.block)
 
 
 def fb24_cycles(m: int, kdim: int, n: int, cfg: TrainConfig) -> int:
