@@ -58,6 +58,12 @@ def wrapper(name: str, inner: str, ports: str, mode: int) -> str:
             f"  {inner} u_dut (.mode_a(2'd{mode}), .mode_b(2'd{mode}), .*);\nendmodule\n")
 
 
+def pair_wrapper(name: str, inner: str, ports: str, mode: int) -> str:
+    """`inner` (a unit that takes the one-hot `mode_pair`) fixed to `mode` x `mode`."""
+    return (f"module {name} ({ports}\n);\n"
+            f"  {inner} u_dut (.mode_pair(9'd{1 << (4 * mode)}), .*);\nendmodule\n")
+
+
 def array_wrapper(name: str, mode: int) -> str:
     """pe_array with both operand modes tied to `mode`: its header (parameters and ports, from rtl/) minus
     the two mode inputs. Yosys propagates the constant through the configuration registers only when
@@ -74,11 +80,11 @@ def array_wrapper(name: str, mode: int) -> str:
 # name, top module, chparam dict, wrapper source (or None), group for the overhead column
 TARGETS = [
     ("pe (multi-mode)",          "pe",            {}, None, "pe"),
-    ("pe (FB24 x FB24 only)",    "pe_fb24",       {}, wrapper("pe_fb24", "pe", PE_PORTS, 0), "pe"),
-    ("pe (FB16 x FB16 only)",    "pe_fb16",       {}, wrapper("pe_fb16", "pe", PE_PORTS, 1), "pe"),
+    ("pe (FB24 x FB24 only)",    "pe_fb24",       {}, pair_wrapper("pe_fb24", "pe", PE_PORTS, 0), "pe"),
+    ("pe (FB16 x FB16 only)",    "pe_fb16",       {}, pair_wrapper("pe_fb16", "pe", PE_PORTS, 1), "pe"),
     ("mm_multiplier (multi-mode)", "mm_multiplier", {}, None, "mul"),
-    ("mm_multiplier (FB24 only)", "mul_fb24",     {}, wrapper("mul_fb24", "mm_multiplier", MUL_PORTS, 0), "mul"),
-    ("mm_multiplier (FB16 only)", "mul_fb16",     {}, wrapper("mul_fb16", "mm_multiplier", MUL_PORTS, 1), "mul"),
+    ("mm_multiplier (FB24 only)", "mul_fb24",     {}, pair_wrapper("mul_fb24", "mm_multiplier", MUL_PORTS, 0), "mul"),
+    ("mm_multiplier (FB16 only)", "mul_fb16",     {}, pair_wrapper("mul_fb16", "mm_multiplier", MUL_PORTS, 1), "mul"),
     ("fp32_acc",                 "fp32_acc",      {}, None, None),
     ("fp2bfp (K=16)",            "fp2bfp",        {"K": 16}, None, None),
     ("pe_array 2x2 (K=16), multi-mode, flat", "pe_array", {"ROWS": 2, "COLS": 2, "K": 16}, None, "array"),

@@ -182,8 +182,9 @@ REAL_LAYERS = {
 class LayerTiles(PeArrayBase):
     """Steady state on real layers, for every mode pair: output tiles of the forward, backward and
     weight-gradient GEMMs of a ResNet-18 conv layer and a Transformer FC layer at their full reduction
-    lengths, enough tiles for 128 block pairs per job, so a job's 3 fill cycles weigh as little as in a
-    real layer's thousands of tiles (scripts/cycle_model.py turns the job table into the README's table)."""
+    lengths, enough tiles for 256 block pairs per job, so a job's ARRAY_FILL (6) cycles weigh little, as in
+    a real layer's thousands of tiles (scripts/cycle_model.py turns the job table into the README's table)."""
+    block_pairs = 256
 
     async def body(self):
         rng = seeds.rng("layers")
@@ -191,7 +192,7 @@ class LayerTiles(PeArrayBase):
         for mode_a, mode_b in ALL_PAIRS:
             for layer, passes in REAL_LAYERS.items():
                 for pass_, kdim in passes.items():
-                    tiles = -(-128 // -(-kdim // k))
+                    tiles = -(-self.block_pairs // -(-kdim // k))
                     a = np.maximum(rng.standard_normal((rows, kdim)), 0).astype(np.float32)  # ReLU outputs
                     b = (rng.standard_normal((kdim, tiles * cols)) * 0.05).astype(np.float32)
                     await self.job(f"{layer}_{pass_}", a, b, mode_a, mode_b)
