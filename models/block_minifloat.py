@@ -277,22 +277,24 @@ def gemm(a, b, fmt_a, fmt_b, rounding=SR, block: int = 48, quantizer: BlockMinif
 
 
 # --- the hardware's schedule (rtl/bm_mac.sv; spec section 7.5) -------------------------------------------
-MAC_FILL = 4  # beat accepted -> input register -> Kulisch register -> accumulator -> result taken
+# Rising edges from the one that takes a beat to the one that takes its result (when it is the last of its
+# dot product and `out` is ready): beat -> stage 1 -> stage 2 (Kulisch sum) -> accumulator -> result taken.
+MAC_LATENCY = 3
 
 
-def mac_job_cycles(reductions: int, nblocks: int, fill: int = MAC_FILL) -> int:
+def mac_job_cycles(reductions: int, nblocks: int, latency: int = MAC_LATENCY) -> int:
     """Cycles of one bm_mac on `reductions` dot products of `nblocks` block pairs each, operands and results
-    streaming without stalls: one block pair per cycle, counted from the edge that takes the first beat to
-    the one that takes the last result (the bench measures exactly this)."""
-    return reductions * max(nblocks, 1) + fill - 1
+    streaming without stalls: one block pair per cycle, counted as pe_array's jobs are, from the rising edge
+    that takes the first beat to the one that takes the last result (tb/bm_mac_tests.py measures this)."""
+    return reductions * max(nblocks, 1) + latency - 1
 
 
 def array_cycles(m: int, kdim: int, n: int, rows: int = 4, cols: int = 4, block: int = 16,
-                 fill: int = MAC_FILL) -> int:
+                 latency: int = MAC_LATENCY) -> int:
     """An R x C array of bm_mac units, output-stationary, A's block broadcast along a row and B's along a
     column (as pe_array): ceil(M/R) ceil(N/C) tiles of ceil(Kdim/K) block pairs, one pair per cycle."""
     tiles = -(-m // rows) * -(-n // cols)
-    return mac_job_cycles(tiles, -(-kdim // block), fill)
+    return mac_job_cycles(tiles, -(-kdim // block), latency)
 
 
 # --- the training interface (BRIEF.md) -------------------------------------------------------------------

@@ -320,7 +320,7 @@ def test_arithmetic_gemm_matches_oracle(rng, family, pass_):
 
 def test_array_cycles():
     """ceil-tiles x blocks per reduction, one block pair per cycle, plus the fill."""
-    assert bm.array_cycles(4, 48, 4, 4, 4, 48) == 1 + bm.MAC_FILL - 1
-    assert bm.array_cycles(5, 49, 9, 4, 4, 16) == 2 * 3 * 4 + bm.MAC_FILL - 1
+    assert bm.array_cycles(4, 48, 4, 4, 4, 48) == 1 + bm.MAC_LATENCY - 1
+    assert bm.array_cycles(5, 49, 9, 4, 4, 16) == 2 * 3 * 4 + bm.MAC_LATENCY - 1
     arith = bm.BMArithmetic("BM8", block=16, rows=2, cols=2)
-    assert arith.cycles(2, 32, 2, "fp", 0) == 2 + bm.MAC_FILL - 1
+    assert arith.cycles(2, 32, 2, "fp", 0) == 2 + bm.MAC_LATENCY - 1
