@@ -1,5 +1,5 @@
 """Block Minifloat (BM, Fox et al., ICLR 2021): the format, FP32 -> BM conversion, the exact (Kulisch) block
-dot product and the binary32 accumulation across blocks (docs/spec.md section 7), mirroring rtl/bm_mac.sv.
+dot product and the binary32 accumulation across blocks (docs/spec.md, "Block Minifloat"), mirroring rtl/bm_mac.sv.
 
 An element is a minifloat (sign, `e` exponent bits, `m` mantissa bits, subnormals, no Inf/NaN codes) with
 exponent bias 2^(e-1); a block of K elements shares an 8-bit signed exponent `se` = floor(log2 max|x|)
@@ -7,7 +7,7 @@ exponent bias 2^(e-1); a block of K elements shares an 8-bit signed exponent `se
     x = (-1)^s * sig * 2^(sh + lsb0),  sig = [E != 0] * 2^m + mantissa,  sh = max(E, 1) - 1,
     lsb0 = se + 2 - 2 * 2^(e-1) - m      (the exponent of the smallest element's LSB)
 The product of two elements is an integer sig_a*sig_b shifted by sh_a + sh_b, so a block's dot product is a
-fixed-point (Kulisch) sum, exact in `kulisch_bits(fa, fb, K)` bits (spec section 7.3 proves the width).
+fixed-point (Kulisch) sum, exact in `kulisch_bits(fa, fb, K)` bits (spec section BM.3 proves the width).
 """
 from __future__ import annotations
 
@@ -84,9 +84,14 @@ def fmt_of(f) -> Minifloat:
 
 def kulisch_bits(fa: Minifloat, fb: Minifloat, block: int) -> int:
     """Signed bits that hold every block dot product exactly: |P| <= K sig_max_a sig_max_b 2^(sh_max_a +
-    sh_max_b), reached when every element is the largest code, plus a sign bit (spec section 7.3)."""
+    sh_max_b), reached when every element is the largest code, plus a sign bit (spec section BM.3)."""
     bound = block * fa.sig_max * fb.sig_max << (fa.sh_max + fb.sh_max)
     return bound.bit_length() + 1
+
+
+def unit_kulisch_bits(fx: Minifloat, fg: Minifloat, block: int) -> int:
+    """The Kulisch width of a bm_mac whose A is eXmX or eGmG (per beat) and B eXmX: the wider pair's."""
+    return max(kulisch_bits(fx, fx, block), kulisch_bits(fg, fx, block))
 
 
 @dataclass
@@ -192,7 +197,7 @@ def quantize(x, fmt, rounding=SR, block: int = 48, seed: int = lfsr.DEFAULT_SEED
     e = np.clip(l2 - offset[..., None], f.emin + 1, f.emax)  # the element's binade, relative to 2^offset
     sig = np.where(is_nan | is_inf, 0, np.where(e32 == 0, frac, frac | (1 << 23)))
     lsb32 = np.maximum(e32, 1) - 150
-    # q = round(sig * 2^(lsb32 - (e - m + offset))): a right shift by s > 0 (spec section 7.2)
+    # q = round(sig * 2^(lsb32 - (e - m + offset))): a right shift by s > 0 (spec section BM.2)
     s = (e - f.m + offset[..., None]) - lsb32
     assert np.all(s[sig != 0] > 0)
     s = np.clip(s, 1, SH_CLAMP)
@@ -258,7 +263,7 @@ def block_products(a: BMTensor, b: BMTensor) -> tuple[np.ndarray, np.ndarray, np
 
 def bm_gemm(a: BMTensor, b: BMTensor) -> tuple[np.ndarray, np.ndarray]:
     """C = A x B on BM blocks: per block pair the exact Kulisch sum P * 2^X rounded once to binary32
-    (nearest-even), then acc = fp32(acc + t) in ascending block order from +0 (spec section 7.4; the
+    (nearest-even), then acc = fp32(acc + t) in ascending block order from +0 (spec section BM.4; the
     FlexBlock accumulator, models.pe). Returns (binary32 bits (M, N), flags (M, N))."""
     if a.se.shape[-1] != b.se.shape[-1] or a.block != b.block:
         raise ValueError("A and B must have the same blocks along the reduction axis")
@@ -276,7 +281,7 @@ def gemm(a, b, fmt_a, fmt_b, rounding=SR, block: int = 48, quantizer: BlockMinif
     return bits_float32(bits), flags
 
 
-# --- the hardware's schedule (rtl/bm_mac.sv; spec section 7.5) -------------------------------------------
+# --- the hardware's schedule (rtl/bm_mac.sv; spec section BM.5) -------------------------------------------
 # Rising edges from the one that takes a beat to the one that takes its result (when it is the last of its
 # dot product and `out` is ready): beat -> stage 1 -> stage 2 (Kulisch sum) -> accumulator -> result taken.
 MAC_LATENCY = 3

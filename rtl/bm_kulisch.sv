@@ -1,4 +1,4 @@
-// The exact (Kulisch) dot product of one Block Minifloat block pair (docs/spec.md section 7.3): K element
+// The exact (Kulisch) dot product of one Block Minifloat block pair (docs/spec.md section BM.3): K element
 // products (bm_product), each an integer already shifted onto the block's fixed-point grid, summed in
 // PW-bit two's complement. PW >= kulisch_bits(K, EX, MX, EG, MG) holds the largest possible sum, so nothing
 // is rounded or lost inside a block. The sum is written as a chain; synthesis picks the adder tree.

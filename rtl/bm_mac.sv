@@ -1,4 +1,4 @@
-// Block Minifloat MAC (docs/spec.md section 7): one block pair per cycle, exact inside the block, binary32
+// Block Minifloat MAC (docs/spec.md, "Block Minifloat"): one block pair per cycle, exact inside the block, binary32
 // across blocks.
 //
 // A beat carries one block of A (format eXmX or eGmG, `in_a_fmt`) and one block of B (eXmX), each K
@@ -35,7 +35,6 @@ module bm_mac #(
 
   localparam int EW = 1 + EX + MX;
   localparam int PW = kulisch_bits(K, EX, MX, EG, MG);
-  localparam int SA = max2(MX, MG) + 1;
 
   // ---- stage 1: the beat ----------------------------------------------------------------------------
   logic            s1_valid_q, s1_fmt_q, s1_last_q;
@@ -76,9 +75,9 @@ module bm_mac #(
     .a_fmt(s1_fmt_q), .a_elems(s1_a_q), .b_elems(s1_b_q), .p
   );
 
-  // X = lsb0_a + lsb0_b, lsb0 = se + 2 - 2 bias - (significand bits - 1); A's significand has SA bits
+  // X = lsb0_a + lsb0_b, lsb0 = se + 2 - 2 bias - m, bias = 2^(e-1): A's by its format of this beat
   assign x = 11'($signed(s1_a_se_q)) + 11'($signed(s1_b_se_q)) + 11'sd4
-           - 11'(s1_fmt_q ? 2 << (EG - 1) : 2 << (EX - 1)) - 11'(SA - 1)
+           - 11'(s1_fmt_q ? (2 << (EG - 1)) + MG : (2 << (EX - 1)) + MX)
            - 11'(2 << (EX - 1)) - 11'(MX);
 
   always_ff @(posedge clk) begin

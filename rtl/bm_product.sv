@@ -1,9 +1,11 @@
-// One Block Minifloat element product as a fixed-point Kulisch addend (docs/spec.md section 7.3).
+// One Block Minifloat element product as a fixed-point Kulisch addend (docs/spec.md section BM.3).
 //
 // A minifloat eEmM with field E and mantissa man has significand sig = {E != 0, man} and alignment shift
 // sh = max(E, 1) - 1; its value is sig * 2^(sh + lsb0) with lsb0 the block's. The product of two elements is
 // therefore the integer sig_a * sig_b shifted left by sh_a + sh_b: no exponent compare, no normalization.
-// Operand A is in eXmX (a_fmt = 0) or eGmG (a_fmt = 1), its significand left-aligned to SA bits.
+// Operand A is in eXmX (a_fmt = 0) or eGmG (a_fmt = 1); its significand (MX+1 or MG+1 bits) sits at the
+// LSB end of SA = max(MX, MG) + 1 bits, so one SA x (MX+1) multiplier serves both formats (bm_mac moves
+// the block's LSB exponent X by the format's m instead).
 module bm_product #(
   parameter int EX = 2,
   parameter int MX = 5,
@@ -35,8 +37,7 @@ module bm_product #(
   assign b_e  = b[MX +: EX];
 
   // the hidden bit is 1 unless E = 0 (subnormal); E = 0 and E = 1 share the shift 0
-  assign sig_a = a_fmt ? SA'({ag_e != '0, a[MG-1:0]}) << (SA - 1 - MG)
-                       : SA'({ax_e != '0, a[MX-1:0]}) << (SA - 1 - MX);
+  assign sig_a = a_fmt ? SA'({ag_e != '0, a[MG-1:0]}) : SA'({ax_e != '0, a[MX-1:0]});
   assign sh_a  = a_fmt ? ((ag_e == '0) ? '0 : SHW'(ag_e) - SHW'(1))
                        : ((ax_e == '0) ? '0 : SHW'(ax_e) - SHW'(1));
   assign sig_b = {b_e != '0, b[MX-1:0]};

@@ -89,7 +89,7 @@ def tie_wrapper(name: str, inner: str, tied: dict, params: dict) -> str:
 
 BM8 = {"EX": 2, "MX": 5, "EG": 4, "MG": 3}
 BM6 = {"EX": 2, "MX": 3, "EG": 3, "MG": 2}
-# Block Minifloat rows (docs/spec.md section 7): name -> products per cycle, for the per-product table
+# Block Minifloat rows (docs/spec.md, "Block Minifloat"): name -> products per cycle, for the per-product table
 BM_PRODUCTS = {}
 
 
@@ -288,7 +288,7 @@ def main(argv=None) -> int:
             lines.append(f"| {name.split(' (')[0]} | " + " | ".join(cols) + f" | {own:,} ({own / r['cells']:.0%}) |")
     bm = [(name, r) for name, top, group, r in rows if name in BM_PRODUCTS and "error" not in r]
     if bm:
-        lines += ["", "Block Minifloat per product (docs/spec.md section 7): the unit's cells over the element "
+        lines += ["", "Block Minifloat per product (docs/spec.md, Block Minifloat): the unit's cells over the element "
                   "products it completes per cycle (one block pair per cycle). FlexBlock's `pe` completes 16 "
                   "FB12 x FB12 products per cycle (1 in FB24 x FB24).", "",
                   "| unit | products / cycle | cells / product | est. transistors / product |", "|---|---:|---:|---:|"]

@@ -1,5 +1,5 @@
 """Block Minifloat model (models/block_minifloat.py) against an independent exact oracle written from
-docs/spec.md section 7 with Python ints and Fractions: values are taken exactly from binary32 bits, the
+docs/spec.md ("Block Minifloat") with Python ints and Fractions: values are taken exactly from binary32 bits, the
 grid point is chosen by exact rounding, and the code is found by searching the format's decode table (no
 shifts, no carries, no vectorized code shared with the model). Binary32 rounding, addition and the LFSR
 lanes come from models/tests/oracle.py (itself independent of the model)."""
