@@ -60,6 +60,7 @@ TARGETS: dict[str, tuple[float, tuple[str, ...]]] = {
     "bm_product.sv":      (1.5, ("bm_mac",)),
     "bm_kulisch.sv":      (0.75, ("bm_mac",)),
     "bm_mac.sv":          (1.5, ("bm_mac",)),
+    "bm_fp2bm.sv":        (2.0, ("bm_fp2bm",)),
 }
 
 # Parameter sets per DUT. 'default' is one run per DUT; 'regression' adds the other sets of tb/test_rtl.py
@@ -69,6 +70,7 @@ REGRESSION_CONFIGS = {
     "fp32_acc": [{}],
     "pe_array": [{}, {"ROWS": 2, "COLS": 3}, {"ROWS": 1, "COLS": 1, "K": 32}],
     "bm_mac": [{}, {"K": 48, "EX": 2, "MX": 3, "EG": 3, "MG": 2}],
+    "bm_fp2bm": [{}, {"K": 48, "EX": 2, "MX": 3, "EG": 3, "MG": 2, "SR_BITS": 3, "SR_SEED": 0x1234}],
 }
 
 

@@ -24,6 +24,7 @@ DUTS = {
     "fp32_acc": "fp32_acc_tests",
     "pe_array": "pe_array_tests",
     "bm_mac": "bm_mac_tests",
+    "bm_fp2bm": "bm_fp2bm_tests",
 }
 
 
