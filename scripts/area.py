@@ -115,6 +115,8 @@ def bm_rows():
         rows.append((f"bm_kulisch {fam} (K=16), multi-format", "bm_kulisch", p, None, "kul" + fam))
         BM_PRODUCTS[rows[-1][0]] = 16
     rows.append(("bm_mac BM8 (K=16), multi-format, hierarchical", "bm_mac", {"K": 16, **BM8}, None, None))
+    rows.append(("bm_fp2bm BM8 (K=16)", "bm_fp2bm", {"K": 16, **BM8}, None, None))
+    rows.append(("bm_fp2bm BM8 (K=48)", "bm_fp2bm", {"K": 48, **BM8}, None, None))
     return rows
 
 
