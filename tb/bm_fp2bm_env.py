@@ -175,8 +175,9 @@ def corner_block(rng: np.random.Generator, k: int, kind: str, fmt: bm.Minifloat)
             words[rng.integers(0, k)] = 0xFFC00000
     elif kind == "subnormal32":
         words = rng.integers(1, 1 << 23, k).astype(np.uint32) | (rng.integers(0, 2, k).astype(np.uint32) << 31)
-    elif kind == "tiny_max":  # max below 2^-128: se clamps at -128
-        vals = np.ldexp(rng.uniform(1, 2, k), rng.integers(-145, -129, k)) * rng.choice([-1, 1], k)
+    elif kind == "tiny_max":  # max at or below 2^-127 (se = -127, -128, or clamped to -128 from below)
+        top = int(rng.integers(-135, -126))
+        vals = np.ldexp(rng.uniform(1, 2, k), top - rng.integers(0, 12, k)) * rng.choice([-1, 1], k)
         words = float32_bits(vals.astype(np.float32))
     elif kind in ("tie", "saturate"):  # exact RNE ties on the block's grid; the max rounding past the top
         se = int(rng.integers(-100, 100))
