@@ -16,7 +16,7 @@ from models import block_minifloat as bm
 class BmFp2BmBase(FlexBlockTest):
     env_class = BmFp2BmEnv
     kinds = ("random",)
-    count = 150
+    count = 100
     seed_every = 0
 
     async def body(self):
@@ -34,7 +34,7 @@ class CornerBlocks(BmFp2BmBase):
     """Zero, NaN (some all-NaN), Inf (with NaN), binary32-subnormal, max below 2^-128, RNE ties on the
     block's grid, saturation of the max, wide spreads (minifloat subnormals and flushes)."""
     kinds = ("zero_block", "nan", "inf", "subnormal32", "tiny_max", "tie", "saturate", "spread", "random")
-    count = 300
+    count = 200
 
 
 @pyuvm.test()

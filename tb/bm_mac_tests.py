@@ -16,7 +16,7 @@ class BmMacBase(FlexBlockTest):
     env_class = BmMacEnv
     kinds = ("random", "quantized", "zero", "subnormal", "top", "extreme")
     max_len = 8
-    count = 80
+    count = 60
     a_fmt = None
 
     async def body(self):
@@ -55,7 +55,7 @@ class ExtremeExponents(BmMacBase):
 class SingleBlockDots(BmMacBase):
     """Every block pair is its own dot product: one result per cycle."""
     max_len = 1
-    count = 200
+    count = 150
 
 
 @pyuvm.test()
