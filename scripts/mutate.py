@@ -659,7 +659,8 @@ def main(argv=None) -> int:
             json_path, md_path = Path(args.json), Path(args.json).with_suffix(".md")
 
         if not args.no_baseline and not args.only:
-            duts = sorted({d for m in chosen for d in m.duts}, key=["fp2bfp", "fp32_acc", "pe_array"].index)
+            order = list(dict.fromkeys(d for _, (_, ds) in TARGETS.items() for d in ds))  # first use in TARGETS
+            duts = sorted({d for m in chosen for d in m.duts}, key=order.index)
             print(f"baseline: the unmutated RTL on {', '.join(duts)} (seed {args.sim_seed})", flush=True)
             baseline = []
             for dut in duts:
