@@ -25,6 +25,8 @@ DUTS = {
     "fp2bfp": "fp2bfp_tests",
     "fp32_acc": "fp32_acc_tests",
     "pe_array": "pe_array_tests",
+    "bm_mac": "bm_mac_tests",
+    "bm_fp2bm": "bm_fp2bm_tests",
 }
 
 
