@@ -91,7 +91,7 @@ def gemm(a, b, lanes: int = 4) -> np.ndarray:
 
 
 # --- cycle model ----------------------------------------------------------------------------------------
-FILL = 2  # measured edges beyond one per beat: input register, then the result FIFO handshake
+FILL = 1  # the edge that takes the last result, one after the edge that pushed it (first beat edge = 0)
 
 
 def gemm_cycles(m: int, kdim: int, n: int, rows: int = 4, cols: int = 4, lanes: int = 4,

@@ -23,6 +23,7 @@ DUTS = {
     "fp2bfp": "fp2bfp_tests",
     "fp32_acc": "fp32_acc_tests",
     "pe_array": "pe_array_tests",
+    "bf16_mac": "bf16_mac_tests",
 }
 
 

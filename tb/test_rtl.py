@@ -18,6 +18,8 @@ CONFIGS = [
     ("pe_array", {}),
     ("pe_array", {"ROWS": 2, "COLS": 3}),
     ("pe_array", {"ROWS": 1, "COLS": 1, "K": 32}),
+    ("bf16_mac", {}),
+    ("bf16_mac", {"N": 1}),
 ]
 
 
