@@ -47,8 +47,8 @@ def steps(wa: int, fmt_b: int) -> int:
     return bricks_a(wa) * bricks_b(fmt_b)
 
 
-def products_per_cycle(wa: int, fmt_b: int) -> float:
-    return GROUP / steps(wa, fmt_b)
+def products_per_cycle(wa: int, fmt_b: int, group: int = GROUP) -> float:
+    return group / steps(wa, fmt_b)
 
 
 # --- conversion from FP32 -------------------------------------------------------------------------------
@@ -251,11 +251,11 @@ FILL = 2  # the merge cycle after the last step, then the result handshake (firs
 
 
 def gemm_cycles(m: int, kdim: int, n: int, wa: int, fmt_b: int, rows: int = 4, cols: int = 4,
-                fill: int = FILL) -> int:
+                group: int = GROUP, fill: int = FILL) -> int:
     """Cycles of an output-stationary rows x cols array of neuroflix_mac units (one output element each)
-    on an (m x kdim) . (kdim x n) GEMM: every output tile takes ceil(kdim / G) beats of steps(wa, fmt_b)
+    on an (m x kdim) . (kdim x n) GEMM: every output tile takes ceil(kdim / group) beats of steps(wa, fmt_b)
     cycles, back to back (the next beat is taken in the cycle of the current one's last step)."""
-    return math.ceil(m / rows) * math.ceil(n / cols) * math.ceil(kdim / GROUP) * steps(wa, fmt_b) + fill
+    return math.ceil(m / rows) * math.ceil(n / cols) * math.ceil(kdim / group) * steps(wa, fmt_b) + fill
 
 
 class NeuroFlixArithmetic:

@@ -24,6 +24,7 @@ DUTS = {
     "fp32_acc": "fp32_acc_tests",
     "pe_array": "pe_array_tests",
     "bf16_mac": "bf16_mac_tests",
+    "neuroflix_mac": "neuroflix_mac_tests",
 }
 
 

@@ -20,6 +20,8 @@ CONFIGS = [
     ("pe_array", {"ROWS": 1, "COLS": 1, "K": 32}),
     ("bf16_mac", {}),
     ("bf16_mac", {"N": 1}),
+    ("neuroflix_mac", {}),
+    ("neuroflix_mac", {"G": 3}),
 ]
 
 
