@@ -71,6 +71,24 @@ def array_wrapper(name: str, mode: int) -> str:
             f".cfg_mode_b(2'd{mode}), .*);\nendmodule\n")
 
 
+def tie_wrapper(name: str, inner: str, ties: dict[str, str]) -> str:
+    """`inner` (its parameters and ports, from rtl/) with the inputs in `ties` tied to constants, every other
+    port passed through (.*): the same RTL with the tied modes constant-folded by the synthesizer."""
+    text = re.sub(r"//[^\n]*", "", (RTL / f"{inner}.sv").read_text())
+    header = re.search(rf"module\s+{inner}\s*#\s*\((.*?)\)\s*\((.*?)\);", text, re.S)
+    params = re.findall(r"parameter\s+int\s+(\w+)", header.group(1))
+    ports = [p.strip() for p in header.group(2).split(",") if p.strip()]
+    ports = [p for p in ports if re.findall(r"\w+", p)[-1] not in ties]
+    overrides = ", ".join(f".{p}({p})" for p in params)
+    tied = ", ".join(f".{k}({v})" for k, v in ties.items())
+    return (f"module {name} #({header.group(1)}) (\n  " + ",\n  ".join(ports) + "\n);\n"
+            f"  {inner} #({overrides}) u_dut ({tied}, .*);\nendmodule\n")
+
+
+# NeuroFlix: operand A's width (in_wa: 0 FX4, 1 FX8) and B's format (in_fmt_b: 0 FX4, 1 FX8, 2 E5M2, 3 FP16)
+# mode -> (in_wa, in_fmt_b, products per cycle with G = 8)
+NF_FIXED_MODES = {"FX8 x FX8": ("1'b1", "2'd1", 2), "FX4 x FX4": ("1'b0", "2'd0", 8), "FX8 x FP16": ("1'b1", "2'd3", 1)}
+
 # name, top module, chparam dict, wrapper source (or None), group for the overhead column
 TARGETS = [
     ("pe (multi-mode)",          "pe",            {}, None, "pe"),
@@ -86,6 +104,14 @@ TARGETS = [
      array_wrapper("pe_array_fb24", 0), "array"),
     *((f"pe_array {n}x{n} (K=16), hierarchical", "pe_array", {"ROWS": n, "COLS": n, "K": 16}, None, None)
       for n in (2, 4, 8)),
+    # the bfloat16 baseline and NeuroFlix (docs/spec.md): products per cycle in the name
+    ("bf16_mac (N=4: 4 products/cycle)", "bf16_mac", {"N": 4}, None, None),
+    ("bf16_mac (N=1: 1 product/cycle)", "bf16_mac", {"N": 1}, None, None),
+    ("neuroflix_mac (G=8), multi-mode: 1-8 products/cycle", "neuroflix_mac", {"G": 8}, None, "nf"),
+    *((f"neuroflix_mac (G=8), {mode} only: {ppc} products/cycle", f"nf_{mode.replace(' x ', '_').lower()}",
+       {"G": 8}, tie_wrapper(f"nf_{mode.replace(' x ', '_').lower()}", "neuroflix_mac",
+                             {"in_wa": wa, "in_fmt_b": fb}), "nf")
+      for mode, (wa, fb, ppc) in NF_FIXED_MODES.items()),
 ]
 
 PART_NAMES = {"pe": "PEs", "block_sequencer": "block sequencers", "credit_fifo": "operand FIFOs"}

@@ -57,6 +57,12 @@ TARGETS: dict[str, tuple[float, tuple[str, ...]]] = {
     "pe_array.sv":        (1.0, ("pe_array",)),
     "block_sequencer.sv": (0.75, ("pe_array",)),
     "credit_fifo.sv":     (0.75, ("fp2bfp", "fp32_acc", "pe_array")),
+    "bf16_mul.sv":        (2.0, ("bf16_mac",)),
+    "fp32_add.sv":        (2.0, ("bf16_mac",)),
+    "bf16_mac.sv":        (1.0, ("bf16_mac",)),
+    "neuroflix_decode.sv": (2.0, ("neuroflix_mac",)),
+    "neuroflix_merge.sv": (2.0, ("neuroflix_mac",)),
+    "neuroflix_mac.sv":   (2.0, ("neuroflix_mac",)),
 }
 
 # Parameter sets per DUT. 'default' is one run per DUT; 'regression' adds the other sets of tb/test_rtl.py
@@ -65,6 +71,8 @@ REGRESSION_CONFIGS = {
     "fp2bfp": [{}, {"K": 4, "SR_BITS": 3, "SR_SEED": 0x1234}],
     "fp32_acc": [{}],
     "pe_array": [{}, {"ROWS": 2, "COLS": 3}, {"ROWS": 1, "COLS": 1, "K": 32}],
+    "bf16_mac": [{}, {"N": 1}],
+    "neuroflix_mac": [{}, {"G": 3}],
 }
 
 
