@@ -162,7 +162,7 @@ class NeuroFlixEnv(StreamEnv):
 
 
 # --- stimulus -----------------------------------------------------------------------------------------------
-KINDS = ("random", "special", "subnormal", "saturate", "tie", "underflow", "overflow", "mixed")
+KINDS = ("random", "special", "subnormal", "saturate", "tie", "underflow", "overflow", "tiny_result", "mixed")
 
 
 def operand_b(rng, shape, fmt: int, kind: str) -> np.ndarray:
@@ -218,6 +218,9 @@ def reduction(rng, t: int, g: int, wa: int, fmt: int, kind: str):
     scale = {"underflow": int(rng.integers(-512, -250)), "overflow": int(rng.integers(180, 512)),
              "tie": 0}.get(kind, int(rng.integers(-40, 41)))
     scale_v = np.full(t, scale)
+    if kind == "tiny_result":  # scale the exact sum into binary32's subnormal range (2^-149 .. 2^-126)
+        v = int(model.merge(model.lanes_of(a, b, wa, fmt)[0]))
+        scale_v = np.full(t, -abs(v).bit_length() - 126 + int(rng.integers(-22, 2)) + (24 if fmt >= 2 else 0))
     if kind == "mixed":  # modes and scales change between the beats of one reduction (defined: last counts)
         wa_v, fmt_v = rng.integers(0, 2, t), rng.integers(0, 4, t)
         scale_v = rng.integers(-40, 41, t)

@@ -14,7 +14,7 @@ from neuroflix_mac_env import (FORMAT_NAMES, MODE_PAIRS, JobSequence, NeuroFlixE
 
 class NeuroFlixBase(FlexBlockTest):
     env_class = NeuroFlixEnv
-    kinds = ("random", "special", "subnormal", "saturate", "tie", "underflow", "overflow", "mixed")
+    kinds = ("random", "special", "subnormal", "saturate", "tie", "underflow", "overflow", "tiny_result", "mixed")
     max_len = 6
     count = 150
 
@@ -26,7 +26,7 @@ class NeuroFlixBase(FlexBlockTest):
 class RandomReductions(NeuroFlixBase):
     """Reductions of 1..6 beats in all 8 mode pairs (FX4/FX8 x FX4/FX8/E5M2/FP16) and every kind: random,
     NaN/Inf/zero gradients, subnormal gradients, saturated magnitudes, binary32 ties, results that underflow
-    or overflow binary32 through the scale, modes changing inside a reduction; some cancel exactly."""
+    or overflow binary32 through the scale, subnormal results, modes changing inside a reduction; some cancel exactly."""
 
 
 @pyuvm.test()
@@ -39,7 +39,7 @@ class SingleBeatReductions(NeuroFlixBase):
 @pyuvm.test()
 class CornerOperands(NeuroFlixBase):
     """Only the corner kinds, float gradients only (the fixed x float passes)."""
-    kinds = ("special", "subnormal", "saturate", "tie", "underflow", "overflow")
+    kinds = ("special", "subnormal", "saturate", "tie", "underflow", "overflow", "tiny_result")
 
     async def body(self):
         await self.run_sequence(ReductionSequence("corners", seeds.scaled(self.count), self.max_len, self.kinds,
