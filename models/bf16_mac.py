@@ -84,10 +84,15 @@ def gemm(a, b, lanes: int = 4) -> np.ndarray:
     ap = np.zeros((m, kp), np.uint16)
     bp = np.zeros((kp, n), np.uint16)
     ap[:, :k], bp[:k] = a16, b16
-    ga = ap.reshape(m, 1, kp // lanes, lanes)
-    gb = bp.T.reshape(1, n, kp // lanes, lanes)
-    bits, _ = mac(np.broadcast_to(ga, (m, n, kp // lanes, lanes)), np.broadcast_to(gb, (m, n, kp // lanes, lanes)))
-    return bits.view(np.float32)
+    t = kp // lanes
+    gb = bp.T.reshape(1, n, t, lanes)
+    out = np.empty((m, n), np.uint32)
+    rows = max(1, (1 << 20) // max(1, n * kp))  # bound the (rows, n, t, lanes) product arrays
+    for i in range(0, m, rows):
+        r = min(rows, m - i)
+        ga = ap[i:i + r].reshape(r, 1, t, lanes)
+        out[i:i + r] = mac(np.broadcast_to(ga, (r, n, t, lanes)), np.broadcast_to(gb, (r, n, t, lanes)))[0]
+    return out.view(np.float32)
 
 
 # --- cycle model ----------------------------------------------------------------------------------------

@@ -173,7 +173,16 @@ def lanes_of(a, b, wa, fmt_b) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     sign = np.where((a >> 7 & 1) ^ sb, -1, 1)
     pp = sign[..., None, None] * abricks[..., :, None] * bbricks[..., None, :]  # (..., T, G, 2, 4)
     pos = q[..., None, None] + np.arange(2)[:, None] + np.arange(4)[None, :]
-    lanes = np.stack([np.where(pos == lane, pp, 0).sum(axis=(-4, -3, -2, -1)) for lane in range(LANES)], -1)
+    # positions past lane 11 only pair with bricks that are 0 (E5M2's bricks 2, 3): no lane of their own
+    pp = np.where(pos < LANES, pp, 0)
+    pos = np.where(pos < LANES, pos, 0)
+    # lane L of reduction r = sum of the brick products at position L: one bincount over (r, L) (float64
+    # weights are exact here: every partial sum stays far below 2^53)
+    lead = pp.shape[:-4]
+    r = np.arange(int(np.prod(lead, dtype=np.int64)), dtype=np.int64).reshape(lead + (1, 1, 1, 1))
+    idx = np.broadcast_to(r * LANES + pos, pp.shape).ravel()
+    lanes = np.bincount(idx, weights=pp.ravel().astype(np.float64), minlength=max(1, r.size) * LANES)
+    lanes = np.rint(lanes).astype(np.int64).reshape(lead + (LANES,))
     nan = nan | (inf & (amag == 0))
     inf = inf & (amag != 0)
     pos_inf = (inf & (sign > 0)).any(axis=(-2, -1))
@@ -203,47 +212,70 @@ def _round_to_f32_bits(v: int, lsb: int) -> int:
     return bits | (0x80000000 if v < 0 else 0)
 
 
-def mac(a, b, wa, fmt_b, scale, float_result=None) -> tuple[np.ndarray, np.ndarray]:
-    """Reductions over the last two axes (T beats x G elements) as the RTL computes them: lanes, exact merge,
-    one rounding. `wa`, `fmt_b` per beat (or scalar); `scale` (the beat's in_scale) and whether B is a float
-    come from the reduction's last beat. Returns (result bits uint32, flags uint8: FLAG_INVALID if the result
-    is NaN, FLAG_OVERFLOW if it is +/-Inf)."""
-    lanes, nan, pinf, ninf = lanes_of(a, b, wa, fmt_b)
-    last_fmt = np.asarray(fmt_b)[..., -1] if np.ndim(fmt_b) else np.asarray(fmt_b)
-    last_scale = np.asarray(scale)[..., -1] if np.ndim(scale) else np.asarray(scale)
-    lsb = np.broadcast_to(np.asarray(last_scale, np.int64) - np.where(last_fmt >= E5M2, 24, 0), nan.shape)
-    v = merge(lanes)
-    v = np.broadcast_to(v, nan.shape)
-    out = np.empty(nan.shape, np.uint32)
-    for idx in np.ndindex(nan.shape):
-        if nan[idx] or (pinf[idx] and ninf[idx]):
-            out[idx] = CANONICAL_NAN
-        elif pinf[idx] or ninf[idx]:
-            out[idx] = 0x7F800000 if pinf[idx] else 0xFF800000
-        else:
-            out[idx] = _round_to_f32_bits(int(v[idx]), int(lsb[idx]))
+def round_lanes(lanes, nan, pinf, ninf, lsb) -> tuple[np.ndarray, np.ndarray]:
+    """neuroflix_merge: V = merge(lanes), fp32(V * 2^lsb) rounded once, NaN / Inf products overriding.
+    Returns (result bits uint32, flags uint8: FLAG_INVALID if the result is NaN, FLAG_OVERFLOW if +/-Inf)."""
+    lsb = np.broadcast_to(np.asarray(lsb, np.int64), nan.shape)
+    # Fast path: where |V| < 2^53 (bounded from the lanes) V * 2^lsb is exact in float64 (lsb >= -536), and
+    # one cast rounds it to binary32; the rest goes through exact Python integers.
+    bound = (np.abs(lanes).astype(np.float64) * 16.0 ** np.arange(LANES)).sum(axis=-1)
+    small = bound < 2.0 ** 53
+    v_small = (np.where(small[..., None], lanes, 0) * (16 ** np.arange(LANES, dtype=np.int64))).sum(axis=-1)
+    with np.errstate(over="ignore"):
+        out = np.ldexp(v_small.astype(np.float64), lsb).astype(np.float32).view(np.uint32)
+    out = np.array(out, np.uint32)  # V = 0 gives +0; a negative V that rounds to 0 gives -0
+    for idx in zip(*np.nonzero(~small)) if np.ndim(small) else ([()] if not small else []):
+        out[idx] = _round_to_f32_bits(int(merge(lanes[idx])), int(lsb[idx]))
+    out = np.where(pinf | ninf, np.where(pinf, 0x7F800000, 0xFF800000), out).astype(np.uint32)
+    out = np.where(nan | (pinf & ninf), CANONICAL_NAN, out).astype(np.uint32)
     is_nan = out == CANONICAL_NAN
     is_inf = (out & 0x7FFFFFFF) == 0x7F800000
     flags = np.where(is_nan, FLAG_INVALID, 0) | np.where(is_inf, FLAG_OVERFLOW, 0)
     return out, flags.astype(np.uint8)
 
 
+def mac(a, b, wa, fmt_b, scale) -> tuple[np.ndarray, np.ndarray]:
+    """Reductions over the last two axes (T beats x G elements) as the RTL computes them: lanes, exact merge,
+    one rounding. `wa`, `fmt_b` per beat (or scalar); `scale` (the beat's in_scale) and whether B is a float
+    come from the reduction's last beat. Returns (result bits uint32, flags uint8)."""
+    lanes, nan, pinf, ninf = lanes_of(a, b, wa, fmt_b)
+    last_fmt = np.asarray(fmt_b)[..., -1] if np.ndim(fmt_b) else np.asarray(fmt_b)
+    last_scale = np.asarray(scale)[..., -1] if np.ndim(scale) else np.asarray(scale)
+    return round_lanes(lanes, nan, pinf, ninf, np.asarray(last_scale, np.int64) - np.where(last_fmt >= E5M2, 24, 0))
+
+
 def dot_gemm(a_fixed_rows, b_rows, wa: int, fmt_b: int, scale: int) -> np.ndarray:
-    """C[i, j] = MAC(a row i, b row j) of already quantized operands (M x Kdim bytes, N x Kdim B elements),
-    Kdim zero-padded to whole beats of GROUP; binary32 bits out (M x N)."""
-    a = np.asarray(a_fixed_rows)
-    b = np.asarray(b_rows)
-    m, k = a.shape
-    n = b.shape[0]
-    kp = -(-k // GROUP) * GROUP
-    ap = np.zeros((m, kp), np.int64)
-    bp = np.zeros((n, kp), np.int64)
-    ap[:, :k], bp[:, :k] = a, b
-    t = kp // GROUP
-    ga = np.broadcast_to(ap.reshape(m, 1, t, GROUP), (m, n, t, GROUP))
-    gb = np.broadcast_to(bp.reshape(1, n, t, GROUP), (m, n, t, GROUP))
-    bits, _ = mac(ga, gb, wa, fmt_b, scale)
-    return bits
+    """C[i, j] = the MAC's reduction of A row i with B row j (already quantized: M x Kdim bytes, N x Kdim B
+    elements, one mode pair), binary32 bits out (M x N). The same lanes as `mac`, computed as matrix
+    products: lane L = sum_ia A_ia . Bpos_(L - ia)^T, where A_ia holds the signed A bricks ia and Bpos_j
+    the signed B brick that sits at position j (at most one per element). Every lane is an integer below
+    2^53, so float64 matrix products are exact. (Zero padding of Kdim to whole beats adds nothing.)"""
+    a = np.asarray(a_fixed_rows, np.int64)
+    b = np.asarray(b_rows, np.int64)
+    amag = a & (0x7F if wa == FX8 else 0x7)
+    sa = np.where(a >> 7 & 1, -1, 1)
+    a_bricks = [(sa * (amag & 0xF)).astype(np.float64), (sa * (amag >> 4)).astype(np.float64)]
+    sb, bbricks, q, bnan, binf = decode_b(b, np.full(b.shape, fmt_b))
+    signed_b = np.where(sb == 1, -1, 1)[..., None] * bbricks  # (N, K, 4)
+    b_at = np.zeros((LANES,) + b.shape)  # b_at[j]: the signed B brick at position j
+    for ib in range(4):
+        p = q + ib
+        for j in range(LANES):
+            b_at[j] += np.where(p == j, signed_b[..., ib], 0)
+    lanes = np.zeros((a.shape[0], b.shape[0], LANES))
+    for ia in range(bricks_a(wa)):
+        for j in range(LANES - ia):
+            lanes[..., j + ia] += a_bricks[ia] @ b_at[j].T
+    lanes = np.rint(lanes).astype(np.int64)
+    azero = (amag == 0).astype(np.float64)
+    pos_a = ((amag != 0) & (sa > 0)).astype(np.float64)
+    neg_a = ((amag != 0) & (sa < 0)).astype(np.float64)
+    inf_pos_b = (binf & (sb == 0)).astype(np.float64)
+    inf_neg_b = (binf & (sb == 1)).astype(np.float64)
+    nan = bnan.any(axis=1)[None, :] | (azero @ binf.astype(np.float64).T > 0)
+    pinf = (pos_a @ inf_pos_b.T + neg_a @ inf_neg_b.T) > 0
+    ninf = (pos_a @ inf_neg_b.T + neg_a @ inf_pos_b.T) > 0
+    return round_lanes(lanes, nan, pinf, ninf, scale - (24 if fmt_b >= E5M2 else 0))[0]
 
 
 # --- cycle model ----------------------------------------------------------------------------------------

@@ -377,3 +377,16 @@ def test_neuroflix_arithmetic_gemm_against_oracle(rng, act, w, grad):
     assert ar.name == f"NeuroFlix-{nf.FIXED_WIDTH[codes[0]]}/{grad}"
     assert ar.cycles(m, k, n, "fp", 0) == nf.gemm_cycles(m, k, n, codes[0], codes[1])
     assert ar.cycles(8, 64, 8, "wg", 0) == 2 * 2 * 8 * nf.steps(codes[0], codes[2]) + nf.FILL
+
+
+@pytest.mark.parametrize("wa,fmt_b", MODE_PAIRS)
+def test_dot_gemm_equals_the_mac(rng, wa, fmt_b):
+    """The GEMM path (lanes as matrix products) gives the bits of the per-reduction MAC path."""
+    m, n, t = 5, 4, 3
+    a = random_a(rng, m * t * 8, wa).reshape(m, t * 8)
+    b = random_b(rng, n * t * 8, fmt_b, 0.02).reshape(n, t * 8)
+    scale = int(rng.integers(-200, 100))
+    got = nf.dot_gemm(a, b, wa, fmt_b, scale)
+    want = nf.mac(np.broadcast_to(a.reshape(m, 1, t, 8), (m, n, t, 8)),
+                  np.broadcast_to(b.reshape(1, n, t, 8), (m, n, t, 8)), wa, fmt_b, scale)[0]
+    assert got.tolist() == want.tolist()
