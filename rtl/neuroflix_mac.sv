@@ -125,16 +125,21 @@ module neuroflix_mac #(
   end
 
   // ---- brick-level separate accumulations -------------------------------------------------------------
-  // lane L += sum of the signed brick products whose position is L (each element feeds one lane per step)
+  // Each element's signed brick product c (9 bits) goes to one lane per step; lane L adds the small sum of
+  // the c whose position is L (at most G * 225 in magnitude: 12 bits for G = 8) with one LW-bit adder.
+  localparam int SW = $clog2(G * 225 + 1) + 1;  // signed width of a lane's per-step sum
+
   function automatic logic [NL*LW-1:0] lanes_plus(input logic [NL*LW-1:0] base, input logic [8*G-1:0] prod,
                                                   input logic [4*G-1:0] where, input logic [G-1:0] minus);
-    logic signed [LW-1:0] lane;
+    logic signed [SW-1:0] step_sum;
+    logic signed [SW-1:0] c;
     for (int l = 0; l < NL; l++) begin
-      lane = base[LW*l +: LW];
-      for (int e = 0; e < G; e++)
-        if (where[4*e +: 4] == 4'(l))
-          lane = minus[e] ? lane - LW'(prod[8*e +: 8]) : lane + LW'(prod[8*e +: 8]);
-      lanes_plus[LW*l +: LW] = lane;
+      step_sum = '0;
+      for (int e = 0; e < G; e++) begin
+        c = minus[e] ? -SW'(prod[8*e +: 8]) : SW'(prod[8*e +: 8]);
+        step_sum = step_sum + ((where[4*e +: 4] == 4'(l)) ? c : '0);
+      end
+      lanes_plus[LW*l +: LW] = base[LW*l +: LW] + LW'(step_sum);
     end
   endfunction
 
