@@ -136,7 +136,7 @@ module neuroflix_mac #(
     for (int l = 0; l < NL; l++) begin
       step_sum = '0;
       for (int e = 0; e < G; e++) begin
-        c = minus[e] ? -SW'(prod[8*e +: 8]) : SW'(prod[8*e +: 8]);
+        c = minus[e] ? -(SW'(prod[8*e +: 8])) : SW'(prod[8*e +: 8]);
         step_sum = step_sum + ((where[4*e +: 4] == 4'(l)) ? c : '0);
       end
       lanes_plus[LW*l +: LW] = base[LW*l +: LW] + LW'(step_sum);
