@@ -1,7 +1,10 @@
 """neuroflix_mac tests. One alone: `make sim TOPLEVEL=neuroflix_mac TESTCASE=<name> [SEED=n] [SIM=verilator]`."""
 from __future__ import annotations
 
+import os
+
 import cocotb
+import numpy as np
 import pyuvm
 from pyuvm import uvm_factory
 
@@ -9,7 +12,7 @@ from fbuvm import seeds
 from fbuvm.components import FlexBlockTest
 from models import neuroflix as model
 from neuroflix_mac_env import (FORMAT_NAMES, MODE_PAIRS, JobSequence, NeuroFlixEnv, NeuroFlixScoreboard,
-                               ReductionSequence, group)
+                               ReductionItem, ReductionSequence, group)
 
 
 class NeuroFlixBase(FlexBlockTest):
@@ -91,6 +94,35 @@ class CycleModel(NeuroFlixBase):
                              f"measured, cycle model {want}; {rate:.2f} products/cycle")
             assert cycles == want, f"{FORMAT_NAMES[wa]} x {FORMAT_NAMES[fmt]}: measured {cycles}, model {want}"
             assert rate == model.products_per_cycle(wa, fmt, g)
+
+
+@pyuvm.test(skip=os.environ.get("FLEXBLOCK_SIM") == "icarus")
+class LongReductions(NeuroFlixBase):
+    """Reductions of 2^15 + a few beats of near-full-scale FX8 x E5M2 products (Verilator only: ~131k
+    cycles each): the merged sum exceeds 2^64, so neuroflix_merge narrows it with a sticky bit before the
+    rounder (small perturbations put ones in the bits it drops); one positive, one negative."""
+    budget_ms = 12
+
+    async def body(self):
+        rng = seeds.rng("long")
+        g = group()
+        for r, sign in enumerate((0x00, 0x80)):
+            t = (1 << 15) + int(rng.integers(1, 8))
+            a = np.full((t, g), 0x7F | sign)
+            b = np.full((t, g), 0x7B)  # E5M2 57344 (the largest)
+            few = rng.integers(0, t, 16)
+            b[few, 0] = rng.integers(0, 0x7B, 16)  # small values: low bits for the sticky
+            item = ReductionItem(f"long{r}", a, b, np.full(t, 1), np.full(t, 2), np.full(t, int(rng.integers(-80, -20))))
+            await self.start_item_on(item)
+
+    async def start_item_on(self, item):
+        seqr = self.env.seqr["in"]
+
+        class _One(pyuvm.uvm_sequence):
+            async def body(inner):
+                await inner.start_item(item)
+                await inner.finish_item(item)
+        await _One("one").start(seqr)
 
 
 class _LateScaleScoreboard(NeuroFlixScoreboard):

@@ -390,3 +390,22 @@ def test_dot_gemm_equals_the_mac(rng, wa, fmt_b):
     want = nf.mac(np.broadcast_to(a.reshape(m, 1, t, 8), (m, n, t, 8)),
                   np.broadcast_to(b.reshape(1, n, t, 8), (m, n, t, 8)), wa, fmt_b, scale)[0]
     assert got.tolist() == want.tolist()
+
+
+def test_round_lanes_wide_sums_against_oracle(rng):
+    """Lanes whose merged sum exceeds 2^53 / 2^64 (long reductions): the exact integer path, ties included."""
+    no = np.zeros((), bool)
+    for trial in range(400):
+        lanes = rng.integers(-(1 << 31), 1 << 31, nf.LANES)
+        if trial % 4 == 1:
+            lanes[:10] = 0  # only the top lanes: a round number
+        if trial % 4 == 2:  # a binary32 tie far above 2^53: 2^70 + 2^46
+            lanes[:] = 0
+            lanes[11], lanes[8] = 1 << 26, 1 << (46 - 32)
+            lanes[0] = int(rng.integers(0, 2))  # and sometimes one unit more: rounds up
+        lsb = int(rng.integers(-560, 200))
+        bits, flags = nf.round_lanes(lanes, no, no, no, lsb)
+        v = sum(int(x) << (4 * i) for i, x in enumerate(lanes.tolist()))
+        want = oracle.round_f32(Fraction(v) * oracle.pow2(lsb))
+        assert int(bits) == want, f"trial {trial}: V = {v}, lsb {lsb}: model {int(bits):08x} oracle {want:08x}"
+        assert int(flags) == (FLAG_OVERFLOW if oracle.f32_kind(want) == "inf" else 0)
