@@ -109,6 +109,7 @@ TARGETS = [
     ("bf16_mac (N=1: 1 product/cycle)", "bf16_mac", {"N": 1}, None, None),
     ("neuroflix_mac (G=8), multi-mode: 1-8 products/cycle", "neuroflix_mac", {"G": 8}, None, "nf"),
     ("neuroflix_mac (G=32), multi-mode: 4-32 products/cycle", "neuroflix_mac", {"G": 32}, None, None),
+    ("neuroflix_merge (lanes -> exact sum -> binary32; inside neuroflix_mac)", "neuroflix_merge", {}, None, None),
     *((f"neuroflix_mac (G=8), {mode} only: {ppc} products/cycle", f"nf_{mode.replace(' x ', '_').lower()}",
        {"G": 8}, tie_wrapper(f"nf_{mode.replace(' x ', '_').lower()}", "neuroflix_mac",
                              {"in_wa": wa, "in_fmt_b": fb}), "nf")
