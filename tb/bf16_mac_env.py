@@ -132,7 +132,7 @@ class Bf16MacEnv(StreamEnv):
 
 
 # --- stimulus -----------------------------------------------------------------------------------------------
-KINDS = ("normal", "wide", "subnormal", "tiny", "huge", "special", "tie")
+KINDS = ("normal", "wide", "subnormal", "tiny", "huge", "near_max", "special", "tie", "single", "cancel")
 
 
 def operands(rng: np.random.Generator, shape, kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -150,13 +150,34 @@ def operands(rng: np.random.Generator, shape, kind: str) -> tuple[np.ndarray, np
         a, b = pattern(127, 4), pattern(127, 4)
     elif kind == "wide":
         a, b = pattern(127, 40), pattern(127, 40)
-    elif kind == "subnormal":
-        a = (rng.integers(0, 2, n) << 15) | np.where(rng.random(n) < 0.5, rng.integers(1, 128, n), pattern(5, 4))
-        b = pattern(127, 60)
+    elif kind == "subnormal":  # subnormal a, b such that the products are binary32 normals or subnormals
+        a = (rng.integers(0, 2, n) << 15) | rng.integers(1, 128, n)
+        b = pattern(150, 45)
     elif kind == "tiny":
         a, b = pattern(40, 20), pattern(40, 20)
     elif kind == "huge":
         a, b = pattern(200, 30), pattern(200, 30)
+    elif kind == "near_max":  # each group sum finite, near 2^127: the running sum overflows to Inf by itself
+        lanes_log2 = int(np.log2(shape[-1]))
+        a = pattern(127 + 63, 0)
+        b = (rng.integers(0, 2, n) << 15 if rng.random() < 0.3 else 0) | ((127 + 62 - lanes_log2) << 7) \
+            | rng.integers(0, 128, n)
+        a &= 0x7FFF
+    elif kind == "single":  # one nonzero pair per beat: every product's rounding is seen on its own
+        a, b = operands(rng, shape, str(rng.choice(["wide", "subnormal", "tiny", "huge", "special"])))
+        a, b = a.reshape(-1, shape[-1]).copy(), b.reshape(-1, shape[-1]).copy()
+        keep = rng.integers(0, shape[-1], len(a))
+        mask = np.arange(shape[-1])[None, :] != keep[:, None]
+        a[mask] &= 0x8000  # +/-0
+        return a.reshape(shape), b.reshape(shape)
+    elif kind == "cancel":  # adjacent products cancel exactly inside the tree: zeros and their signs
+        a, b = pattern(127, 30), pattern(127, 30)
+        m = n // 2 * 2  # (with N = 1 the pairs are consecutive beats: they cancel in the running sum)
+        pa, pb = a[:m].reshape(-1, 2), b[:m].reshape(-1, 2)
+        pa[:, 1], pb[:, 1] = pa[:, 0] ^ 0x8000, pb[:, 0]
+        zero = rng.random(len(pa)) < 0.2  # sometimes zero pairs of either sign: -0 + -0 stays -0
+        pa[zero] = 0x8000 * (rng.random((int(zero.sum()), 2)) < 0.7)
+        a[:m], b[:m] = pa.ravel(), pb.ravel()
     elif kind == "tie":
         e = rng.choice([127, 103, 104], n)
         a = (rng.integers(0, 2, n) << 15) | (e << 7) | np.where(e == 104, 0x40, 0)
@@ -188,7 +209,10 @@ class ReductionSequence(uvm_sequence):
         for r in range(self.count):
             t = int(rng.integers(1, self.max_len + 1))
             a, b = operands(rng, (t, n), str(rng.choice(self.kinds)))
-            if t > 1 and rng.random() < 0.1:
+            if t > 1 and rng.random() < 0.15:  # exact cancellation: the last beat negates the first
+                if rng.random() < 0.5:
+                    t = 2
+                    a, b = a[:2], b[:2]
                 a[-1], b[-1] = a[0] ^ 0x8000, b[0]
             item = ReductionItem(f"r{r}", a, b)
             await self.start_item(item)

@@ -14,7 +14,7 @@ from models import bf16_mac as model
 
 class Bf16MacBase(FlexBlockTest):
     env_class = Bf16MacEnv
-    kinds = ("normal", "wide", "subnormal", "tiny", "huge", "special", "tie")
+    kinds = ("normal", "wide", "subnormal", "tiny", "huge", "near_max", "special", "tie", "single", "cancel")
     max_len = 12
     count = 120
 
@@ -37,9 +37,10 @@ class SingleBeatReductions(Bf16MacBase):
 
 @pyuvm.test()
 class CornerOperands(Bf16MacBase):
-    """Only the corner kinds: NaN (0 x Inf, NaN operands), +/-Inf (Inf operands, overflowing products and
-    sums), subnormal operands, products that underflow, ties."""
-    kinds = ("special", "huge", "subnormal", "tiny", "tie")
+    """Only the corner kinds: NaN (0 x Inf, NaN operands), +/-Inf (Inf operands, overflowing products, a
+    running sum overflowing on its own), subnormal operands, products that underflow, ties, one nonzero
+    product per beat, exact cancellation (zero signs)."""
+    kinds = ("special", "huge", "near_max", "subnormal", "tiny", "tie", "single", "cancel")
     count = 150
 
 
