@@ -153,6 +153,8 @@ def operands(rng: np.random.Generator, shape, kind: str) -> tuple[np.ndarray, np
     elif kind == "subnormal":  # subnormal a, b such that the products are binary32 normals or subnormals
         a = (rng.integers(0, 2, n) << 15) | rng.integers(1, 128, n)
         b = pattern(150, 45)
+        swap = rng.random(n) < 0.5  # either operand subnormal
+        a, b = np.where(swap, b, a), np.where(swap, a, b)
     elif kind == "tiny":
         a, b = pattern(40, 20), pattern(40, 20)
     elif kind == "huge":
@@ -160,8 +162,7 @@ def operands(rng: np.random.Generator, shape, kind: str) -> tuple[np.ndarray, np
     elif kind == "near_max":  # each group sum finite, near 2^127: the running sum overflows to Inf by itself
         lanes_log2 = int(np.log2(shape[-1]))
         a = pattern(127 + 63, 0)
-        b = (rng.integers(0, 2, n) << 15 if rng.random() < 0.3 else 0) | ((127 + 62 - lanes_log2) << 7) \
-            | rng.integers(0, 128, n)
+        b = (0x8000 if rng.random() < 0.5 else 0) | ((127 + 62 - lanes_log2) << 7) | rng.integers(0, 128, n)
         a &= 0x7FFF
     elif kind == "single":  # one nonzero pair per beat: every product's rounding is seen on its own
         a, b = operands(rng, shape, str(rng.choice(["wide", "subnormal", "tiny", "huge", "special"])))
