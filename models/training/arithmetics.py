@@ -70,3 +70,29 @@ def row_label(name: str, policy: str) -> str:
 register("flexblock", lambda policy, rounding, cfg: FlexBlockArithmetic(policy, "RTZ" if rounding == "-" else rounding,
                                                                         cfg),
          policies=ALL_CONFIGS, roundings=True, unrounded=("FP32",))
+
+
+# The designs FlexBlock is compared with (docs/spec.md, a section each), imported when created: the
+# registry stays cheap to import.
+def _bm(policy, rounding, cfg):
+    from ..block_minifloat import BMArithmetic
+    return BMArithmetic(family=policy, rows=cfg.rows, cols=cfg.cols)
+
+
+def _bf16(policy, rounding, cfg):
+    from ..bf16_mac import BF16Arithmetic
+    return BF16Arithmetic(rows=cfg.rows, cols=cfg.cols)
+
+
+NEUROFLIX_POLICIES = {"FX8/FP16": ("FX8", "FX8", "FP16"), "FX4/E5M2": ("FX4", "FX4", "E5M2")}
+
+
+def _neuroflix(policy, rounding, cfg):
+    from ..neuroflix import NeuroFlixArithmetic
+    act, w, grad = NEUROFLIX_POLICIES[policy]
+    return NeuroFlixArithmetic(act, w, grad, rows=cfg.rows, cols=cfg.cols)
+
+
+register("BM", _bm, policies=("BM8", "BM6"))
+register("BF16", _bf16)
+register("NeuroFlix", _neuroflix, policies=tuple(NEUROFLIX_POLICIES))
