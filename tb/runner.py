@@ -22,6 +22,7 @@ BUILD = Path(os.environ.get("FLEXBLOCK_BUILD_DIR", ROOT / "sim_build")).resolve(
 DUTS = {
     "fp2bfp": "fp2bfp_tests",
     "fp32_acc": "fp32_acc_tests",
+    "fast_mac": "fast_mac_tests",
     "pe_array": "pe_array_tests",
 }
 

@@ -15,6 +15,8 @@ CONFIGS = [
     ("fp2bfp", {"K": 4, "SR_BITS": 3, "SR_SEED": 0x1234}),
     ("fp2bfp", {"K": 12}),  # not a power of two: the max tree's odd levels
     ("fp32_acc", {}),
+    ("fast_mac", {}),              # 8-bit shared exponents
+    ("fast_mac", {"EW": 4}),       # 4-bit shared exponents above a per-tensor base
     ("pe_array", {}),
     ("pe_array", {"ROWS": 2, "COLS": 3}),
     ("pe_array", {"ROWS": 1, "COLS": 1, "K": 32}),
