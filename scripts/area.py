@@ -71,6 +71,24 @@ def array_wrapper(name: str, mode: int) -> str:
             f".cfg_mode_b(2'd{mode}), .*);\nendmodule\n")
 
 
+FAST_PORTS = """
+  input  logic          clk, rst_n, in_valid, in_last, out_ready,
+  output logic          in_ready, out_valid,
+  input  logic [7:0]    in_a_base, in_b_base, in_a_exp, in_b_exp,
+  input  logic [15:0]   in_a_sign, in_b_sign,
+  input  logic [127:0]  in_a_mag, in_b_mag,
+  input  logic [1:0]    in_a_flags, in_b_flags,
+  output logic [31:0]   out_result,
+  output logic [1:0]    out_flags"""
+
+
+def fast_wrapper(name: str, bits: int) -> str:
+    """fast_mac (G = 16, EW = 8) with both operands' precision inputs tied to `bits`-bit mantissas."""
+    code = bits // 2 - 1
+    return (f"module {name} ({FAST_PORTS}\n);\n"
+            f"  fast_mac u_dut (.in_prec_a(2'd{code}), .in_prec_b(2'd{code}), .*);\nendmodule\n")
+
+
 # name, top module, chparam dict, wrapper source (or None), group for the overhead column
 TARGETS = [
     ("pe (multi-mode)",          "pe",            {}, None, "pe"),
@@ -84,6 +102,12 @@ TARGETS = [
     ("pe_array 2x2 (K=16), multi-mode, flat", "pe_array", {"ROWS": 2, "COLS": 2, "K": 16}, None, "array"),
     ("pe_array 2x2 (K=16), FB24 x FB24 only, flat", "pe_array_fb24", {"ROWS": 2, "COLS": 2, "K": 16},
      array_wrapper("pe_array_fb24", 0), "array"),
+    # FAST's chunk-serial fMAC: one 2-bit chunk datapath at every precision; products/cycle = 16/((m/2)^2)
+    ("fast_mac (multi-mode: 2/4/6/8-bit mantissas, EW=8; 16 / 4 / 1.8 / 1 products per cycle)", "fast_mac",
+     {"G": 16, "EW": 8}, None, "fast"),
+    ("fast_mac (EW=4, multi-precision)", "fast_mac", {"G": 16, "EW": 4}, None, None),
+    *((f"fast_mac ({b}x{b}-bit only, {16 / (b // 2) ** 2:.3g} products per cycle)", f"fast_mac_m{b}", {},
+       fast_wrapper(f"fast_mac_m{b}", b), "fast") for b in (2, 4, 6, 8)),
     *((f"pe_array {n}x{n} (K=16), hierarchical", "pe_array", {"ROWS": n, "COLS": n, "K": 16}, None, None)
       for n in (2, 4, 8)),
 ]
