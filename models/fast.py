@@ -5,8 +5,8 @@
   and an `m`-bit magnitude, m in {2, 4, 6, 8}, read by the fMAC as m/2 two-bit chunks (most significant
   first). The shared exponent is `exp_bits` wide: 8 (the binary32 biased exponent field) or 4 (an offset
   above a per-tensor 8-bit base: E = base + code).
-- Conversion from FP32: the group's largest exponent, the magnitudes aligned to it, 8-bit LFSR noise added
-  below the kept LSB, then truncation (SR); RTZ and RNE for comparison.
+- Conversion from FP32 (rtl/fast_fp2bfp.sv): the group's largest exponent, the magnitudes aligned to it,
+  8-bit LFSR noise added below the kept LSB, then truncation (SR); RTZ, RNE, RNA for comparison.
 - fMAC: a group pair's exact integer dot product computed chunk-serially, (ma/2) x (mb/2) passes of
   16 two-bit x two-bit products each, then one binary32 rounding and a binary32 accumulation over groups
   (models.pe.term_fp32 / accumulate, the same rules as FlexBlock's fp32_acc).
@@ -27,8 +27,8 @@ GROUP = 16
 CHUNK = 2  # mantissa bits per fMAC pass
 PRECISIONS = (2, 4, 6, 8)  # mantissa (magnitude) bits the fMAC supports
 EXP_WIDTHS = (8, 4)
-RTZ, RNE, SR = 0, 1, 3  # codes as in models.fp2bfp (RNA is not offered)
-ROUNDING_BY_NAME = {"RTZ": RTZ, "RNE": RNE, "SR": SR}
+RTZ, RNE, RNA, SR = 0, 1, 2, 3  # the codes of models.fp2bfp / rtl/fast_fp2bfp.sv
+ROUNDING_BY_NAME = {"RTZ": RTZ, "RNE": RNE, "RNA": RNA, "SR": SR}
 SIG_BITS = 24
 EXP_BIAS = 127
 FILL_CYCLES = 1  # measured on rtl/fast_mac.sv: last pass -> result FIFO -> out handshake (see mac_job_cycles)
@@ -128,8 +128,8 @@ def quantize(x, m: int, rounding=SR, group: int = GROUP, exp_bits: int = 8, base
         raise ValueError(f"exponent width must be 8 or 4, got {exp_bits}")
     if isinstance(rounding, str):
         rounding = ROUNDING_BY_NAME[rounding.upper()]
-    if rounding not in (RTZ, RNE, SR):
-        raise ValueError(f"rounding must be RTZ, RNE or SR, got {rounding}")
+    if rounding not in (RTZ, RNE, RNA, SR):
+        raise ValueError(f"rounding must be a 2-bit code (RTZ, RNE, RNA, SR), got {rounding}")
     bits = _to_groups(x, group)
     e_eff, sig, is_nan, is_inf = _fields(bits)
     e_max = e_eff.max(axis=-1)
@@ -154,10 +154,13 @@ def quantize(x, m: int, rounding=SR, group: int = GROUP, exp_bits: int = 8, base
         q = ((((sig << sr_bits) << up) >> dn) + rnd) >> sr_bits
     else:
         q = (sig << up) >> dn
-        if rounding == RNE:
+        if rounding in (RNE, RNA):
             rem = sig & ((np.int64(1) << dn) - 1)
             half = np.where(dn > 0, np.int64(1) << np.maximum(dn - 1, 0), 1 << 62)
-            q = q + ((rem > half) | ((rem == half) & (q & 1 == 1)))
+            if rounding == RNE:
+                q = q + ((rem > half) | ((rem == half) & (q & 1 == 1)))
+            else:
+                q = q + (rem >= half)
     top = (1 << m) - 1
     q = np.where(is_inf, top, np.minimum(q, top))
     flags = np.where(is_nan.any(axis=-1), FLAG_INVALID, 0) | np.where(is_inf.any(axis=-1), FLAG_OVERFLOW, 0)

@@ -10,7 +10,7 @@ from fractions import Fraction
 
 from . import oracle
 
-RTZ, RNE, SR = 0, 1, 3
+RTZ, RNE, RNA, SR = 0, 1, 2, 3
 
 
 @dataclass
@@ -80,6 +80,8 @@ def quantize_group(bits: list[int], m: int, rounding: int, exp_bits: int, base: 
             elif rounding == RNE:
                 rem = v - fl
                 q = fl + (1 if rem > Fraction(1, 2) or (rem == Fraction(1, 2) and fl % 2 == 1) else 0)
+            elif rounding == RNA:
+                q = fl + (1 if v - fl >= Fraction(1, 2) else 0)
             else:
                 w = v + Fraction(rnd[i], 2 ** r)
                 q = w.numerator // w.denominator

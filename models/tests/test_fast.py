@@ -15,7 +15,7 @@ from . import oracle
 from .gen import block_bits, f32, hyp, make_bits, random_bits, special_blocks
 
 PREC = fast.PRECISIONS
-ROUNDINGS = (fo.RTZ, fo.RNE, fo.SR)
+ROUNDINGS = (fo.RTZ, fo.RNE, fo.RNA, fo.SR)
 
 
 def assert_groups_equal(q: fast.FastTensor, want: list[list[fo.Group]], bits, what: str) -> None:
@@ -138,6 +138,19 @@ def test_sr_unbiased_and_uses_8_bit_noise(rng):
     exact = float(v) * 2 ** (4 - 1) / 2
     assert abs(mean - exact) < 0.02, (mean, exact)
     assert set(np.unique(q.mag[:, 0, 1])) == {int(exact), int(exact) + 1}
+
+
+@pytest.mark.parametrize("m,mode", [(8, "FB16"), (4, "FB12")])
+def test_same_as_flexblock_conversion(m, mode, rng):
+    """With 8-bit exponents, FAST's 8-bit (4-bit) conversion is FlexBlock's FB16 (FB12) conversion under
+    every rounding, SR with the same LFSR lanes and 8 noise bits (spec section 6.2)."""
+    import models as fb
+    bits = random_bits(rng, (5, 64), 16)
+    for r in ROUNDINGS:
+        q = fast.quantize(f32(bits), m, r, seed=0x5EED, first_group=7)
+        ref = fb.quantize(f32(bits), mode, r, seed=0x5EED, first_block=7)
+        assert np.array_equal(q.mag, ref.mag) and np.array_equal(q.sign, ref.sign)
+        assert np.array_equal(q.code, ref.exp) and np.array_equal(q.flags, ref.flags)
 
 
 # --- the fMAC -----------------------------------------------------------------------------------------------
