@@ -23,6 +23,7 @@ DUTS = {
     "fp2bfp": "fp2bfp_tests",
     "fp32_acc": "fp32_acc_tests",
     "fast_mac": "fast_mac_tests",
+    "fast_fp2bfp": "fast_fp2bfp_tests",
     "pe_array": "pe_array_tests",
 }
 

@@ -17,6 +17,8 @@ CONFIGS = [
     ("fp32_acc", {}),
     ("fast_mac", {}),              # 8-bit shared exponents
     ("fast_mac", {"EW": 4}),       # 4-bit shared exponents above a per-tensor base
+    ("fast_fp2bfp", {}),
+    ("fast_fp2bfp", {"EW": 4, "SR_SEED": 0x1234}),
     ("pe_array", {}),
     ("pe_array", {"ROWS": 2, "COLS": 3}),
     ("pe_array", {"ROWS": 1, "COLS": 1, "K": 32}),
