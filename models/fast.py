@@ -1,5 +1,5 @@
 """FAST (Zhang, McDanel, Kung, HPCA 2022): variable-precision BFP with stochastic rounding, bit-exact
-(docs/spec.md section "FAST"), mirroring rtl/fast_mac.sv.
+(docs/spec.md section "FAST"), mirroring rtl/fast_fp2bfp.sv and rtl/fast_mac.sv.
 
 - Format: groups of G = 16 values along the reduction axis share an exponent; every element has a sign
   and an `m`-bit magnitude, m in {2, 4, 6, 8}, read by the fMAC as m/2 two-bit chunks (most significant

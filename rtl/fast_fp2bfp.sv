@@ -1,4 +1,4 @@
-// FP32 -> FAST BFP conversion unit (docs/spec.md section 6.2): one group of G binary32 values per cycle
+// FP32 -> FAST BFP conversion unit (docs/spec.md "FAST 2"): one group of G binary32 values per cycle
 // in, one group {exponent code, base, G sign-magnitude elements of m bits, flags, precision} per cycle out.
 //
 // The mantissa width m = 2, 4, 6, 8 and the rounding (RTZ / RNE / RNA / SR) come with every group. SR is

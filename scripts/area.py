@@ -106,6 +106,8 @@ TARGETS = [
     ("fast_mac (multi-mode: 2/4/6/8-bit mantissas, EW=8; 16 / 4 / 1.8 / 1 products per cycle)", "fast_mac",
      {"G": 16, "EW": 8}, None, "fast"),
     ("fast_mac (EW=4, multi-precision)", "fast_mac", {"G": 16, "EW": 4}, None, None),
+    ("fast_fp2bfp (G=16, EW=8)", "fast_fp2bfp", {"G": 16, "EW": 8}, None, None),
+    ("fast_fp2bfp (G=16, EW=4)", "fast_fp2bfp", {"G": 16, "EW": 4}, None, None),
     *((f"fast_mac ({b}x{b}-bit only, {16 / (b // 2) ** 2:.3g} products per cycle)", f"fast_mac_m{b}", {},
        fast_wrapper(f"fast_mac_m{b}", b), "fast") for b in (2, 4, 6, 8)),
     *((f"pe_array {n}x{n} (K=16), hierarchical", "pe_array", {"ROWS": n, "COLS": n, "K": 16}, None, None)

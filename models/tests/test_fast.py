@@ -143,7 +143,7 @@ def test_sr_unbiased_and_uses_8_bit_noise(rng):
 @pytest.mark.parametrize("m,mode", [(8, "FB16"), (4, "FB12")])
 def test_same_as_flexblock_conversion(m, mode, rng):
     """With 8-bit exponents, FAST's 8-bit (4-bit) conversion is FlexBlock's FB16 (FB12) conversion under
-    every rounding, SR with the same LFSR lanes and 8 noise bits (spec section 6.2)."""
+    every rounding, SR with the same LFSR lanes and 8 noise bits (spec "FAST 2")."""
     import models as fb
     bits = random_bits(rng, (5, 64), 16)
     for r in ROUNDINGS:
