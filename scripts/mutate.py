@@ -61,6 +61,8 @@ TARGETS: dict[str, tuple[float, tuple[str, ...]]] = {
     "fast_fp2bfp.sv":     (2.0, ("fast_fp2bfp",)),
 }
 
+DUT_ORDER = ["fp2bfp", "fp32_acc", "pe_array"]  # baseline order; other DUTs follow alphabetically
+
 # Parameter sets per DUT. 'default' is one run per DUT; 'regression' adds the other sets of tb/test_rtl.py
 # (read from it, so the check follows the regression; this copy is the fallback).
 REGRESSION_CONFIGS = {
@@ -650,12 +652,15 @@ def main(argv=None) -> int:
         t_start = time.monotonic()
         if args.only:
             tag = re.sub(r"[^\w.-]+", "_", "-".join(args.only))
+            if len(tag) > 120:  # many --only: a short, stable name
+                import hashlib
+                tag = f"{len(args.only)}-mutants-{hashlib.sha1(tag.encode()).hexdigest()[:10]}"
             json_path, md_path = OUT / f"only-{tag}.json", None
         else:
             json_path, md_path = Path(args.json), Path(args.json).with_suffix(".md")
 
         if not args.no_baseline and not args.only:
-            duts = sorted({d for m in chosen for d in m.duts}, key=["fp2bfp", "fp32_acc", "pe_array"].index)
+            duts = sorted({d for m in chosen for d in m.duts}, key=lambda d: (d not in DUT_ORDER, DUT_ORDER.index(d) if d in DUT_ORDER else 0, d))
             print(f"baseline: the unmutated RTL on {', '.join(duts)} (seed {args.sim_seed})", flush=True)
             baseline = []
             for dut in duts:
