@@ -129,6 +129,16 @@ module fast_mac #(
     .data({in_prec_a, in_prec_b, in_a_base, in_a_exp, in_a_sign, in_a_mag, in_a_flags,
            in_b_base, in_b_exp, in_b_sign, in_b_mag, in_b_flags, in_last})
   );
+  // The promise the cycle model rests on: a group pair's last pass is its (ma/2)(mb/2)-th step.
+  logic [4:0] steps_q;
+  always @(posedge clk) begin
+    if (!rst_n || take) steps_q <= '0;
+    else if (step)      steps_q <= steps_q + 5'd1;
+    if (rst_n && step && last_pass)
+      assert (32'(steps_q) + 1 == (32'(ka_q) + 1) * (32'(kb_q) + 1))
+        else $fatal(1, "fast_mac: a %0dx%0d-bit group pair ended after %0d passes", 2 * ka_q + 2, 2 * kb_q + 2,
+                    steps_q + 1);
+  end
   initial begin
     assert (EW >= 1 && EW <= 8) else $fatal(1, "fast_mac: EW must be 1..8");
     assert (G >= 1 && G <= 64) else $fatal(1, "fast_mac: G must be 1..64");
