@@ -115,7 +115,9 @@ def group_corners(words: np.ndarray, m: int, e_grp: int) -> set[str]:
         out.add("tie")
     if (nonzero & ((sig >> s) == 0)).any():
         out.add("flush")
-    if (nonzero & (((sig >> s) >= (1 << m) - 1) | (e_grp < e_eff))).any():
+    # saturation: the rounding may carry past 2^m - 1 (at or above half an LSB below it), or the 4-bit
+    # code clamped the group below this element
+    if (nonzero & ((((sig >> s) >= (1 << m) - 1) & (rem >= (np.int64(1) << (s - 1)))) | (e_grp < e_eff))).any():
         out.add("saturate")
     return out or {"normal"}
 
@@ -164,12 +166,17 @@ class FastFp2BfpEnv(StreamEnv):
 
 
 # --- stimulus ---------------------------------------------------------------------------------------------
-KINDS = ("random", "zero_group", "nan", "inf", "subnormal", "tie", "saturate", "top", "bottom", "huge_tiny")
+KINDS = ("random", "normal", "zero_group", "nan", "inf", "subnormal", "tie", "saturate", "top", "bottom", "huge_tiny")
 
 
 def corner_group(rng: np.random.Generator, g: int, kind: str, m: int) -> np.ndarray:
     """A group that hits one corner class at mantissa width m."""
     words = random_block(rng, g)
+    if kind == "normal":  # every element in [1, 1.5) x 2^e: no flush, no saturation, (almost) no tie
+        e = int(rng.integers(-120, 120))
+        vals = np.ldexp(1 + rng.uniform(0, 0.5, g), e)
+        vals[0] = np.ldexp(1.1, e)  # (1.25 would be a tie at m = 2)
+        return float32_bits((vals * rng.choice([-1, 1], g)).astype(np.float32))
     if kind == "zero_group":
         return np.where(rng.random(g) < 0.5, 0x80000000, 0).astype(np.uint32)
     if kind == "nan":

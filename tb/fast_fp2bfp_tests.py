@@ -33,7 +33,7 @@ class CornerGroups(FastFp2BfpBase):
     """Zero, NaN, Inf (with NaN), subnormal, tie, saturation, E = 254 and E = 1 groups, one huge element;
     with 4-bit exponents also bases that clamp the code down (saturation) and up (flush)."""
     kinds = KINDS
-    count = 300
+    count = 400
 
 
 @pyuvm.test()
