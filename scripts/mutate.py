@@ -70,7 +70,7 @@ REGRESSION_CONFIGS = {
     "fp32_acc": [{}],
     "pe_array": [{}, {"ROWS": 2, "COLS": 3}, {"ROWS": 1, "COLS": 1, "K": 32}],
     "fast_mac": [{}, {"EW": 4}],
-    "fast_fp2bfp": [{}, {"EW": 4, "SR_SEED": 0x1234}],
+    "fast_fp2bfp": [{}, {"EW": 4, "G": 12, "SR_SEED": 0x1234}],
 }
 
 
