@@ -57,7 +57,8 @@ TARGETS: dict[str, tuple[float, tuple[str, ...]]] = {
     "pe_array.sv":        (1.0, ("pe_array",)),
     "block_sequencer.sv": (0.75, ("pe_array",)),
     "credit_fifo.sv":     (0.75, ("fp2bfp", "fp32_acc", "pe_array")),
-    "fast_mac.sv":        (2.0, ("fast_mac",)),
+    "fast_mac.sv":        (2.0, ("fast_mac", "fast_array")),
+    "fast_array.sv":      (0.5, ("fast_array",)),
     "fast_fp2bfp.sv":     (2.0, ("fast_fp2bfp",)),
 }
 
@@ -70,6 +71,7 @@ REGRESSION_CONFIGS = {
     "fp32_acc": [{}],
     "pe_array": [{}, {"ROWS": 2, "COLS": 3}, {"ROWS": 1, "COLS": 1, "K": 32}],
     "fast_mac": [{}, {"EW": 4}],
+    "fast_array": [{}, {"ROWS": 3, "COLS": 1, "EW": 4}],
     "fast_fp2bfp": [{}, {"EW": 4, "G": 12, "SR_SEED": 0x1234}],
 }
 

@@ -24,6 +24,7 @@ DUTS = {
     "fp32_acc": "fp32_acc_tests",
     "fast_mac": "fast_mac_tests",
     "fast_fp2bfp": "fast_fp2bfp_tests",
+    "fast_array": "fast_array_tests",
     "pe_array": "pe_array_tests",
 }
 

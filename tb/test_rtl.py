@@ -18,6 +18,8 @@ CONFIGS = [
     ("fast_mac", {}),              # 8-bit shared exponents
     ("fast_mac", {"EW": 4}),       # 4-bit shared exponents above a per-tensor base
     ("fast_fp2bfp", {}),
+    ("fast_array", {}),                            # 2 x 2 fMACs
+    ("fast_array", {"ROWS": 3, "COLS": 1, "EW": 4}),
     ("fast_fp2bfp", {"EW": 4, "G": 12, "SR_SEED": 0x1234}),  # G not a power of two: the max tree pads
     ("pe_array", {}),
     ("pe_array", {"ROWS": 2, "COLS": 3}),
