@@ -106,6 +106,8 @@ TARGETS = [
     ("fast_mac (multi-mode: 2/4/6/8-bit mantissas, EW=8; 16 / 4 / 1.8 / 1 products per cycle)", "fast_mac",
      {"G": 16, "EW": 8}, None, "fast"),
     ("fast_mac (EW=4, multi-precision)", "fast_mac", {"G": 16, "EW": 4}, None, None),
+    ("fast_array 2x2 (G=16, EW=8), hierarchical", "fast_array", {"ROWS": 2, "COLS": 2, "G": 16, "EW": 8}, None, None),
+    ("fast_array 4x4 (G=16, EW=8), hierarchical", "fast_array", {"ROWS": 4, "COLS": 4, "G": 16, "EW": 8}, None, None),
     ("fast_fp2bfp (G=16, EW=8)", "fast_fp2bfp", {"G": 16, "EW": 8}, None, None),
     ("fast_fp2bfp (G=16, EW=4)", "fast_fp2bfp", {"G": 16, "EW": 4}, None, None),
     *((f"fast_mac ({b}x{b}-bit only, {16 / (b // 2) ** 2:.3g} products per cycle)", f"fast_mac_m{b}", {},
@@ -114,7 +116,8 @@ TARGETS = [
       for n in (2, 4, 8)),
 ]
 
-PART_NAMES = {"pe": "PEs", "block_sequencer": "block sequencers", "credit_fifo": "operand FIFOs"}
+PART_NAMES = {"pe": "PEs", "block_sequencer": "block sequencers", "credit_fifo": "operand FIFOs",
+              "fast_mac": "fMACs"}
 
 GATE_RE = re.compile(r"^\$_(AND|NAND|OR|NOR|XOR|XNOR|ANDNOT|ORNOT|NOT|MUX|AOI3|OAI3|AOI4|OAI4|BUF)_$")
 FF_RE = re.compile(r"^\$_(S?DFF|DFFE|SDFFE|SDFFCE|ALDFF|DLATCH|SR)")
@@ -242,15 +245,18 @@ def main(argv=None) -> int:
                     f"transistors +{(m['transistors'] / r['transistors'] - 1):.0%}")
         lines.append(f"| {name} | {r['cells']} | {r['gates']} | {r['ffs']} | {r['transistors']}{'+' if r['tplus'] else ''} | {over} "
                      f"| {r['seconds']:.0f} |")
+    # the sub-units that occur in the hierarchical rows reported (FlexBlock's or FAST's arrays)
+    parts_seen = [p for p in PART_NAMES if any(p in r.get("parts", {}) for name, _, _, r in rows
+                                               if "hierarchical" in name)]
     if any("hierarchical" in name for name, *_ in rows):
         lines += ["", "Where the cells of each hierarchical array are: instances x cells each (share of the array).", "",
-                  "| array | " + " | ".join(PART_NAMES.values()) + " | array control |",
-                  "|---|" + "---:|" * (len(PART_NAMES) + 1)]
+                  "| array | " + " | ".join(PART_NAMES[p] for p in parts_seen) + " | array control |",
+                  "|---|" + "---:|" * (len(parts_seen) + 1)]
     for name, top, group, r in rows:
         if "hierarchical" in name and "error" not in r:
             own = r["cells"] - sum(n * c for n, c in r["parts"].values())
             cols = []
-            for part in PART_NAMES:
+            for part in parts_seen:
                 n, each = r["parts"].get(part, (0, 0))
                 cols.append(f"{n} x {each:,} ({n * each / r['cells']:.0%})" if n else "")
             lines.append(f"| {name.split(' (')[0]} | " + " | ".join(cols) + f" | {own:,} ({own / r['cells']:.0%}) |")
