@@ -1,8 +1,8 @@
 # FlexBlock — the two commands a user needs:
 #   make sim TOPLEVEL=pe_array [SIM=icarus|verilator] [TESTCASE=name] [SEED=n] [WAVES=1] [PARAMS="ROWS=2"]
-#   make test            (quick regression, pytest + cocotb-test; what CI runs)
-# Both install what they need on first use (scripts/bootstrap.sh). Also: make waves, regress, coverage,
-# lint, bench (see README.md).
+#   make test [SEED=n]   (quick regression, pytest + cocotb-test; what CI runs)
+# Both install what they need on first use (scripts/bootstrap.sh). Also: make test-model [SEED=n],
+# train [QUICK=1], waves, regress, coverage, lint, bench (see README.md).
 
 SIM      ?= icarus
 TOPLEVEL ?= pe_array
@@ -11,6 +11,7 @@ SEED     ?=
 WAVES    ?= 0
 PARAMS   ?=
 MUTANTS  ?=
+QUICK    ?= 0
 JOBS     ?= auto
 VENV     ?= .venv
 
@@ -25,7 +26,7 @@ SHARD  ?=
 .PHONY: setup sim test test-model regress coverage coverage-code waves lint bench train clean help
 
 help:
-	@sed -n '1,6p' Makefile
+	@sed -n '1,5p' Makefile
 
 setup: $(STAMP)
 
@@ -41,22 +42,22 @@ waves: setup
 	@f=$$($(PY) -c "import sys; sys.path.insert(0,'tb'); import runner; print(runner.waves_file('$(TOPLEVEL)','$(SIM)'))"); \
 	  test -f "$$f" || { echo "no waveform at $$f: run 'make sim TOPLEVEL=$(TOPLEVEL) SIM=$(SIM) WAVES=1' first"; exit 1; }; \
 	  save=tb/waves/$(TOPLEVEL).gtkw; \
-	  if [ -f "$$save" ] && [ "$(SIM)" = verilator ]; then \
-	    sed 's/^$(TOPLEVEL)\./TOP.$(TOPLEVEL)./' "$$save" > sim_build/$(TOPLEVEL)-verilator.gtkw; save=sim_build/$(TOPLEVEL)-verilator.gtkw; fi; \
 	  gtkwave "$$f" $$(test -f "$$save" && echo "$$save")
 
+# FLEXBLOCK_RERUN: the make command the session's summary prints to re-run it (with SEED=n; conftest.py)
 test: setup
-	$(PY) -m pytest -n $(JOBS) --junitxml=sim_build/junit.xml $(if $(SEED),--seed=$(SEED)) \
-	  $(if $(SHARD),--shard=$(SHARD))
+	FLEXBLOCK_RERUN="make test$(if $(SHARD), SHARD=$(SHARD))" \
+	  $(PY) -m pytest -n $(JOBS) --junitxml=sim_build/junit.xml $(if $(SEED),--seed=$(SEED)) $(if $(SHARD),--shard=$(SHARD))
 
 test-model: setup
-	$(PY) -m pytest models
+	FLEXBLOCK_RERUN="make test-model" $(PY) -m pytest models $(if $(SEED),--seed=$(SEED))
 
 # The full regression: RUNS seeds per DUT x simulator x parameter set, sequences SCALE times longer, then
 # the merged functional coverage. SHARD=i/n runs one slice (for a CI matrix).
 regress: setup
 	rm -rf sim_build/coverage sim_build/stats
-	FLEXBLOCK_SCALE=$(SCALE) $(PY) -m pytest -n $(JOBS) --runs=$(RUNS) --junitxml=sim_build/junit-regress.xml \
+	FLEXBLOCK_RERUN="make regress RUNS=$(RUNS) SCALE=$(SCALE)$(if $(SHARD), SHARD=$(SHARD))" \
+	  FLEXBLOCK_SCALE=$(SCALE) $(PY) -m pytest -n $(JOBS) --runs=$(RUNS) --junitxml=sim_build/junit-regress.xml \
 	  $(if $(SEED),--seed=$(SEED)) $(if $(SHARD),--shard=$(SHARD))
 	$(PY) scripts/coverage_report.py
 
@@ -66,14 +67,17 @@ coverage: setup
 # Verilator line/branch/expression/toggle coverage of every DUT's tests, merged and summarized per file.
 coverage-code: setup
 	rm -rf sim_build/code_coverage
-	FLEXBLOCK_CODE_COVERAGE=1 $(PY) -m pytest -n $(JOBS) tb/test_rtl.py --sims verilator $(if $(SEED),--seed=$(SEED))
+	FLEXBLOCK_RERUN="make coverage-code" FLEXBLOCK_CODE_COVERAGE=1 \
+	  $(PY) -m pytest -n $(JOBS) tb/test_rtl.py --sims verilator $(if $(SEED),--seed=$(SEED))
 	$(PY) scripts/code_coverage.py
 
 lint: setup
 	$(PY) -m pytest -q tb/test_lint.py
 
+# make train: the full report in docs/results/training.*; QUICK=1: a smoke run (1 seed, 10 epochs) into
+# sim_build/training_quick.*
 train: setup
-	$(PY) scripts/train.py
+	$(PY) scripts/train.py $(if $(filter 1,$(QUICK)),--quick)
 
 bench: setup
 	$(PY) scripts/bench_model.py
@@ -87,9 +91,13 @@ clean:
 	rm -rf sim_build .pytest_cache .hypothesis
 
 # --- performance / area reports (docs/results/) --------------------------------------------------
-.PHONY: area bench-sim cycle-model perf
+.PHONY: area timing bench-sim cycle-model perf
 area: setup
 	$(PY) scripts/area.py
+
+# longest register-to-register path per unit in gate levels, before (BASELINE=<git rev>) and after
+timing: setup
+	$(PY) scripts/timing.py $(if $(BASELINE),--baseline $(BASELINE))
 
 bench-sim: setup
 	$(PY) scripts/bench_sim.py $(if $(filter 1,$(PROFILE)),--profile)

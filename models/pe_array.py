@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+import math
+
 from . import lfsr
-from .bfp import BFPTensor, bits_float32
+from .bfp import BFPTensor, bits_float32, cycles_per_block
 from .fp2bfp import RTZ, Fp2Bfp
 from .pe import accumulate, term_exponent, term_fp32
 
@@ -40,3 +42,25 @@ def gemm(a, b, mode_a, mode_b, rounding=RTZ, block: int = 16, quantizer: Fp2Bfp 
     qb = q(np.asarray(b, np.float32).T, mode_b, rounding)
     bits, flags = bfp_gemm(qa, qb)
     return bits_float32(bits), flags
+
+
+# Cycles a job adds to its schedule, counted from the rising edge that takes its configuration to the one
+# that takes its last result (docs/spec.md section 4): 1 for the operand FIFO, 1 for the sequencer load,
+# 4 for the PE pipeline's stages after the last step (multiply, block, term, sum and the result push).
+ARRAY_FILL = 6
+
+
+def gemm_schedule(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4,
+                  block: int = 16) -> int:
+    """Cycles the sub-multipliers work on an M x Kdim x N GEMM on a rows x cols array: tiles x block pairs
+    x cycles per block pair (`cycles_per_block`), Kdim padded to whole blocks, M and N to whole tiles."""
+    tiles = math.ceil(m / rows) * math.ceil(n / cols)
+    return tiles * math.ceil(kdim / block) * cycles_per_block(mode_a, mode_b, block)
+
+
+def gemm_cycles(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4,
+                block: int = 16) -> int:
+    """The job's cycles on the RTL when the operands keep up and the results are taken at once: the
+    schedule plus ARRAY_FILL. The pe_array bench asserts this on every job run without idle gaps or
+    back-pressure."""
+    return gemm_schedule(m, kdim, n, mode_a, mode_b, rows, cols, block) + ARRAY_FILL

@@ -2,9 +2,16 @@
 // subnormals and overflow to +/-Inf (docs/spec.md section 3). Combinational; shared by the block-term
 // conversion and the accumulator's adder, so both round by the same rule.
 //
-// The result keeps 24 significant bits whose LSB has the exponent t = max(L + lsb_exp - 23, -149), L the
-// position of mag's leading one: the bits below t are rounded away, a carry out of the significand moves
-// t up by one, and a biased exponent of 255 or more is Inf. A zero magnitude gives a zero with `sign`.
+// The result keeps 24 significant bits whose LSB is bit `shift` of mag, shift = max(L - 23, -149 - lsb_exp)
+// with L the position of mag's leading one: the bits below it are rounded away, a carry out of the
+// significand moves the exponent up by one, and a biased exponent of 255 or more is Inf. A zero magnitude
+// gives a zero with `sign`.
+//
+// Built for depth, not for brevity: the leading and the trailing one are found by log-depth trees, the
+// subnormal limit is computed from lsb_exp alone (beside the leading-one search), one right shift of
+// {mag, 24 zeros} yields the kept bits and the round bit together, the sticky bit is a comparison of
+// the trailing-one position with the shift (no wide OR of shifted-out bits), and the exponent and its
+// overflow are computed for both outcomes of the rounding carry before the carry is known.
 module fp32_round #(
   parameter int N = 38  // magnitude bits, at most 64
 ) (
@@ -13,49 +20,78 @@ module fp32_round #(
   input  logic signed [11:0] lsb_exp,
   output logic [31:0]        result
 );
-  localparam int SW = $clog2(N + 2) + 1;  // shift amounts 0 .. N+1
-  localparam int LW = $clog2(N);
+  localparam int WIDE = N + 24;  // {mag, 24 zeros}: kept bits of a left-shifted (small) value included
 
-  // Every variable is assigned once per evaluation (Icarus re-evaluates an always_comb on its own writes).
-  logic [LW-1:0]      lead;        // position of mag's leading one
-  logic signed [12:0] t_raw, t;    // exponent of the kept LSB, before the rounding carry
-  logic signed [12:0] shift;       // right shift of mag onto the kept LSB (<= 0: exact left shift)
-  logic [SW-1:0]      rshift;      // the right shift, clamped: past N + 1 every bit is below half an LSB
-  logic [N-1:0]       lost;        // the bits shifted out, at the top
-  logic [24:0]        kept, q;     // the significand before and after rounding (q may carry to 2^24)
-  logic               round_up;
-  logic [23:0]        sig;
-  logic signed [12:0] exp_lsb, biased;
-
-  // Leading-one position by halving (6 steps for up to 64 bits).
-  function automatic logic [5:0] msb_index(input logic [63:0] v);
-    logic [63:0] x;
-    x = v;
-    msb_index = '0;
-    for (int step = 32; step >= 1; step = step / 2)
-      if ((x >> step) != '0) begin
-        msb_index = msb_index + 6'(step);
-        x = x >> step;
+  // Position of the highest (`high`) or lowest set bit of v; 0 when v is 0. A tree of 2:1 choices:
+  // level l combines groups of 2^l bits, so the depth is log2(64) multiplexers.
+  function automatic logic [5:0] one_index(input logic [63:0] v, input logic high);
+    logic [63:0]  any;
+    logic [383:0] idx;  // 6 bits per group
+    any = v;
+    idx = '0;
+    for (int l = 0; l < 6; l++) begin
+      for (int g = 0; g < (32 >> l); g++) begin
+        // the upper group wins for the leading one, the lower group for the trailing one
+        if (high ? any[2*g+1] : !any[2*g])
+          idx[6*g +: 6] = idx[6*(2*g+1) +: 6] | 6'(1 << l);
+        else
+          idx[6*g +: 6] = idx[6*(2*g) +: 6];
+        any[g] = any[2*g+1] | any[2*g];
       end
+    end
+    one_index = idx[5:0];
   endfunction
 
-  assign lead = LW'(msb_index(64'(mag)));
-  assign t_raw  = 13'(lsb_exp) + 13'(lead) - 13'sd23;
-  assign t      = (t_raw < -13'sd149) ? -13'sd149 : t_raw;
-  assign shift  = t - 13'(lsb_exp);
-  assign rshift = (shift <= 0) ? '0 : (shift > 13'(N + 1)) ? SW'(N + 1) : SW'(shift);
-  assign kept   = (shift <= 0)        ? 25'(mag << (-shift))  // at most 24 significant bits move up
-                : (rshift > SW'(N))   ? '0
-                :                       25'(mag >> rshift);
-  assign lost   = (shift <= 0 || rshift > SW'(N)) ? '0 : mag << (SW'(N) - rshift);
-  // nearest-even: above half, or exactly half with an odd kept LSB
-  assign round_up = lost[N-1] && (|lost[N-2:0] || kept[0]);
-  assign q        = kept + 25'(round_up);
-  assign sig      = q[24] ? q[24:1] : q[23:0];
-  assign exp_lsb  = q[24] ? t + 13'sd1 : t;
-  // sig < 2^23 only for subnormals (exp_lsb = -149) and zero
-  assign biased   = sig[23] ? exp_lsb + 13'sd150 : 13'sd0;
-  assign result   = (biased >= 13'sd255) ? {sign, 8'hFF, 23'd0} : {sign, biased[7:0], sig[22:0]};
+  logic [5:0]         lead, trail;
+  // The subnormal limit, from lsb_exp alone (beside the leading-one search): the right shift of
+  // {mag, 24 zeros} that puts the kept LSB at 2^-149 is -126 - lsb_exp. Its range is split once, so that
+  // after the search only a 6-bit comparison decides between it and the leading one's position.
+  logic signed [13:0] floor_amt;
+  logic               floor_low, floor_high;  // < 0: never wins;  > 63: always wins
+  logic [6:0]         floor_c;                // clamped to 0 .. WIDE (past WIDE every bit is gone)
+  logic               normal;                 // the leading one decides the shift (else: subnormal or 0)
+  logic [6:0]         amt;                    // right shift of {mag, 24 zeros}: kept LSB shift + 23
+  /* verilator lint_off UNUSEDSIGNAL */  // only the kept bits and the round bit are read
+  logic [WIDE-1:0]    shifted;
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [24:0]        kept, q;     // the significand before and after rounding (q may carry to 2^24)
+  logic               round_bit, sticky, round_up;
+  // Biased exponent of a normal result, without / with the rounding carry: lsb_exp + 127 + lead (+ 1).
+  // A subnormal result's kept LSB is 2^-149, so its exponent field is 1 if rounding reaches 2^23, else 0.
+  logic signed [13:0] base_n, base_c, biased_n, biased_c;
+  logic               ovf_n, ovf_c;
+  logic [22:0]        sig;         // the stored fraction (the hidden bit is the exponent's business)
+  logic [7:0]         exp_field;
+  logic               overflow;
+
+  assign lead       = one_index(64'(mag), 1'b1);
+  assign trail      = one_index(64'(mag), 1'b0);
+  assign floor_amt  = -14'sd126 - 14'(lsb_exp);
+  assign floor_low  = floor_amt < 14'sd0;
+  assign floor_high = floor_amt > 14'sd63;
+  assign floor_c    = (floor_amt > 14'(WIDE)) ? 7'(WIDE) : 7'(floor_amt);
+  assign normal     = mag != '0 && (floor_low || (!floor_high && lead >= floor_amt[5:0]));
+  assign amt        = normal ? 7'(lead) : floor_c;
+  assign shifted    = {mag, 24'd0} >> amt;
+  assign round_bit  = shifted[0];
+  assign kept       = shifted[25:1];
+  // a bit below the round bit (position amt - 24 of mag) is set
+  assign sticky     = 8'(trail) + 8'd24 < 8'(amt);
+  assign round_up   = round_bit && (sticky || kept[0]);
+  assign q          = kept + 25'(round_up);
+  assign base_n     = 14'(lsb_exp) + 14'sd127;
+  assign base_c     = 14'(lsb_exp) + 14'sd128;
+  assign biased_n   = base_n + $signed({8'd0, lead});
+  assign biased_c   = base_c + $signed({8'd0, lead});
+  assign ovf_n      = biased_n >= 14'sd255;
+  assign ovf_c      = biased_c >= 14'sd255;
+  assign sig        = q[24] ? q[23:1] : q[22:0];
+  assign exp_field  = !normal ? {7'd0, q[23]}  // a subnormal can round up into the normal range
+                    : q[24]   ? biased_c[7:0]
+                    :           biased_n[7:0];
+  // a normal result's significand always keeps its leading one (q >= 2^23)
+  assign overflow   = normal && (q[24] ? ovf_c : ovf_n);
+  assign result     = overflow ? {sign, 8'hFF, 23'd0} : {sign, exp_field, sig};
 `ifndef SYNTHESIS
   initial assert (N >= 2 && N <= 64) else $fatal(1, "fp32_round: N = %0d is outside 2..64", N);
 `endif

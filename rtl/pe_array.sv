@@ -47,9 +47,12 @@ module pe_array #(
 
   // ---- configuration ----------------------------------------------------------------------------
   logic [1:0]  mode_a, mode_b;
+  logic [8:0]  mode_pair;    // the same pair, decoded one-hot for the PEs
   logic [15:0] kblocks;
-  logic [4:0]  step_elems;   // element products per step: 16 / (na * nb)
-  logic [7:0]  block_steps;  // steps per block pair: na * nb * K / 16
+  // A block pair takes na * nb * K / 16 steps, up to K (FB24 x FB24): the step counter holds K.
+  localparam int SW = $clog2(K + 1);
+  logic [4:0]    step_elems;   // element products per step: 16 / (na * nb)
+  logic [SW-1:0] block_steps;  // steps per block pair: na * nb * K / 16
 
   // ---- operand FIFOs ----------------------------------------------------------------------------
   logic             a_q_valid, b_q_valid, pair_load;
@@ -69,14 +72,15 @@ module pe_array #(
 
   // ---- step control (all PEs in lockstep) -------------------------------------------------------
   logic        active;       // a block pair is in the sequencers
-  logic [7:0]  step;         // step within the block pair
+  logic [SW-1:0] step;       // step within the block pair
   logic [15:0] block_idx;    // block pair within the tile
   logic        acc_ready;    // the PEs' accumulators can take a block sum
   logic        step_last, tile_last, stall, advance;
 
-  assign step_last = step == block_steps - 8'd1;
+  assign step_last = step == block_steps - SW'(1);
   assign tile_last = block_idx == kblocks - 16'd1;
-  assign stall     = active && step_last && !acc_ready;
+  // Only a tile's last step needs room: it reserves its result's FIFO entry in every PE.
+  assign stall     = active && step_last && tile_last && !acc_ready;
   assign advance   = active && !stall;
   assign pair_load = a_q_valid && b_q_valid && (!active || (step_last && advance));
   assign cfg_ready = !active && !a_q_valid && !b_q_valid && block_idx == '0;
@@ -85,14 +89,16 @@ module pe_array #(
     if (!rst_n) begin
       mode_a      <= MODE_FB24;
       mode_b      <= MODE_FB24;
+      mode_pair   <= mode_pair_onehot(MODE_FB24, MODE_FB24);
       kblocks     <= 16'd1;
       active      <= 1'b0;
       step        <= '0;
       block_idx   <= '0;
     end else begin
       if (cfg_valid && cfg_ready) begin
-        mode_a  <= cfg_mode_a;
-        mode_b  <= cfg_mode_b;
+        mode_a    <= cfg_mode_a;
+        mode_b    <= cfg_mode_b;
+        mode_pair <= mode_pair_onehot(cfg_mode_a, cfg_mode_b);
         kblocks <= (cfg_kblocks == '0) ? 16'd1 : cfg_kblocks;
       end
       if (pair_load) begin
@@ -100,16 +106,17 @@ module pe_array #(
         step   <= '0;
       end else if (advance) begin
         if (step_last) active <= 1'b0;
-        step <= step + 8'd1;
+        step <= step + SW'(1);
       end
       if (advance && step_last) block_idx <= tile_last ? '0 : block_idx + 16'd1;
     end
   end
 
-  always_comb begin
-    block_steps = 8'(mode_nibbles(mode_a)) * 8'(mode_nibbles(mode_b)) * 8'(K / 16);
-    step_elems  = 5'(16 / (32'(mode_nibbles(mode_a)) * 32'(mode_nibbles(mode_b))));
-  end
+  // na * nb is a power of two, 2^(log2 na + log2 nb): the step table is shifts of constants.
+  logic [2:0] nibble_log2;
+  assign nibble_log2 = 3'(mode_log2_nibbles(mode_a)) + 3'(mode_log2_nibbles(mode_b));
+  assign block_steps = SW'(K / 16) << nibble_log2;
+  assign step_elems  = 5'd16 >> nibble_log2;
 
   // ---- operand sequencers: one per row of A, one per column of B --------------------------------
   logic [7:0]   a_exp_s [ROWS];
@@ -152,7 +159,7 @@ module pe_array #(
   for (genvar r = 0; r < ROWS; r++) begin : g_row
     for (genvar c = 0; c < COLS; c++) begin : g_col
       pe #(.K(K)) u_pe (
-        .clk, .rst_n, .mode_a, .mode_b,
+        .clk, .rst_n, .mode_pair,
         .step_valid(advance), .step_first(step == '0), .step_last, .tile_last,
         .a_exp(a_exp_s[r]), .a_flags(a_flags_s[r]), .a_sign(a_win_sign[r]), .a_mag(a_win_mag[r]),
         .b_exp(b_exp_s[c]), .b_flags(b_flags_s[c]), .b_sign(b_win_sign[c]), .b_mag(b_win_mag[c]),

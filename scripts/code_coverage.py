@@ -4,7 +4,7 @@ written when FLEXBLOCK_CODE_COVERAGE=1: `make coverage-code`) and summarize line
 coverage per RTL file. Writes the merged file and an annotated copy of the sources (uncovered points
 marked '%') with verilator_coverage.
 
-    python scripts/code_coverage.py [--dir sim_build/code_coverage] [--min 1]
+    .venv/bin/python scripts/code_coverage.py [--dir sim_build/code_coverage] [--min 1]
 """
 from __future__ import annotations
 

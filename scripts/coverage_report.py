@@ -2,7 +2,7 @@
 """Merge the functional coverage databases of a regression (sim_build/coverage/*.yml, one per test run)
 and report coverage per cover point with the holes (bins never hit).
 
-    python scripts/coverage_report.py [--dir sim_build/coverage] [--out sim_build/coverage_merged.yml]
+    .venv/bin/python scripts/coverage_report.py [--dir sim_build/coverage] [--out sim_build/coverage_merged.yml]
                                       [--fail-under 100]
 """
 from __future__ import annotations

@@ -5,12 +5,12 @@ Makes single-point mutants of the datapath RTL (operator swaps, constant and ind
 conditions, dropped rounding/saturation/sticky terms), runs each one through the benches of the DUTs that
 contain the mutated file, and reports which mutants the tests kill.
 
-    python scripts/mutate.py                   # a reproducible sample of 64 mutants over all target files
-    python scripts/mutate.py --max 120 --seed 7
-    python scripts/mutate.py --list [--all]    # print the sample (or every candidate) without running
-    python scripts/mutate.py --only fp32_round.sv:52        # re-run the mutant(s) of one line
-    python scripts/mutate.py --only fp32_round.sv:52:drop-and-rhs
-    python scripts/mutate.py --configs regression   # every parameter set of tb/test_rtl.py, not only defaults
+    .venv/bin/python scripts/mutate.py                   # a reproducible sample of 64 mutants over all target files
+    .venv/bin/python scripts/mutate.py --max 120 --seed 7
+    .venv/bin/python scripts/mutate.py --list [--all]    # print the sample (or every candidate) without running
+    .venv/bin/python scripts/mutate.py --only fp32_round.sv:52        # re-run the mutant(s) of one line
+    .venv/bin/python scripts/mutate.py --only fp32_round.sv:52:drop-and-rhs
+    .venv/bin/python scripts/mutate.py --configs regression   # every parameter set of tb/test_rtl.py, not only defaults
     make mutate [MUTANTS=N] [SEED=n]
 
 rtl/ is never modified: the script snapshots rtl/ once, and every mutant is a copy of that snapshot with one
@@ -57,12 +57,14 @@ TARGETS: dict[str, tuple[float, tuple[str, ...]]] = {
     "pe_array.sv":        (1.0, ("pe_array",)),
     "block_sequencer.sv": (0.75, ("pe_array",)),
     "credit_fifo.sv":     (0.75, ("fp2bfp", "fp32_acc", "pe_array")),
+    "bm_product.sv":      (1.5, ("bm_mac",)),
+    "bm_kulisch.sv":      (0.75, ("bm_mac",)),
+    "bm_mac.sv":          (1.5, ("bm_mac",)),
+    "bm_fp2bm.sv":        (2.0, ("bm_fp2bm",)),
     "fast_mac.sv":        (2.0, ("fast_mac", "fast_array")),
     "fast_array.sv":      (0.5, ("fast_array",)),
     "fast_fp2bfp.sv":     (2.0, ("fast_fp2bfp",)),
 }
-
-DUT_ORDER = ["fp2bfp", "fp32_acc", "pe_array"]  # baseline order; other DUTs follow alphabetically
 
 # Parameter sets per DUT. 'default' is one run per DUT; 'regression' adds the other sets of tb/test_rtl.py
 # (read from it, so the check follows the regression; this copy is the fallback).
@@ -70,6 +72,8 @@ REGRESSION_CONFIGS = {
     "fp2bfp": [{}, {"K": 4, "SR_BITS": 3, "SR_SEED": 0x1234}],
     "fp32_acc": [{}],
     "pe_array": [{}, {"ROWS": 2, "COLS": 3}, {"ROWS": 1, "COLS": 1, "K": 32}],
+    "bm_mac": [{}, {"K": 48, "EX": 2, "MX": 3, "EG": 3, "MG": 2}],
+    "bm_fp2bm": [{}, {"K": 48, "EX": 2, "MX": 3, "EG": 3, "MG": 2, "SR_BITS": 3, "SR_SEED": 0x1234}],
     "fast_mac": [{}, {"EW": 4}],
     "fast_array": [{}, {"ROWS": 3, "COLS": 1, "EW": 4}],
     "fast_fp2bfp": [{}, {"EW": 4, "G": 12, "SR_SEED": 0x1234}],
@@ -654,15 +658,15 @@ def main(argv=None) -> int:
         t_start = time.monotonic()
         if args.only:
             tag = re.sub(r"[^\w.-]+", "_", "-".join(args.only))
-            if len(tag) > 120:  # many --only: a short, stable name
-                import hashlib
-                tag = f"{len(args.only)}-mutants-{hashlib.sha1(tag.encode()).hexdigest()[:10]}"
+            if len(tag) > 80:  # many --only specs: keep the file name legal
+                tag = f"{tag[:40]}-{len(args.only)}specs-{hashlib.sha1(tag.encode()).hexdigest()[:10]}"
             json_path, md_path = OUT / f"only-{tag}.json", None
         else:
             json_path, md_path = Path(args.json), Path(args.json).with_suffix(".md")
 
         if not args.no_baseline and not args.only:
-            duts = sorted({d for m in chosen for d in m.duts}, key=lambda d: (d not in DUT_ORDER, DUT_ORDER.index(d) if d in DUT_ORDER else 0, d))
+            order = list(dict.fromkeys(d for _, (_, ds) in TARGETS.items() for d in ds))  # first use in TARGETS
+            duts = sorted({d for m in chosen for d in m.duts}, key=order.index)
             print(f"baseline: the unmutated RTL on {', '.join(duts)} (seed {args.sim_seed})", flush=True)
             baseline = []
             for dut in duts:

@@ -1,10 +1,9 @@
-"""The simulation regression's seeds, parametrization (simulators, runs), shards and summary. The options
-themselves (--seed, --sims, --runs, --shard) are registered in the root conftest.py."""
+"""The simulation regression's parametrization (simulators, runs), shards and summary. The options
+themselves (--seed, --sims, --runs, --shard) and the session's seed are in the root conftest.py."""
 from __future__ import annotations
 
 import json
 import os
-import random
 import time
 from collections import defaultdict
 
@@ -14,24 +13,19 @@ import runner
 
 
 def pytest_configure(config):
-    workerinput = getattr(config, "workerinput", None)  # pytest-xdist worker: the controller's choices
-    if workerinput is not None and "flexblock_seed" in workerinput:
-        config.flexblock_seed = int(workerinput["flexblock_seed"])
+    # the session's seed (config.flexblock_seed) is chosen by the root conftest.py, before this one
+    workerinput = getattr(config, "workerinput", None)  # pytest-xdist worker: the controller's stats directory
+    if workerinput is not None and "flexblock_stats" in workerinput:
         os.environ["FLEXBLOCK_STATS_DIR"] = workerinput["flexblock_stats"]
         return
-    seed = config.getoption("--seed")
-    if seed is None:
-        seed = int(os.environ.get("FLEXBLOCK_SEED") or random.SystemRandom().randrange(1, 2**31))
-    config.flexblock_seed = seed
     # this session's per-test figures (tb/fbuvm/components.py write_stats), summed up at the end
-    config.flexblock_stats = runner.BUILD / "stats" / f"session-{seed}-{os.getpid()}"
+    config.flexblock_stats = runner.BUILD / "stats" / f"session-{config.flexblock_seed}-{os.getpid()}"
     os.environ["FLEXBLOCK_STATS_DIR"] = str(config.flexblock_stats)
     config.flexblock_start = time.time()
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node):
-    node.workerinput["flexblock_seed"] = node.config.flexblock_seed
     node.workerinput["flexblock_stats"] = str(node.config.flexblock_stats)
 
 
@@ -53,11 +47,6 @@ def pytest_collection_modifyitems(config, items):
     keep = [item for i, item in enumerate(items) if i % count == index - 1]
     config.hook.pytest_deselected(items=[item for item in items if item not in keep])
     items[:] = keep
-
-
-def pytest_report_header(config):
-    return (f"flexblock simulation base seed: {config.flexblock_seed} "
-            f"(re-run all: make test SEED={config.flexblock_seed})")
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from pyuvm import uvm_sequence
 
 from fbuvm import seeds
 from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem
-from models import BFPTensor, Fp2Bfp, bfp_gemm, bits_float32, cycles_per_block, mag_bits, mode_code
+from models import BFPTensor, Fp2Bfp, bfp_gemm, bits_float32, gemm_schedule, mag_bits, mode_code
 from models.fp2bfp import RTZ
 
 
@@ -182,14 +182,14 @@ class PeArrayEnv(StreamEnv):
         self.sources["cfg"].subscribe(self._take_cfg)
         self.cfg_edge = self.result_edge = 0
 
-    # Handshake times as rising-edge numbers (ClockReset.cycle): a source publishes a beat at the falling
-    # edge after the rising edge that took it, a sink at the falling edge before.
+    # Handshake times as rising-edge numbers (ClockReset.cycle): the monitors publish a beat at the falling
+    # edge after the rising edge that took it.
     def _take_cfg(self, beat: dict) -> None:
         self.cfg_edge = self.clock.cycle
 
     def _take_result(self, beat: dict) -> None:
         self.results.append(beat)
-        self.result_edge = self.clock.cycle + 1
+        self.result_edge = self.clock.cycle
         self.new_result.set()
 
     def convert_output(self, beat):
@@ -299,7 +299,8 @@ def utilization(job: GemmJob, cycles: int, rows: int, cols: int) -> float:
 
 
 def ideal_cycles(job: GemmJob, rows: int, cols: int, k: int) -> int:
-    return len(job.tiles) * job.kblocks * cycles_per_block(job.mode_a, job.mode_b, k)
+    """The job's schedule (models.gemm_schedule): cycles the sub-multipliers work, padding included."""
+    return gemm_schedule(job.a.shape[0], job.a.shape[1], job.b.shape[1], job.mode_a, job.mode_b, rows, cols, k)
 
 
 def conv_layer_gemms(rng: np.random.Generator, n=1, cin=4, cout=8, hw=4) -> dict[str, tuple]:

@@ -14,7 +14,7 @@ from pyuvm import uvm_factory
 
 from fbuvm import seeds
 from fbuvm.components import FlexBlockTest, write_stats
-from models import FB12, FB16, FB24, Fp2Bfp, bfp_gemm
+from models import ARRAY_FILL, FB12, FB16, FB24, Fp2Bfp, bfp_gemm
 from models.bfp import MODE_NAMES
 from models.fp2bfp import RNA, RNE, ROUNDING_NAMES, RTZ, SR
 from pe_array_env import (GemmJob, PeArrayEnv, PeArrayScoreboard, assemble, conv_layer_gemms,
@@ -43,10 +43,23 @@ class PeArrayBase(FlexBlockTest):
         if not np.array_equal(got.view(np.uint32), want.view(np.uint32)):
             self.env.scoreboard.fail(f"job {name}: assembled C differs from the model's GEMM")
         rows, cols = self.env.rows, self.env.cols
+        self.check_cycles(job, cycles)
         self.report.append((name, MODE_NAMES[mode_a], MODE_NAMES[mode_b], ROUNDING_NAMES[rounding],
                             job.a.shape, job.b.shape[1], cycles, ideal_cycles(job, rows, cols, self.env.k),
                             utilization(job, cycles, rows, cols)))
         return got
+
+    def check_cycles(self, job: GemmJob, cycles: int) -> None:
+        """The throughput promise (docs/spec.md section 4): with the operands at full rate and the results
+        taken at once, a job takes exactly its schedule plus ARRAY_FILL cycles. A lost cycle fails."""
+        if self.idle != "none" or self.backpressure != "none":
+            return
+        want = ideal_cycles(job, self.env.rows, self.env.cols, self.env.k) + ARRAY_FILL
+        if cycles != want:
+            self.env.scoreboard.fail(
+                f"job {job.name} ({MODE_NAMES[job.mode_a]} x {MODE_NAMES[job.mode_b]}, {job.a.shape[0]}x"
+                f"{job.a.shape[1]} x {job.b.shape[1]}, {len(job.tiles)} tiles of {job.kblocks} block pairs): "
+                f"took {cycles} cycles, the cycle model says {want} (schedule + {ARRAY_FILL})")
 
     def report_phase(self):
         if not self.report:
@@ -169,8 +182,9 @@ REAL_LAYERS = {
 class LayerTiles(PeArrayBase):
     """Steady state on real layers, for every mode pair: output tiles of the forward, backward and
     weight-gradient GEMMs of a ResNet-18 conv layer and a Transformer FC layer at their full reduction
-    lengths, enough tiles for 128 block pairs per job, so a job's 3 fill cycles weigh as little as in a
-    real layer's thousands of tiles (scripts/cycle_model.py turns the job table into the README's table)."""
+    lengths, enough tiles for 256 block pairs per job, so a job's ARRAY_FILL (6) cycles weigh little, as in
+    a real layer's thousands of tiles (scripts/cycle_model.py turns the job table into the README's table)."""
+    block_pairs = 256
 
     async def body(self):
         rng = seeds.rng("layers")
@@ -178,7 +192,7 @@ class LayerTiles(PeArrayBase):
         for mode_a, mode_b in ALL_PAIRS:
             for layer, passes in REAL_LAYERS.items():
                 for pass_, kdim in passes.items():
-                    tiles = -(-128 // -(-kdim // k))
+                    tiles = -(-self.block_pairs // -(-kdim // k))
                     a = np.maximum(rng.standard_normal((rows, kdim)), 0).astype(np.float32)  # ReLU outputs
                     b = (rng.standard_normal((kdim, tiles * cols)) * 0.05).astype(np.float32)
                     await self.job(f"{layer}_{pass_}", a, b, mode_a, mode_b)
@@ -188,10 +202,11 @@ class LayerTiles(PeArrayBase):
 class TrainingReplay(PeArrayBase):
     """The first training step of scripts/train.py (digits MLP, FB12LG16: FB12 forward and weight-gradient
     operands, FB16 back-propagated errors, FlexBlock's truncation) replayed on the array: every GEMM the
-    training ran gives, bit for bit, the binary32 C the training used."""
+    training ran gives, bit for bit, the binary32 C the training used. The operands are the real training's,
+    so this test (only) loads the digits data set: scikit-learn is imported here, by models.training.data."""
 
     async def body(self):
-        from scripts.train import training_gemms
+        from models.training import training_gemms
         assert self.env.k == 16, "TrainingReplay needs K = 16: the training blocks by 16"
         for gemm in training_gemms(n_batches=1, config="FB12LG16", rounding="RTZ", seed=0, batch=16):
             got = await self.job(*gemm)

@@ -1,11 +1,13 @@
 """Build and run one DUT's cocotb tests through cocotb-test: the single path used by `make sim` and pytest.
 
-    python tb/runner.py fp2bfp [--sim verilator] [--testcase NAME] [--seed N] [--waves] [-P ROWS=2 ...]
+    .venv/bin/python tb/runner.py fp2bfp [--sim verilator] [--testcase NAME] [--seed N] [--waves] [-P ROWS=2 ...]
 """
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
+import logging
 import os
 import random
 import re
@@ -26,6 +28,8 @@ DUTS = {
     "fast_fp2bfp": "fast_fp2bfp_tests",
     "fast_array": "fast_array_tests",
     "pe_array": "pe_array_tests",
+    "bm_mac": "bm_mac_tests",
+    "bm_fp2bm": "bm_fp2bm_tests",
 }
 
 
@@ -44,6 +48,37 @@ def top_interface(toplevel: str) -> list[str]:
     return params + ports
 
 
+def test_names(toplevel: str) -> list[str]:
+    """The cocotb tests of a DUT's test module: its classes and functions decorated `@pyuvm.test(...)` or
+    `@cocotb.test(...)`, read from the source (importing the module needs a running simulator)."""
+    tree = ast.parse((TB / f"{DUTS[toplevel]}.py").read_text())
+    names = []
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            for deco in node.decorator_list:
+                f = deco.func if isinstance(deco, ast.Call) else deco
+                if (isinstance(f, ast.Attribute) and f.attr == "test" and isinstance(f.value, ast.Name)
+                        and f.value.id in ("pyuvm", "cocotb")):
+                    names.append(node.name)
+    return names
+
+
+def select_tests(toplevel: str, testcase: str) -> list[str]:
+    """The tests `testcase` selects, as cocotb filters them (a regex searched in `<module>.<test>`); none is
+    an error (cocotb itself would run nothing and pass), with the DUT's test names in the message."""
+    names = test_names(toplevel)
+    try:
+        pattern = re.compile(testcase)
+    except re.error as e:
+        raise SystemExit(f"TESTCASE '{testcase}' is not a valid regex ({e}); {toplevel}'s tests: "
+                         f"{', '.join(names)}")
+    chosen = [n for n in names if pattern.search(f"{DUTS[toplevel]}.{n}")]
+    if not chosen:
+        raise SystemExit(f"TESTCASE '{testcase}' matches no test of {toplevel} (tb/{DUTS[toplevel]}.py); its "
+                         f"tests: {', '.join(names)}")
+    return chosen
+
+
 # Verilator line/toggle/branch coverage (`make coverage-code`): every run writes its own .dat file here.
 CODE_COVERAGE = os.environ.get("FLEXBLOCK_CODE_COVERAGE") == "1"
 CODE_COVERAGE_DIR = BUILD / "code_coverage"
@@ -60,6 +95,30 @@ def waves_file(toplevel: str, sim: str, parameters: dict | None = None) -> Path:
     return d / (f"{toplevel}.fst" if sim == "icarus" else "dump.fst")
 
 
+class IcarusSorryFilter(logging.Filter):
+    """Icarus 11 reports every `unique case` with `sorry: Case unique/unique0 qualities are ignored.` (on stderr,
+    which cocotb-test logs as ERROR): it simulates them as plain `case` statements and does not check their
+    uniqueness. Nothing is wrong with the RTL (Verilator, run with --assert, does check it), so those lines are
+    replaced by one note."""
+    TEXT = "sorry: Case unique/unique0 qualities are ignored"
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.TEXT not in record.getMessage():
+            return True
+        self.hidden += 1
+        if self.hidden > 1:
+            return False
+        record.levelno, record.levelname, record.args = logging.INFO, "INFO", ()
+        record.msg = ("note: Icarus does not check `unique case` (its 'sorry: Case unique/unique0 qualities are "
+                      "ignored' lines are hidden; harmless: it simulates them as plain `case`, and the Verilator "
+                      "runs check uniqueness with --assert)")
+        return True
+
+
 def run(toplevel: str, sim: str = "icarus", testcase: str | None = None, seed: int | None = None,
         waves: bool = False, parameters: dict | None = None, extra_env: dict | None = None) -> str:
     """Run the DUT's tests; raises (SystemExit) on any failure. Returns the results XML path."""
@@ -67,6 +126,8 @@ def run(toplevel: str, sim: str = "icarus", testcase: str | None = None, seed: i
         raise SystemExit(f"unknown TOPLEVEL '{toplevel}'; known: {', '.join(DUTS)}")
     if not (RTL / f"{toplevel}.sv").exists():
         raise SystemExit(f"TOPLEVEL '{toplevel}' is not built yet: rtl/{toplevel}.sv does not exist")
+    if testcase:
+        select_tests(toplevel, testcase)
     from cocotb_test.simulator import run as cocotb_run
 
     parameters = dict(parameters or {})
@@ -99,21 +160,26 @@ def run(toplevel: str, sim: str = "icarus", testcase: str | None = None, seed: i
             CODE_COVERAGE_DIR.mkdir(parents=True, exist_ok=True)
             tag = "-".join([toplevel, *(f"{k}{v}" for k, v in parameters.items()), testcase or "all", str(seed)])
             kwargs["plus_args"].append(f"+verilator+coverage+file+{CODE_COVERAGE_DIR / tag}.dat")
-    return cocotb_run(
-        simulator=sim,
-        verilog_sources=sources(),
-        toplevel=toplevel,
-        module=DUTS[toplevel],
-        python_search=[str(TB), str(ROOT)],
-        parameters=parameters,
-        sim_build=str(sim_build),
-        testcase=testcase,
-        seed=seed,
-        waves=waves,
-        timescale="1ns/1ps",
-        extra_env=env,
-        **kwargs,
-    )
+    quiet = IcarusSorryFilter()
+    logging.getLogger("cocotb").addFilter(quiet)
+    try:
+        return cocotb_run(
+            simulator=sim,
+            verilog_sources=sources(),
+            toplevel=toplevel,
+            module=DUTS[toplevel],
+            python_search=[str(TB), str(ROOT)],
+            parameters=parameters,
+            sim_build=str(sim_build),
+            testcase=testcase,
+            seed=seed,
+            waves=waves,
+            timescale="1ns/1ps",
+            extra_env=env,
+            **kwargs,
+        )
+    finally:
+        logging.getLogger("cocotb").removeFilter(quiet)
 
 
 def _param(text: str) -> tuple[str, int]:

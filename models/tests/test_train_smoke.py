@@ -1,13 +1,16 @@
-"""Smoke tests of scripts/train.py: the training loop's GEMMs are the model's GEMMs bit for bit (and replay as
+"""Smoke tests of the training library (models/training, behind scripts/train.py): the training loop's GEMMs are the model's GEMMs bit for bit (and replay as
 pe_array_env.GemmJob would quantize them), training at FB24 learns, the cycle estimate and the dynamic
 precision rule do what they say. A few seconds."""
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 import models as fb
-from scripts import train as T
+from models import training as T
+from models.training.data import digits
 
 EXPECTED = ["L0.fp", "L1.fp", "L2.fp", "L2.bp", "L2.wg", "L1.bp", "L1.wg", "L0.wg"]
 
@@ -42,7 +45,7 @@ def test_training_gemm_operands_are_the_networks():
     """The first forward GEMM multiplies a batch of training images by the initial FP32 weights."""
     gemms = T.training_gemms(n_batches=2, config="FB24", seed=5)
     assert len(gemms) == 2 * len(EXPECTED)
-    xtr = T.digits()[0]
+    xtr = digits()[0]
     w0 = T.init_params(T.TrainConfig().sizes, np.random.default_rng(5))[0][0]
     first = gemms[0]
     assert np.array_equal(first.b, w0)
@@ -53,16 +56,15 @@ def test_training_gemm_operands_are_the_networks():
 
 def test_fb24_training_learns():
     cfg = T.TrainConfig()
-    xtr, ytr = T.digits()[:2]
+    xtr, ytr = digits()[:2]
     params = T.init_params(cfg.sizes, np.random.default_rng(0))
     vel = [[np.zeros_like(w), np.zeros_like(b)] for w, b in params]
-    modes = T.layer_modes("FB24", len(params), cfg)
-    eng = T.Engine(fb.RTZ, 0, cfg)
+    eng = T.Engine(T.FlexBlockArithmetic("FB24", "RTZ", cfg), 0, cfg)
     x, y = xtr[:32], ytr[:32]
-    losses = [T.train_step(params, vel, x, y, modes, eng, cfg) for _ in range(12)]
+    losses = [T.train_step(params, vel, x, y, eng, cfg) for _ in range(12)]
     assert np.all(np.diff(losses) < 0) and losses[-1] < 0.75 * losses[0], losses
     assert all(np.isfinite(losses))
-    r = T.run("FB24", "RTZ", 0, T.replace(cfg, epochs=2))
+    r = T.run("FB24", "RTZ", 0, replace(cfg, epochs=2))
     assert r["loss"][1] < r["loss"][0] and r["acc"][-1] > 0.8
 
 
@@ -74,8 +76,7 @@ def test_cycle_estimate():
         assert r["cycles"] == pytest.approx(rel * r["fb24_cycles"])
     # FB12LG16: FP and WG in FB12 (1 cycle per block pair), BP in FB16 x FB16 (4)
     r = T.run("FB12LG16", "RTZ", 0, cfg, n_steps=1)
-    eng = T.Engine(0, 0, cfg)
-    per = {g: eng._cycles(*shape, fb.FB24, fb.FB24) for g, shape in {
+    per = {g: -(-m // 4) * -(-n // 4) * -(-k // 16) * 16 for g, (m, k, n) in {
         "L0.fp": (32, 64, 32), "L1.fp": (32, 32, 32), "L2.fp": (32, 32, 10), "L2.bp": (32, 10, 32),
         "L1.bp": (32, 32, 32), "L2.wg": (32, 32, 10), "L1.wg": (32, 32, 32), "L0.wg": (64, 32, 32)}.items()}
     assert r["fb24_cycles"] == sum(per.values())

@@ -237,6 +237,7 @@ class StreamEnv(uvm_env):
 
     inputs: dict[str, list[str]] = {}    # stream prefix -> fields
     outputs: dict[str, list[str]] = {}   # stream prefix -> fields (one output stream checked)
+    sidebands: dict[str, list[str]] = {}  # stream prefix -> pins outside it that its beats carry
     scoreboard_class = Scoreboard
     coverage_class: type | None = None
 
@@ -250,7 +251,8 @@ class StreamEnv(uvm_env):
         dut = cocotb.top
         self.dut = dut
         self.clock = ClockReset(dut)
-        self.sources = {p: StreamSource(dut, p, f, self.clock) for p, f in self.inputs.items()}
+        self.sources = {p: StreamSource(dut, p, f, self.clock, self.sidebands.get(p, ()))
+                        for p, f in self.inputs.items()}
         self.sinks = {p: StreamSink(dut, p, f, self.clock) for p, f in self.outputs.items()}
         self.seqr = {p: uvm_sequencer(f"{p}_seqr", self) for p in self.inputs}
         self.drivers = {p: self.make_driver(p, s) for p, s in self.sources.items()}

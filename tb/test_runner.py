@@ -1,0 +1,36 @@
+"""tb/runner.py without a simulator: a TESTCASE that selects no test fails (cocotb alone would run nothing and
+exit 0), naming the DUT's tests; the test names are read from the test modules' decorators."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import runner
+
+
+def test_test_names_are_the_decorated_tests():
+    names = runner.test_names("fp2bfp")
+    assert {"RandomBlocks", "CornerBlocks", "ResetMidStream", "ScoreboardCatchesWrongModel"} <= set(names)
+    assert "Fp2BfpBase" not in names and "_WrongTieScoreboard" not in names  # not tests
+    for dut in runner.DUTS:
+        assert "ScoreboardCatchesWrongModel" in runner.test_names(dut)
+
+
+def test_testcase_is_a_regex_like_cocotbs():
+    assert runner.select_tests("fp32_acc", "BackPressure") == ["BackPressure", "HeavyBackPressure"]
+    assert runner.select_tests("fp32_acc", "^fp32_acc_tests.BackPressure$") == ["BackPressure"]
+    assert runner.select_tests("pe_array", "TrainingReplay|ModeSwitches") == ["TrainingReplay", "ModeSwitches"]
+
+
+@pytest.mark.parametrize("testcase", ["RandomBlokcs", "Random[", "BackPressure$x"])
+def test_misspelled_testcase_fails_with_the_test_names(testcase):
+    """As `make sim TOPLEVEL=fp2bfp TESTCASE=...` runs it: exit status 1 before anything is built."""
+    p = subprocess.run([sys.executable, str(runner.TB / "runner.py"), "fp2bfp", "--testcase", testcase],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert f"TESTCASE '{testcase}'" in p.stderr
+    assert "fp2bfp's tests" in p.stderr or "its tests" in p.stderr
+    assert ", ".join(runner.test_names("fp2bfp")) in p.stderr
+    assert "Running command" not in p.stdout + p.stderr  # failed before building
