@@ -31,7 +31,7 @@ RTZ, RNE, RNA, SR = 0, 1, 2, 3  # the codes of models.fp2bfp / rtl/fast_fp2bfp.s
 ROUNDING_BY_NAME = {"RTZ": RTZ, "RNE": RNE, "RNA": RNA, "SR": SR}
 SIG_BITS = 24
 EXP_BIAS = 127
-FILL_CYCLES = 1  # measured on rtl/fast_mac.sv: last pass -> result FIFO -> out handshake (see mac_job_cycles)
+FILL_CYCLES = 2  # rtl/fast_mac.sv: last pass -> fp32_acc's term stage -> result FIFO -> out handshake
 
 
 def prec_code(m: int) -> int:

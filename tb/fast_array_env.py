@@ -154,7 +154,7 @@ class FastArrayEnv(StreamEnv):
         return {**beat, "cycle": self.clock.cycle}
 
     def convert_output(self, beat):
-        return {**beat, "cycle": self.clock.cycle + 1}
+        return {**beat, "cycle": self.clock.cycle}
 
 
 # --- stimulus ---------------------------------------------------------------------------------------------

@@ -147,6 +147,7 @@ class FastFp2BfpCoverage(CoverageCollector):
 
 class FastFp2BfpEnv(StreamEnv):
     inputs = {"in": ["data", "prec", "rounding", "base"]}
+    sidebands = {"in": ["seed_load", "seed"]}  # a seed load may coincide with a group (read from the pins)
     outputs = {"out": ["base", "exp", "sign", "mag", "flags", "prec"]}
     scoreboard_class = FastFp2BfpScoreboard
     coverage_class = FastFp2BfpCoverage

@@ -175,13 +175,13 @@ class FastMacEnv(StreamEnv):
     scoreboard_class = FastMacScoreboard
     coverage_class = FastMacCoverage
 
-    # A source publishes a beat at the falling edge after the rising edge that took it; a sink at the
-    # falling edge before. `cycle` counts rising edges, so these are the taking edges' numbers.
+    # Every stream's monitor publishes a beat at the falling edge after the rising edge that took it, and
+    # `cycle` counts rising edges: the number of the taking edge.
     def convert_input(self, port, beat):
         return {**beat, "cycle": self.clock.cycle}
 
     def convert_output(self, beat):
-        return {**beat, "cycle": self.clock.cycle + 1}
+        return {**beat, "cycle": self.clock.cycle}
 
 
 # --- stimulus ---------------------------------------------------------------------------------------------
