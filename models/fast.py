@@ -310,3 +310,29 @@ class FastArithmetic:
     def cycles(self, m: int, kdim: int, n: int, pass_: str, layer: int) -> int:
         p = self.precision[layer]
         return array_cycles(self.rows, self.cols, m, kdim, n, p, p)
+
+    def for_eval(self) -> "FastArithmetic":
+        """The arithmetic of evaluation forward passes: the same precisions, never moving the schedule."""
+        return _FastEval(self)
+
+    def finish(self) -> dict:
+        """Extra results of a run: the final precision per layer and the schedule's history."""
+        return {"final_precision": list(self.precision), "precision_history": list(self.history)}
+
+
+class _FastEval(FastArithmetic):
+    """A view of a FastArithmetic that reads its precisions and never schedules (evaluation passes)."""
+
+    def __init__(self, trained: FastArithmetic):
+        self.trained = trained
+        self.name, self.exp_bits, self.rows, self.cols = trained.name, trained.exp_bits, trained.rows, trained.cols
+
+    @property
+    def precision(self):
+        return self.trained.precision
+
+    def configure(self, n_layers: int, n_steps: int) -> None:
+        pass
+
+    def _schedule(self, a, layer: int, step: int) -> None:
+        pass

@@ -333,3 +333,19 @@ def test_fast_arithmetic_trains_a_small_mlp(rng):
     for layer in range(2):
         seen = [m for l, _, _, _, m in ar.history if l == layer]
         assert seen == sorted(seen) and 2 <= seen[0] and seen[-1] <= 8
+
+
+def test_fast_eval_view_never_schedules(rng):
+    """for_eval(): the evaluation forward passes use the trained precisions and never move them."""
+    ar = fast.FastArithmetic(alpha=-1.0, beta=0.0)  # eps < 0: every training forward GEMM raises precision
+    ar.configure(n_layers=1, n_steps=10)
+    ev = ar.for_eval()
+    x = rng.standard_normal((4, 32)).astype(np.float32)
+    w = rng.standard_normal((32, 3)).astype(np.float32)
+    for _ in range(3):
+        c = ev.gemm(x, w, "fp", 0, 0, 1)
+    assert ar.precision == [2] and ev.precision == [2]
+    assert np.array_equal(c.view(np.uint32), fast.gemm(x, w, 2, 2, fast.SR, 4, seed=1)[0].view(np.uint32))
+    ar.gemm(x, w, "fp", 0, 0, 1)
+    assert ar.precision == [4] and ev.precision == [4]
+    assert ar.finish()["final_precision"] == [4]

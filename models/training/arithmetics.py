@@ -27,6 +27,7 @@ from typing import Callable
 from .config import TrainConfig
 from .flexblock import FlexBlockArithmetic
 from .precision import ALL_CONFIGS
+from ..fast import FastArithmetic
 
 
 @dataclass(frozen=True)
@@ -70,3 +71,4 @@ def row_label(name: str, policy: str) -> str:
 register("flexblock", lambda policy, rounding, cfg: FlexBlockArithmetic(policy, "RTZ" if rounding == "-" else rounding,
                                                                         cfg),
          policies=ALL_CONFIGS, roundings=True, unrounded=("FP32",))
+register("FAST", lambda policy, rounding, cfg: FastArithmetic(rows=cfg.rows, cols=cfg.cols))
