@@ -96,18 +96,22 @@ class PeArrayScoreboard(Scoreboard):
 
     def reset_model(self):
         self.cfg = {"mode_a": 0, "mode_b": 0, "kblocks": 1}  # the array's reset configuration
-        self.pending = {"a": [], "b": []}
+        self.pending_blocks = {"a": [], "b": []}
+
+    def pending(self):
+        a, b = len(self.pending_blocks["a"]), len(self.pending_blocks["b"])
+        return f"{a} A and {b} B block beats of an unfinished tile" if a or b else ""
 
     def predict(self, port, txn):
         if port == "cfg":
             self.cfg = {**txn, "kblocks": max(1, txn["kblocks"])}
             return []
-        self.pending[port].append(txn)
+        self.pending_blocks[port].append(txn)
         kb = self.cfg["kblocks"]
-        if len(self.pending["a"]) < kb or len(self.pending["b"]) < kb:
+        if len(self.pending_blocks["a"]) < kb or len(self.pending_blocks["b"]) < kb:
             return []
-        tile = {"cfg": self.cfg, "a": self.pending["a"][:kb], "b": self.pending["b"][:kb]}
-        del self.pending["a"][:kb], self.pending["b"][:kb]
+        tile = {"cfg": self.cfg, "a": self.pending_blocks["a"][:kb], "b": self.pending_blocks["b"][:kb]}
+        del self.pending_blocks["a"][:kb], self.pending_blocks["b"][:kb]
         return [tile]  # resolved into results by `resolve`, with the rest of its batch
 
     def resolve(self, tiles):
