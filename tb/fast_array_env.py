@@ -86,6 +86,9 @@ class FastArrayScoreboard(Scoreboard):
         self.accepts, self.results = [], []  # rising edges of beats taken and results taken
         self.out_values = []  # every tile's result bits, as taken
 
+    def pending(self) -> str:
+        return f"{len(self.tile)} beats of a tile without its last" if self.tile else ""
+
     def predict(self, port, txn):
         self.accepts.append(txn["cycle"])
         self.tile.append(txn)
@@ -110,7 +113,8 @@ class FastArrayScoreboard(Scoreboard):
                 results.append(int(bits[0]))
                 flags.append(int(fl[0]))
         return {"result": _pack(results, 32), "flags": _pack(flags, 2), "values": results, "flag_list": flags,
-                "prec": (2 * beats[0]["prec_a"] + 2, 2 * beats[0]["prec_b"] + 2), "length": len(beats)}
+                "prec": (2 * beats[0]["prec_a"] + 2, 2 * beats[0]["prec_b"] + 2), "length": len(beats),
+                "beats": beats}
 
     def write_output(self, actual) -> None:
         self.results.append(actual["cycle"])

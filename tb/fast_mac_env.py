@@ -81,6 +81,9 @@ class FastMacScoreboard(Scoreboard):
         super().build_phase()
         self.reset_model()
 
+    def pending(self) -> str:
+        return f"{len(self.pairs)} group pairs of a reduction without its last" if self.pairs else ""
+
     def predict(self, port, txn):
         gp = decode_beat(txn, params()[0])
         self.accepts.append((gp["cycle"], fast.cycles_per_group(gp["m_a"], gp["m_b"])))
