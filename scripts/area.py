@@ -79,35 +79,23 @@ def array_wrapper(name: str, mode: int) -> str:
             f".cfg_mode_b(2'd{mode}), .*);\nendmodule\n")
 
 
-FAST_PORTS = """
-  input  logic          clk, rst_n, in_valid, in_last, out_ready,
-  output logic          in_ready, out_valid,
-  input  logic [7:0]    in_a_base, in_b_base, in_a_exp, in_b_exp,
-  input  logic [15:0]   in_a_sign, in_b_sign,
-  input  logic [127:0]  in_a_mag, in_b_mag,
-  input  logic [1:0]    in_a_flags, in_b_flags,
-  output logic [31:0]   out_result,
-  output logic [1:0]    out_flags"""
-
-
-def fast_wrapper(name: str, bits: int) -> str:
-    """fast_mac (G = 16, EW = 8) with both operands' precision inputs tied to `bits`-bit mantissas."""
-    code = bits // 2 - 1
-    return (f"module {name} ({FAST_PORTS}\n);\n"
-            f"  fast_mac u_dut (.in_prec_a(2'd{code}), .in_prec_b(2'd{code}), .*);\nendmodule\n")
-
-
-def tie_wrapper(name: str, inner: str, tied: dict, params: dict) -> str:
-    """`inner` (its header read from rtl/) with the input ports in `tied` set to constants and the parameters
-    `params`; every other port passed through (.*). Used for the fixed-format Block Minifloat rows."""
+def tie_wrapper(name: str, inner: str, tied: dict, params: dict | None = None) -> str:
+    """`inner` (its header read from rtl/) with the input ports in `tied` set to constants, every other port
+    passed through (.*): the same RTL with the tied inputs constant-folded by the synthesizer. `params` sets
+    the wrapper's parameters (their defaults); without it, inner's own parameter list is passed through."""
     text = re.sub(r"//[^\n]*", "", (RTL / f"{inner}.sv").read_text())
     header = re.search(rf"module\s+{inner}\s*#\s*\((.*?)\)\s*\((.*?)\);", text, re.S)
-    decl = {n: re.search(rf"parameter\s+int\s+{n}\s*=", header.group(1)) for n in params}
-    assert all(decl.values()), f"{inner}: unknown parameter in {params}"
     ports = [p.strip() for p in header.group(2).split(",") if p.strip()]
     ports = [p for p in ports if re.findall(r"\w+", p)[-1] not in tied]
-    plist = ", ".join(f"parameter int {k} = {v}" for k, v in params.items())
-    pass_params = ", ".join(f".{k}({k})" for k in params)
+    if params is None:
+        plist = header.group(1)
+        names = re.findall(r"parameter\s+int\s+(\w+)", plist)
+    else:
+        assert all(re.search(rf"parameter\s+int\s+{n}\s*=", header.group(1)) for n in params), \
+            f"{inner}: unknown parameter in {params}"
+        plist = ", ".join(f"parameter int {k} = {v}" for k, v in params.items())
+        names = list(params)
+    pass_params = ", ".join(f".{k}({k})" for k in names)
     ties = ", ".join(f".{k}({v})" for k, v in tied.items())
     return (f"module {name} #({plist}) (\n  " + ",\n  ".join(ports) + "\n);\n"
             f"  {inner} #({pass_params}) u_dut ({ties}, .*);\nendmodule\n")
@@ -143,6 +131,9 @@ def bm_rows():
     rows.append(("bm_fp2bm BM8 (K=48)", "bm_fp2bm", {"K": 48, **BM8}, None, None))
     return rows
 
+# NeuroFlix: operand A's width (in_wa: 0 FX4, 1 FX8) and B's format (in_fmt_b: 0 FX4, 1 FX8, 2 E5M2, 3 FP16)
+# mode -> (in_wa, in_fmt_b, products per cycle with G = 8)
+NF_FIXED_MODES = {"FX8 x FX8": ("1'b1", "2'd1", 2), "FX4 x FX4": ("1'b0", "2'd0", 8), "FX8 x FP16": ("1'b1", "2'd3", 1)}
 
 # name, top module, chparam dict, wrapper source (or None), group for the overhead column
 TARGETS = [
@@ -166,10 +157,21 @@ TARGETS = [
     ("fast_fp2bfp (G=16, EW=8)", "fast_fp2bfp", {"G": 16, "EW": 8}, None, None),
     ("fast_fp2bfp (G=16, EW=4)", "fast_fp2bfp", {"G": 16, "EW": 4}, None, None),
     *((f"fast_mac ({b}x{b}-bit only, {16 / (b // 2) ** 2:.3g} products per cycle)", f"fast_mac_m{b}", {},
-       fast_wrapper(f"fast_mac_m{b}", b), "fast") for b in (2, 4, 6, 8)),
+       tie_wrapper(f"fast_mac_m{b}", "fast_mac", {"in_prec_a": f"2'd{b // 2 - 1}", "in_prec_b": f"2'd{b // 2 - 1}"}),
+       "fast") for b in (2, 4, 6, 8)),
     *((f"pe_array {n}x{n} (K=16), hierarchical", "pe_array", {"ROWS": n, "COLS": n, "K": 16}, None, None)
       for n in (2, 4, 8)),
     *bm_rows(),
+    # the bfloat16 baseline and NeuroFlix (docs/spec.md): products per cycle in the name
+    ("bf16_mac (N=4: 4 products/cycle)", "bf16_mac", {"N": 4}, None, None),
+    ("bf16_mac (N=1: 1 product/cycle)", "bf16_mac", {"N": 1}, None, None),
+    ("neuroflix_mac (G=8), multi-mode: 1-8 products/cycle", "neuroflix_mac", {"G": 8}, None, "nf"),
+    ("neuroflix_mac (G=32), multi-mode: 4-32 products/cycle", "neuroflix_mac", {"G": 32}, None, None),
+    ("neuroflix_merge (lanes -> exact sum -> binary32; inside neuroflix_mac)", "neuroflix_merge", {}, None, None),
+    *((f"neuroflix_mac (G=8), {mode} only: {ppc} products/cycle", f"nf_{mode.replace(' x ', '_').lower()}",
+       {"G": 8}, tie_wrapper(f"nf_{mode.replace(' x ', '_').lower()}", "neuroflix_mac",
+                             {"in_wa": wa, "in_fmt_b": fb}), "nf")
+      for mode, (wa, fb, ppc) in NF_FIXED_MODES.items()),
 ]
 
 ARRAY_TOPS = ("pe_array", "fast_array")  # hierarchical rows broken down by sub-unit

@@ -30,6 +30,8 @@ DUTS = {
     "pe_array": "pe_array_tests",
     "bm_mac": "bm_mac_tests",
     "bm_fp2bm": "bm_fp2bm_tests",
+    "bf16_mac": "bf16_mac_tests",
+    "neuroflix_mac": "neuroflix_mac_tests",
 }
 
 
