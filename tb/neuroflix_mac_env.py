@@ -151,14 +151,14 @@ class NeuroFlixEnv(StreamEnv):
         self.sources["in"].subscribe(self._take_in)
         self.sinks["out"].subscribe(self._take_result)
 
-    # Handshake times as rising-edge numbers: a source publishes a beat at the falling edge after the
-    # rising edge that took it, a sink at the falling edge before.
+    # Handshake times as rising-edge numbers: the monitors publish a beat at the falling edge after the
+    # rising edge that took it.
     def _take_in(self, beat):
         if self.first_edge is None:
             self.first_edge = self.clock.cycle
 
     def _take_result(self, beat):
-        self.result_edge = self.clock.cycle + 1
+        self.result_edge = self.clock.cycle
 
 
 # --- stimulus -----------------------------------------------------------------------------------------------
