@@ -148,6 +148,17 @@ TARGETS = [
     ("pe_array 2x2 (K=16), multi-mode, flat", "pe_array", {"ROWS": 2, "COLS": 2, "K": 16}, None, "array"),
     ("pe_array 2x2 (K=16), FB24 x FB24 only, flat", "pe_array_fb24", {"ROWS": 2, "COLS": 2, "K": 16},
      array_wrapper("pe_array_fb24", 0), "array"),
+    # FAST's chunk-serial fMAC: one 2-bit chunk datapath at every precision; products/cycle = 16/((m/2)^2)
+    ("fast_mac (multi-mode: 2/4/6/8-bit mantissas, EW=8; 16 / 4 / 1.8 / 1 products per cycle)", "fast_mac",
+     {"G": 16, "EW": 8}, None, "fast"),
+    ("fast_mac (EW=4, multi-precision)", "fast_mac", {"G": 16, "EW": 4}, None, None),
+    ("fast_array 2x2 (G=16, EW=8), hierarchical", "fast_array", {"ROWS": 2, "COLS": 2, "G": 16, "EW": 8}, None, None),
+    ("fast_array 4x4 (G=16, EW=8), hierarchical", "fast_array", {"ROWS": 4, "COLS": 4, "G": 16, "EW": 8}, None, None),
+    ("fast_fp2bfp (G=16, EW=8)", "fast_fp2bfp", {"G": 16, "EW": 8}, None, None),
+    ("fast_fp2bfp (G=16, EW=4)", "fast_fp2bfp", {"G": 16, "EW": 4}, None, None),
+    *((f"fast_mac ({b}x{b}-bit only, {16 / (b // 2) ** 2:.3g} products per cycle)", f"fast_mac_m{b}", {},
+       tie_wrapper(f"fast_mac_m{b}", "fast_mac", {"in_prec_a": f"2'd{b // 2 - 1}", "in_prec_b": f"2'd{b // 2 - 1}"}),
+       "fast") for b in (2, 4, 6, 8)),
     *((f"pe_array {n}x{n} (K=16), hierarchical", "pe_array", {"ROWS": n, "COLS": n, "K": 16}, None, None)
       for n in (2, 4, 8)),
     *bm_rows(),
@@ -163,7 +174,9 @@ TARGETS = [
       for mode, (wa, fb, ppc) in NF_FIXED_MODES.items()),
 ]
 
-PART_NAMES = {"pe": "PEs", "block_sequencer": "block sequencers", "credit_fifo": "operand FIFOs"}
+ARRAY_TOPS = ("pe_array", "fast_array")  # hierarchical rows broken down by sub-unit
+PART_NAMES = {"pe": "PEs", "block_sequencer": "block sequencers", "credit_fifo": "operand FIFOs",
+              "fast_mac": "fMACs"}
 
 GATE_RE = re.compile(r"^\$_(AND|NAND|OR|NOR|XOR|XNOR|ANDNOT|ORNOT|NOT|MUX|AOI3|OAI3|AOI4|OAI4|BUF)_$")
 FF_RE = re.compile(r"^\$_(S?DFF|DFFE|SDFFE|SDFFCE|ALDFF|DLATCH|SR)")
@@ -304,15 +317,18 @@ def main(argv=None) -> int:
                     f"transistors +{(m['transistors'] / r['transistors'] - 1):.0%}")
         lines.append(f"| {name} | {r['cells']} | {r['gates']} | {r['ffs']} | {r['transistors']}{'+' if r['tplus'] else ''} | {over} "
                      f"| {r['seconds']:.0f} |")
-    if any("hierarchical" in name and top == "pe_array" for name, top, *_ in rows):
+    # the sub-units that occur in the hierarchical array rows reported (FlexBlock's or FAST's arrays)
+    parts_seen = [p for p in PART_NAMES if any(p in r.get("parts", {}) for name, top, _, r in rows
+                                               if "hierarchical" in name and top in ARRAY_TOPS)]
+    if any("hierarchical" in name and top in ARRAY_TOPS for name, top, *_ in rows):
         lines += ["", "Where the cells of each hierarchical array are: instances x cells each (share of the array).", "",
-                  "| array | " + " | ".join(PART_NAMES.values()) + " | array control |",
-                  "|---|" + "---:|" * (len(PART_NAMES) + 1)]
+                  "| array | " + " | ".join(PART_NAMES[p] for p in parts_seen) + " | array control |",
+                  "|---|" + "---:|" * (len(parts_seen) + 1)]
     for name, top, group, r in rows:
-        if "hierarchical" in name and top == "pe_array" and "error" not in r:
+        if "hierarchical" in name and top in ARRAY_TOPS and "error" not in r:
             own = r["cells"] - sum(n * c for n, c in r["parts"].values())
             cols = []
-            for part in PART_NAMES:
+            for part in parts_seen:
                 n, each = r["parts"].get(part, (0, 0))
                 cols.append(f"{n} x {each:,} ({n * each / r['cells']:.0%})" if n else "")
             lines.append(f"| {name.split(' (')[0]} | " + " | ".join(cols) + f" | {own:,} ({own / r['cells']:.0%}) |")

@@ -67,6 +67,9 @@ TARGETS: dict[str, tuple[float, tuple[str, ...]]] = {
     "neuroflix_decode.sv": (2.0, ("neuroflix_mac",)),
     "neuroflix_merge.sv": (2.0, ("neuroflix_mac",)),
     "neuroflix_mac.sv":   (2.0, ("neuroflix_mac",)),
+    "fast_mac.sv":        (2.0, ("fast_mac", "fast_array")),
+    "fast_array.sv":      (0.5, ("fast_array",)),
+    "fast_fp2bfp.sv":     (2.0, ("fast_fp2bfp",)),
 }
 
 # Parameter sets per DUT. 'default' is one run per DUT; 'regression' adds the other sets of tb/test_rtl.py
@@ -79,6 +82,9 @@ REGRESSION_CONFIGS = {
     "bm_fp2bm": [{}, {"K": 48, "EX": 2, "MX": 3, "EG": 3, "MG": 2, "SR_BITS": 3, "SR_SEED": 0x1234}],
     "bf16_mac": [{}, {"N": 1}],
     "neuroflix_mac": [{}, {"G": 3}],
+    "fast_mac": [{}, {"EW": 4}],
+    "fast_array": [{}, {"ROWS": 3, "COLS": 1, "EW": 4}],
+    "fast_fp2bfp": [{}, {"EW": 4, "G": 12, "SR_SEED": 0x1234}],
 }
 
 

@@ -24,6 +24,9 @@ BUILD = Path(os.environ.get("FLEXBLOCK_BUILD_DIR", ROOT / "sim_build")).resolve(
 DUTS = {
     "fp2bfp": "fp2bfp_tests",
     "fp32_acc": "fp32_acc_tests",
+    "fast_mac": "fast_mac_tests",
+    "fast_fp2bfp": "fast_fp2bfp_tests",
+    "fast_array": "fast_array_tests",
     "pe_array": "pe_array_tests",
     "bm_mac": "bm_mac_tests",
     "bm_fp2bm": "bm_fp2bm_tests",

@@ -27,6 +27,7 @@ from typing import Callable
 from .config import TrainConfig
 from .flexblock import FlexBlockArithmetic
 from .precision import ALL_CONFIGS
+from ..fast import FastArithmetic
 
 
 @dataclass(frozen=True)
@@ -96,3 +97,4 @@ def _neuroflix(policy, rounding, cfg):
 register("BM", _bm, policies=("BM8", "BM6"))
 register("BF16", _bf16)
 register("NeuroFlix", _neuroflix, policies=tuple(NEUROFLIX_POLICIES))
+register("FAST", lambda policy, rounding, cfg: FastArithmetic(rows=cfg.rows, cols=cfg.cols))
