@@ -25,6 +25,7 @@ DUTS = {
     "fp2bfp": "fp2bfp_tests",
     "fp32_acc": "fp32_acc_tests",
     "pe_array": "pe_array_tests",
+    "flexblock_core": "flexblock_core_tests",
 }
 
 
