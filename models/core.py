@@ -46,7 +46,7 @@ def core_gemm(pass_: int, x, w, g, mode_a: int, mode_b: int, round_a: int, round
 # (one block per cycle: (M + N) * KBLOCKS) and its pipeline (CORE_CONV_FILL: the buffer's two read stages,
 # fp2bfp's three, the BFP bank write), CORE_CFG for the array's configuration, CORE_READ for the BFP banks'
 # read into the credit FIFOs, then the array's schedule and fill (models.gemm_cycles).
-CORE_CHECK, CORE_CONV_FILL, CORE_CFG, CORE_READ = 1, 5, 1, 1
+CORE_CHECK, CORE_CONV_FILL, CORE_CFG, CORE_READ = 1, 6, 1, 1
 
 
 def convert_cycles(m: int, kdim: int, n: int, block: int = 16) -> int:

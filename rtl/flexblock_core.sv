@@ -324,15 +324,17 @@ module flexblock_core #(
     b_port = {e, s, mg, f};
   endfunction
 
-  // Credit FIFOs cover the banks' read latency: a read is issued only with a free entry on both sides.
+  // Credit FIFOs cover the banks' read latency: a read is issued only with a free entry on both sides; a
+  // read is in the FIFO one edge after its issue and leaves it one edge later at the earliest: 3 entries
+  // keep one block pair per cycle flowing (FB12 x FB12).
   logic                       pa_valid, pb_valid, pa_ready, pb_ready;
   logic [ROWS*BLOCK_BITS-1:0] pa_data;
   logic [COLS*BLOCK_BITS-1:0] pb_data;
-  credit_fifo #(.WIDTH(ROWS * BLOCK_BITS), .DEPTH(2)) u_a_fifo (
+  credit_fifo #(.WIDTH(ROWS * BLOCK_BITS), .DEPTH(3)) u_a_fifo (
     .clk, .rst_n, .can_accept(a_credit), .accept(issue), .push(issue_q), .push_data(a_port(a_word)),
     .out_valid(pa_valid), .out_ready(pa_ready), .out_data(pa_data)
   );
-  credit_fifo #(.WIDTH(COLS * BLOCK_BITS), .DEPTH(2)) u_b_fifo (
+  credit_fifo #(.WIDTH(COLS * BLOCK_BITS), .DEPTH(3)) u_b_fifo (
     .clk, .rst_n, .can_accept(b_credit), .accept(issue), .push(issue_q), .push_data(b_port(b_word)),
     .out_valid(pb_valid), .out_ready(pb_ready), .out_data(pb_data)
   );
@@ -354,7 +356,7 @@ module flexblock_core #(
   );
 
   // ---- results: tiles in the compute walk's order; slots outside M x N read +0, no flags -------------
-  logic [15:0] oi, oj;
+  logic [15:0] oi, oj, o_row, o_col;  // the tile being offered: indices, first row / column
   logic        out_take, o_last;
   assign o_last       = oi == mtiles - 16'd1 && oj == ntiles - 16'd1;
   assign pe_out_ready = out_ready && state == S_RUN;
@@ -362,11 +364,13 @@ module flexblock_core #(
   assign out_take     = out_valid && out_ready;
   assign out_error    = state == S_ERR;
   assign out_last     = state == S_ERR || o_last;
+  assign out_row      = state == S_RUN ? o_row : '0;
+  assign out_col      = state == S_RUN ? o_col : '0;
 
   for (genvar r = 0; r < ROWS; r++) begin : g_orow
     for (genvar c = 0; c < COLS; c++) begin : g_ocol
       logic keep;
-      assign keep = state == S_RUN && 17'(out_row) + 17'(r) < 17'(m) && 17'(out_col) + 17'(c) < 17'(n);
+      assign keep = state == S_RUN && 17'(o_row) + 17'(r) < 17'(m) && 17'(o_col) + 17'(c) < 17'(n);
       assign out_result[32*(r*COLS + c) +: 32] = keep ? pe_result[32*(r*COLS + c) +: 32] : 32'd0;
       assign out_flags[2*(r*COLS + c) +: 2]    = keep ? pe_flags[2*(r*COLS + c) +: 2] : 2'd0;
     end
@@ -374,13 +378,13 @@ module flexblock_core #(
 
   always_ff @(posedge clk) begin
     if (run_start) begin
-      oi <= '0; oj <= '0; out_row <= '0; out_col <= '0;
+      oi <= '0; oj <= '0; o_row <= '0; o_col <= '0;
     end else if (out_take && state == S_RUN) begin
-      oj      <= (oj == ntiles - 16'd1) ? '0 : oj + 16'd1;
-      out_col <= (oj == ntiles - 16'd1) ? '0 : out_col + 16'(COLS);
+      oj    <= (oj == ntiles - 16'd1) ? '0 : oj + 16'd1;
+      o_col <= (oj == ntiles - 16'd1) ? '0 : o_col + 16'(COLS);
       if (oj == ntiles - 16'd1) begin
-        oi      <= oi + 16'd1;
-        out_row <= out_row + 16'(ROWS);
+        oi    <= oi + 16'd1;
+        o_row <= o_row + 16'(ROWS);
       end
     end
   end
