@@ -241,7 +241,8 @@ module flexblock_core #(
   logic [BAW-1:0] a_base, b_base;
   logic        run_kb_last, tj_last, ti_last;
   logic        a_credit, b_credit;
-  logic        cfg_ready;
+  logic        cfg_valid, cfg_ready;
+  assign cfg_valid   = state == S_CFG;  // (a named signal: Icarus 11 leaves an enum compare in a port X)
   assign run_start   = state == S_CFG && cfg_ready;
   assign run_kb_last = run_kb == kblocks - 13'd1;
   assign tj_last     = tj == ntiles - 16'd1;
@@ -344,7 +345,7 @@ module flexblock_core #(
   logic [2*ROWS*COLS-1:0]  pe_flags;
   pe_array #(.ROWS(ROWS), .COLS(COLS), .K(K)) u_array (
     .clk, .rst_n,
-    .cfg_valid(state == S_CFG), .cfg_ready, .cfg_mode_a(mode_a), .cfg_mode_b(mode_b),
+    .cfg_valid, .cfg_ready, .cfg_mode_a(mode_a), .cfg_mode_b(mode_b),
     .cfg_kblocks(16'(kblocks)),
     .a_valid(pa_valid), .a_ready(pa_ready),
     .a_exp(pa_data[ROWS*BLOCK_BITS-1 -: 8*ROWS]), .a_sign(pa_data[2*ROWS + 16*K*ROWS +: K*ROWS]),

@@ -165,9 +165,13 @@ class CoreScoreboard(Scoreboard):
         for i in bad[:8]:
             r, c = divmod(int(i), self.p["COLS"])
             e, a = expected["result"][i], actual["result"][i]
-            lines.append(f"  C[{expected['row'] + r}][{expected['col'] + c}]: expected {e:08x} ({bits_float32(e)!r}) "
-                         f"flags {expected['flags'][i]}  actual {a:08x} ({bits_float32(a)!r}) flags {actual['flags'][i]}")
+            lines.append(f"  C[{expected['row'] + r}][{expected['col'] + c}]: expected {e:08x} ({_value(e):.9g}) "
+                         f"flags {expected['flags'][i]}  actual {a:08x} ({_value(a):.9g}) flags {actual['flags'][i]}")
         return "\n".join(lines)
+
+
+def _value(bits) -> float:
+    return float(np.array([bits], np.uint32).view(np.float32)[0])
 
 
 # --- coverage ---------------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ CONFIGS = [
     ("pe_array", {}),
     ("pe_array", {"ROWS": 2, "COLS": 3}),
     ("pe_array", {"ROWS": 1, "COLS": 1, "K": 32}),
+    ("flexblock_core", {}),
+    ("flexblock_core", {"ROWS": 2, "COLS": 2, "DEPTH": 64, "BDEPTH": 32}),  # small array and buffers
 ]
 
 
