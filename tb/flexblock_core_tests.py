@@ -168,7 +168,7 @@ class ResetMidJob(CoreBase):
 class TrainingStep(CoreBase):
     """`make train`'s first training step (models.training.training_gemms, FB12LG16, RTZ): every GEMM through
     the core from its FP32 tensors, checked bit for bit against the training's own result as well as by the
-    scoreboard. Verilator at the default size only (496 tiles of a 4 x 4 array); elsewhere a note."""
+    scoreboard, and its cycles against models.core.core_cycles. Verilator at the default size only (496 tiles of a 4 x 4 array); elsewhere a note."""
     budget_ms = 400
 
     async def body(self):
@@ -194,6 +194,8 @@ class TrainingStep(CoreBase):
             want = self.env.scoreboard.last_prediction
             assert np.array_equal(want.view(np.uint32), np.asarray(item.c, np.float32).view(np.uint32)), \
                 f"{item.name}: the core's model differs from the training's result"
+            want_cycles = core_cycles(m, kdim, n, item.mode_a, item.mode_b)
+            assert cycles == want_cycles, f"{item.name}: {cycles} cycles, models.core.core_cycles says {want_cycles}"
             total += cycles
             self.logger.info(f"{item.name} {m}x{kdim}x{n} modes ({item.mode_a}, {item.mode_b}): {cycles} cycles, "
                              f"{self.env.scoreboard.checked - first} tiles, utilization "
