@@ -58,11 +58,30 @@ def core_cycles(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: 
             + gemm_schedule(m, kdim, n, mode_a, mode_b, rows, cols, block) + ARRAY_FILL)
 
 
+def load_cycles(rows: int, cols: int, block: int = 16) -> int:
+    """ld beats (one per cycle with ld_valid held) to store a rows x cols tensor: one per K elements of a row."""
+    return rows * math.ceil(cols / block)
+
+
+def block_bits(mode, block: int = 16, dense: bool = True) -> int:
+    """Bits of one converted block: exponent, flags and K elements at the mode's width (sign + W) when dense,
+    or in pe_array's 16-bit magnitude slots (what the core's BFP banks and pe_array's ports carry today)."""
+    element = (mag_bits(mode) + 1) if dense else (1 + 16)
+    return 8 + 2 + block * element
+
+
+def operand_bits_per_cycle(mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16, dense: bool = True) -> float:
+    """Operand bits per cycle the array consumes at full rate: a ROWS-block A beat and a COLS-block B beat per
+    block pair, one block pair every cycles_per_block cycles."""
+    return (rows * block_bits(mode_a, block, dense) + cols * block_bits(mode_b, block, dense)) / cycles_per_block(
+        mode_a, mode_b, block)
+
+
 def core_utilization(m: int, kdim: int, n: int, mode_a, mode_b, cycles: int, rows: int = 4, cols: int = 4) -> float:
     """Useful sub-multiplier operations / peak over the job's cycles (spec section 4's definition)."""
     na, nb = mag_bits(mode_a) // 4, mag_bits(mode_b) // 4
     return m * n * kdim * na * nb / (16 * rows * cols * cycles)
 
 
-__all__ = ["FWD", "BWD", "WG", "PASS_NAMES", "X", "W", "G", "pass_operands", "core_gemm", "core_cycles",
+__all__ = ["load_cycles", "block_bits", "operand_bits_per_cycle", "FWD", "BWD", "WG", "PASS_NAMES", "X", "W", "G", "pass_operands", "core_gemm", "core_cycles",
            "convert_cycles", "core_utilization", "cycles_per_block"]
