@@ -83,7 +83,7 @@ module flexblock_core #(
   assign ld_ready = state == S_IDLE;
   assign ld_take  = ld_valid && ld_ready;
   assign ld_cb    = words_per_row(ld_cols);
-  assign ld_word  = 29'(ld_row * ld_cb) + 29'(ld_cblk);
+  assign ld_word  = 29'(ld_row) * 29'(ld_cb) + 29'(ld_cblk);
   assign ld_ok    = ld_buf != 2'd3 && ld_cols != '0 && 17'(ld_cblk) < 17'(ld_cb) && ld_word < 29'(DEPTH);
 
   always_ff @(posedge clk) begin
@@ -137,8 +137,8 @@ module flexblock_core #(
   assign mtiles = 16'((17'(m) + 17'(ROWS - 1)) / 17'(ROWS));
   assign ntiles = 16'((17'(n) + 17'(COLS - 1)) / 17'(COLS));
   assign bad_job = pass == 2'd3 || m == '0 || kdim == '0 || n == '0
-                || 29'(rows_a * cb_a) > 29'(DEPTH) || 29'(rows_b * cb_b) > 29'(DEPTH)
-                || 29'(mtiles * kblocks) > 29'(BDEPTH) || 29'(ntiles * kblocks) > 29'(BDEPTH);
+                || 29'(rows_a) * 29'(cb_a) > 29'(DEPTH) || 29'(rows_b) * 29'(cb_b) > 29'(DEPTH)
+                || 29'(mtiles) * 29'(kblocks) > 29'(BDEPTH) || 29'(ntiles) * 29'(kblocks) > 29'(BDEPTH);
 
   // ---- conversion walk: read A's blocks (m-major, then k), then B's -------------------------------
   logic        cv_active, cv_side;   // side 0: A, 1: B

@@ -37,14 +37,14 @@ module fp32_buffer #(
   // ---- write: lane l goes to bank (row + l) mod K, every bank at the same word --------------------
   logic [AW-1:0] wr_addr;
   logic [KW-1:0] wr_rot;
-  assign wr_addr = AW'(32'(wr_base) + 32'(wr_row * wr_cb) + 32'(wr_cblk));
+  assign wr_addr = AW'(32'(wr_base) + 32'(wr_row) * 32'(wr_cb) + 32'(wr_cblk));
   assign wr_rot  = wr_row[KW-1:0];
 
   // ---- read addresses: per bank, the lane it holds and that lane's word ------------------------------
   logic [KW-1:0] rd_rot;      // lane 0's bank
   logic [AW-1:0] rd_word;     // word of lane 0: base + i*cb + floor(j/K)
   assign rd_rot  = rd_i[KW-1:0] + rd_j[KW-1:0];
-  assign rd_word = AW'(32'(rd_base) + 32'(rd_i * rd_cb) + 32'(rd_j >> KW));
+  assign rd_word = AW'(32'(rd_base) + 32'(rd_i) * 32'(rd_cb) + 32'(rd_j >> KW));
 
   logic [31:0] bank_q [K];
   for (genvar b = 0; b < K; b++) begin : g_bank

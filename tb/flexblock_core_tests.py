@@ -131,11 +131,19 @@ class BadConfigurations(CoreBase):
         too_long = p["DEPTH"] + 1                      # rows of a 1-word-wide tensor beyond the region
         bdeep = p["BDEPTH"] * p["ROWS"] + 1            # rows beyond the A banks (one block each)
         bad = [(0, 0, 4, 4), (0, 4, 0, 4), (1, 4, 4, 0), (3, 2, k, 2), (0, too_long, k, 1),
-               (2, 1, too_long, 1), (0, bdeep, k, 1) if bdeep <= 0xFFFF else (0, 1, 0xFFFF, 1)]
+               (2, 1, too_long, 1), (0, bdeep, k, 1) if bdeep <= 0xFFFF else (0, 1, 0xFFFF, 1),
+               (1, 0xFFFF, 0xFFFF, 0xFFFF), (2, 0xFFFF, 0x1001, 3)]  # products beyond 16 bits
+        while len(bad) < 13:  # random shapes (log-uniform up to 4 x DEPTH), good or bad by the spec's rule
+            pass_, *dims = (int(rng.integers(0, 4)), *(int(v) for v in np.exp2(rng.uniform(0, np.log2(4 * p["DEPTH"]), 3))))
+            small = cdiv(dims[0], p["ROWS"]) * cdiv(dims[2], p["COLS"]) * cdiv(dims[1], k) <= 8
+            if job_error(JobItem("", pass_, *dims).fields, p) or small:
+                bad.append((pass_, *dims))
         for pass_, m, kdim, n in bad:
             job = JobItem("bad", pass_, m, kdim, n)
-            assert job_error(job.fields, p), f"bench: {job.fields} should be a bad job"
-            await self.env.run_job(job)
+            if job_error(job.fields, p):
+                await self.env.run_job(job)
+            else:  # a random shape that fits: run it for real
+                await self.run_one(rng, pass_, (m, kdim, n), [2, 2], [0, 0])
         assert int(self.env.dut.ld_error.value) == 0
         ld = self.env.sources["ld"]
         await ld.send({"buf": 3, "row": 0, "cblk": 0, "cols": 4, "data": 0})
