@@ -77,6 +77,7 @@ module flexblock_core #(
   endfunction
 
   // ---- load ---------------------------------------------------------------------------------------
+  // A beat is written in the cycle it is taken, unless it is dropped (ld_error) or reset is asserted.
   logic        ld_take, ld_ok;
   logic [12:0] ld_cb;
   logic [28:0] ld_word;  // row*cb + cblk within the region
@@ -178,7 +179,7 @@ module flexblock_core #(
   logic [32*K-1:0] rd_data;
   fp32_buffer #(.K(K), .WORDS(WORDS)) u_fp32 (
     .clk, .rst_n,
-    .wr_en(ld_take && ld_ok), .wr_base(region(ld_buf)), .wr_row(ld_row), .wr_cblk(ld_cblk), .wr_cb(ld_cb),
+    .wr_en(ld_take && ld_ok && rst_n), .wr_base(region(ld_buf)), .wr_row(ld_row), .wr_cblk(ld_cblk), .wr_cb(ld_cb),
     .wr_data(ld_data),
     .rd_en(cv_active), .rd_col(cv_col), .rd_base(region(cv_side ? buf_b : buf_a)),
     .rd_i(cv_col ? cv_k0 : cv_o), .rd_j(cv_col ? cv_o : cv_k0),

@@ -258,7 +258,7 @@ def main(argv=None) -> int:
         own = r["cells"] - direct
         fifo = r["parts"].get("credit_fifo", (0, 0))
         cell = lambda v: f"{v:,} ({v / r['cells']:.0%})"
-        lines.append(f"| {name.split(',')[0]} | {cell(t.get('pe_array', 0))} | {cell(t.get('fp2bfp', 0))} | "
+        lines.append(f"| {name.rsplit(', hierarchical', 1)[0]} | {cell(t.get('pe_array', 0))} | {cell(t.get('fp2bfp', 0))} | "
                      f"{cell(t.get('fp32_buffer', 0))} | {cell(t.get('op_ram', 0))} | {cell(fifo[0] * fifo[1])} | {cell(own)} |")
     table = "\n".join(lines)
     print()

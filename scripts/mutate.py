@@ -57,6 +57,8 @@ TARGETS: dict[str, tuple[float, tuple[str, ...]]] = {
     "pe_array.sv":        (1.0, ("pe_array",)),
     "block_sequencer.sv": (0.75, ("pe_array",)),
     "credit_fifo.sv":     (0.75, ("fp2bfp", "fp32_acc", "pe_array")),
+    "flexblock_core.sv":  (1.0, ("flexblock_core",)),
+    "fp32_buffer.sv":     (1.0, ("flexblock_core",)),
 }
 
 # Parameter sets per DUT. 'default' is one run per DUT; 'regression' adds the other sets of tb/test_rtl.py
@@ -65,6 +67,7 @@ REGRESSION_CONFIGS = {
     "fp2bfp": [{}, {"K": 4, "SR_BITS": 3, "SR_SEED": 0x1234}],
     "fp32_acc": [{}],
     "pe_array": [{}, {"ROWS": 2, "COLS": 3}, {"ROWS": 1, "COLS": 1, "K": 32}],
+    "flexblock_core": [{}, {"ROWS": 2, "COLS": 2, "DEPTH": 64, "BDEPTH": 32}],
 }
 
 

@@ -155,7 +155,7 @@ class BadConfigurations(CoreBase):
 @pyuvm.test()
 class ResetMidJob(CoreBase):
     """A reset during a job's conversion or compute: its results are dropped, the tensors stay loaded, and
-    the next job is right."""
+    the next job is right; a reset in the middle of a load keeps exactly the beats taken before it."""
     idle, backpressure = "none", "random"
 
     async def body(self):
@@ -170,6 +170,14 @@ class ResetMidJob(CoreBase):
             await self.env.clock.reset()
             task.cancel()
             await self.run_one(rng, FWD, dims, [1, 0], [3, 3], tensors=tensors)
+        # a reset in the middle of reloading X and W: the beats taken before it are stored (the mirror has
+        # them too), the rest keep the old values; the next job sees that mix
+        new = random_tensors(rng, FWD, *dims)
+        task = cocotb.start_soon(self.env.load(new))
+        await self.env.clock.cycles(int(rng.integers(2, 2 * dims[0])))
+        await self.env.clock.reset()
+        task.cancel()
+        await self.env.run_job(JobItem("after_load_reset", FWD, *dims, 2, 1, 0, 1))
 
 
 @pyuvm.test()
