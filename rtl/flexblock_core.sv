@@ -77,7 +77,7 @@ module flexblock_core #(
   endfunction
 
   // ---- load ---------------------------------------------------------------------------------------
-  // A beat is written in the cycle it is taken, unless it is dropped (ld_error) or reset is asserted.
+  // A beat is written one edge after it is taken, unless it is dropped (ld_error) or reset was asserted.
   logic        ld_take, ld_ok;
   logic [12:0] ld_cb;
   logic [28:0] ld_word;  // row*cb + cblk within the region
@@ -87,9 +87,26 @@ module flexblock_core #(
   assign ld_word  = 29'(ld_row) * 29'(ld_cb) + 29'(ld_cblk);
   assign ld_ok    = ld_buf != 2'd3 && ld_cols != '0 && 17'(ld_cblk) < 17'(ld_cb) && ld_word < 29'(DEPTH);
 
+  // The beat is registered, then written: the address multiply sits between the port and a register.
+  logic            ldq_valid;
+  logic [AW-1:0]   ldq_addr;
+  logic [KW-1:0]   ldq_rot;
+  logic [32*K-1:0] ldq_data;
   always_ff @(posedge clk) begin
-    if (!rst_n)                 ld_error <= 1'b0;
-    else if (ld_take && !ld_ok) ld_error <= 1'b1;
+    if (!rst_n) begin
+      ld_error  <= 1'b0;
+      ldq_valid <= 1'b0;
+    end else begin
+      if (ld_take && !ld_ok) ld_error <= 1'b1;
+      ldq_valid <= ld_take && ld_ok;
+    end
+  end
+  always_ff @(posedge clk) begin
+    if (ld_take) begin
+      ldq_addr <= AW'(32'(region(ld_buf)) + 32'(ld_word));
+      ldq_rot  <= ld_row[KW-1:0];
+      ldq_data <= ld_data;
+    end
   end
 
   // ---- job registers and the pass's geometry --------------------------------------------------------
@@ -148,10 +165,18 @@ module flexblock_core #(
   logic [15:0] cv_k0;                // cv_kb * K
   logic        cv_kb_last, cv_o_last, cv_col;
   logic        cv_start;
+  // Word offsets kept by additions: cv_oword = cv_o * cb (a row read's row), cv_kword = cv_k0 * cb (a
+  // column read's first row), with cb the side's words per stored row.
+  logic [28:0] cv_oword, cv_kword;
+  logic [12:0] cv_cb;
+  logic [AW-1:0] cv_word;
   assign cv_start   = state == S_CHECK && !bad_job;
   assign cv_kb_last = cv_kb == kblocks - 13'd1;
   assign cv_o_last  = cv_o == (cv_side ? n : m) - 16'd1;
   assign cv_col     = cv_side ? col_b : col_a;
+  assign cv_cb      = cv_side ? cb_b : cb_a;
+  assign cv_word    = AW'(32'(region(cv_side ? buf_b : buf_a))
+                          + (cv_col ? 32'(cv_kword) + 32'(cv_o >> KW) : 32'(cv_oword) + 32'(cv_kb)));
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
@@ -162,11 +187,15 @@ module flexblock_core #(
       cv_o      <= '0;
       cv_kb     <= '0;
       cv_k0     <= '0;
+      cv_oword  <= '0;
+      cv_kword  <= '0;
     end else if (cv_active) begin
-      cv_kb <= cv_kb_last ? '0 : cv_kb + 13'd1;
-      cv_k0 <= cv_kb_last ? '0 : cv_k0 + 16'(K);
+      cv_kb    <= cv_kb_last ? '0 : cv_kb + 13'd1;
+      cv_k0    <= cv_kb_last ? '0 : cv_k0 + 16'(K);
+      cv_kword <= cv_kb_last ? '0 : cv_kword + 29'(K) * 29'(cv_cb);
       if (cv_kb_last) begin
-        cv_o <= cv_o_last ? '0 : cv_o + 16'd1;
+        cv_o     <= cv_o_last ? '0 : cv_o + 16'd1;
+        cv_oword <= cv_o_last ? '0 : cv_oword + 29'(cv_cb);
         if (cv_o_last) begin
           cv_side <= 1'b1;
           if (cv_side) cv_active <= 1'b0;
@@ -179,11 +208,10 @@ module flexblock_core #(
   logic [32*K-1:0] rd_data;
   fp32_buffer #(.K(K), .WORDS(WORDS)) u_fp32 (
     .clk, .rst_n,
-    .wr_en(ld_take && ld_ok && rst_n), .wr_base(region(ld_buf)), .wr_row(ld_row), .wr_cblk(ld_cblk), .wr_cb(ld_cb),
-    .wr_data(ld_data),
-    .rd_en(cv_active), .rd_col(cv_col), .rd_base(region(cv_side ? buf_b : buf_a)),
+    .wr_en(ldq_valid), .wr_addr(ldq_addr), .wr_rot(ldq_rot), .wr_data(ldq_data),
+    .rd_en(cv_active), .rd_col(cv_col), .rd_word(cv_word), .rd_cb(cv_cb),
     .rd_i(cv_col ? cv_k0 : cv_o), .rd_j(cv_col ? cv_o : cv_k0),
-    .rd_cb(cv_side ? cb_b : cb_a), .rd_rows(cv_side ? rows_b : rows_a), .rd_cols(cv_side ? cols_b : cols_a),
+    .rd_rows(cv_side ? rows_b : rows_a), .rd_cols(cv_side ? cols_b : cols_a),
     .rd_valid, .rd_data
   );
 

@@ -7,7 +7,8 @@
 // bank at the same address) or of a column (i..i+K-1, j, i a multiple of K: bank b at the word of row
 // i + ((b - j) mod K)). Lane l of either is bank (i + j + l) mod K, so one rotator serves both. Elements
 // outside rows x cols read as +0 (the zero padding of the reduction axis and of partial tiles).
-// Read latency 2: the banks' registered read, then the rotated, masked block in rd_data.
+// Read latency 2: the banks' registered read, then the rotated, masked block in rd_data. The caller keeps
+// the word addresses (incrementally, in its walk); a column read adds lane * cb per bank.
 module fp32_buffer #(
   parameter int K     = 16,   // elements per block, a power of two
   parameter int WORDS = 768   // words per bank
@@ -15,17 +16,15 @@ module fp32_buffer #(
   input  logic                     clk,
   input  logic                     rst_n,
   input  logic                     wr_en,
-  input  logic [$clog2(WORDS)-1:0] wr_base,   // the tensor's region
-  input  logic [15:0]              wr_row,
-  input  logic [15:0]              wr_cblk,   // floor(j/K) of the word's first element
-  input  logic [12:0]              wr_cb,     // words per stored row
+  input  logic [$clog2(WORDS)-1:0] wr_addr,   // the row's word: base + i*cb + floor(j/K)
+  input  logic [$clog2(K)-1:0]     wr_rot,    // i mod K: lane l goes to bank (i + l) mod K
   input  logic [32*K-1:0]          wr_data,   // element l at [32l +: 32]
   input  logic                     rd_en,
   input  logic                     rd_col,    // 0: along a stored row, 1: along a stored column
-  input  logic [$clog2(WORDS)-1:0] rd_base,
+  input  logic [$clog2(WORDS)-1:0] rd_word,   // lane 0's word: base + i*cb + floor(j/K)
+  input  logic [12:0]              rd_cb,     // words per stored row (a column read steps by it)
   input  logic [15:0]              rd_i,      // first element's row
   input  logic [15:0]              rd_j,      // first element's column
-  input  logic [12:0]              rd_cb,
   input  logic [15:0]              rd_rows,   // the stored tensor's shape (elements beyond read as +0)
   input  logic [15:0]              rd_cols,
   output logic                     rd_valid,
@@ -34,17 +33,9 @@ module fp32_buffer #(
   localparam int AW = $clog2(WORDS);
   localparam int KW = $clog2(K);
 
-  // ---- write: lane l goes to bank (row + l) mod K, every bank at the same word --------------------
-  logic [AW-1:0] wr_addr;
-  logic [KW-1:0] wr_rot;
-  assign wr_addr = AW'(32'(wr_base) + 32'(wr_row) * 32'(wr_cb) + 32'(wr_cblk));
-  assign wr_rot  = wr_row[KW-1:0];
-
-  // ---- read addresses: per bank, the lane it holds and that lane's word ------------------------------
+  // The word addresses come from the caller's walk (kept incrementally there: no multiplier here).
   logic [KW-1:0] rd_rot;      // lane 0's bank
-  logic [AW-1:0] rd_word;     // word of lane 0: base + i*cb + floor(j/K)
-  assign rd_rot  = rd_i[KW-1:0] + rd_j[KW-1:0];
-  assign rd_word = AW'(32'(rd_base) + 32'(rd_i) * 32'(rd_cb) + 32'(rd_j >> KW));
+  assign rd_rot = rd_i[KW-1:0] + rd_j[KW-1:0];
 
   logic [31:0] bank_q [K];
   for (genvar b = 0; b < K; b++) begin : g_bank
@@ -52,8 +43,8 @@ module fp32_buffer #(
     logic [AW-1:0] rd_addr;
     assign wr_lane = KW'(b) - wr_rot;
     assign rd_lane = KW'(b) - rd_rot;
-    // a column read moves down rd_lane rows: rd_lane * cb words further
-    assign rd_addr = rd_col ? rd_word + AW'(rd_lane * rd_cb) : rd_word;
+    // a column read moves down rd_lane rows: rd_lane * cb words further (a KW-bit by 13-bit product)
+    assign rd_addr = rd_col ? AW'(32'(rd_word) + 32'(rd_lane) * 32'(rd_cb)) : rd_word;
     op_ram #(.WIDTH(32), .DEPTH(WORDS)) u_bank (
       .clk, .wr_en, .wr_addr, .wr_data(wr_data[32*wr_lane +: 32]),
       .rd_en, .rd_addr, .rd_data(bank_q[b])

@@ -649,6 +649,9 @@ def main(argv=None) -> int:
         t_start = time.monotonic()
         if args.only:
             tag = re.sub(r"[^\w.-]+", "_", "-".join(args.only))
+            if len(tag) > 80:  # many --only: keep the file name within the file system's limit
+                import hashlib
+                tag = f"{tag[:60]}-{len(args.only)}-{hashlib.sha1(tag.encode()).hexdigest()[:10]}"
             json_path, md_path = OUT / f"only-{tag}.json", None
         else:
             json_path, md_path = Path(args.json), Path(args.json).with_suffix(".md")
