@@ -182,14 +182,23 @@ def _value(bits) -> float:
 @CoverPoint("flexblock_core.kind", xf=lambda job, kind: kind, bins=["result", "error"])
 @CoverCross("flexblock_core.pass_x_mode_pair", items=["flexblock_core.pass", "flexblock_core.mode_pair"],
             ign_bins=[(3, None)])
+@CoverCross("flexblock_core.pass_x_rounding", items=["flexblock_core.pass", "flexblock_core.rounding"],
+            ign_bins=[(3, None)])
 def _sample(job, kind):
+    pass
+
+
+@CoverPoint("flexblock_core.result_flags", xf=lambda f: f, bins=[0, 1, 2, 3])
+def _sample_flags(flags):
     pass
 
 
 class CoreCoverage(CoverageCollector):
     def sample(self, txn):
-        if txn["last"]:
+        if txn["last"]:  # once per job
             _sample(txn["job"], "error" if txn["error"] else "result")
+        for f in set(txn["flags"].tolist()):
+            _sample_flags(f)
 
 
 class CoreEnv(StreamEnv):
@@ -240,14 +249,21 @@ class CoreEnv(StreamEnv):
 
 
 def random_tensors(rng: np.random.Generator, pass_: int, m: int, kdim: int, n: int, kind: str = "normal") -> dict:
-    """The stored tensors a pass reads, random (kind: normal, or special: NaN/Inf/subnormal/zero mixed in)."""
+    """The stored tensors a pass reads, random (kind: normal, or special-nan / -inf / -both / -huge: NaN and/or
+    +/-Inf, or huge positive values whose products overflow binary32 to +Inf, with subnormals, zeros and an
+    all-zero row mixed in)."""
     out = {}
+    variant = kind.partition("-")[2] if kind.startswith("special") else None  # special-nan, -inf, -both, -huge
     for buf, (r, c) in stored_shapes(pass_, m, kdim, n).items():
         t = (rng.standard_normal((r, c)) * np.exp2(rng.integers(-4, 4, (r, 1)))).astype(np.float32)
-        if kind == "special":
+        if variant:
             pick = rng.random((r, c))
-            t[pick < 0.04] = np.nan
-            t[(pick >= 0.04) & (pick < 0.07)] = np.inf * np.sign(rng.standard_normal()) 
+            if variant in ("nan", "both"):
+                t[pick < 0.04] = np.nan
+            if variant in ("inf", "both"):
+                t[(pick >= 0.04) & (pick < 0.07)] = np.inf * np.sign(rng.standard_normal())
+            if variant == "huge":
+                t[pick < 0.3] = np.float32(2.0 ** 120)
             sub = (pick >= 0.07) & (pick < 0.2)
             t[sub] = bits_float32(rng.integers(1, 1 << 23, sub.sum()).astype(np.uint32))
             t[(pick >= 0.2) & (pick < 0.35)] = 0.0

@@ -83,9 +83,15 @@ class ModesPassesRoundings(CoreBase):
 
 @pyuvm.test()
 class SpecialOperands(CoreBase):
-    """NaN, +/-Inf, subnormals, zeros and all-zero rows in the FP32 tensors of every pass."""
-    kind = "special"
-    count = 6
+    """NaN, +/-Inf, products overflowing to +Inf, subnormals, zeros and all-zero rows in the FP32 tensors of
+    every pass (the four kinds in turn: every combination of the result flags)."""
+    count = 8
+    kinds = ("special-nan", "special-inf", "special-both", "special-huge")
+
+    async def run_one(self, rng, *args, **kwargs):
+        self.kind = self.kinds[getattr(self, "turn", 0) % len(self.kinds)]
+        self.turn = getattr(self, "turn", 0) + 1
+        return await super().run_one(rng, *args, **kwargs)
 
 
 @pyuvm.test()
