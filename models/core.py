@@ -33,9 +33,27 @@ def pass_operands(pass_: int, x=None, w=None, g=None) -> tuple[np.ndarray, np.nd
     raise ValueError(f"pass code {pass_} is reserved")
 
 
+def im2col(x, img_h: int, img_w: int) -> np.ndarray:
+    """A of a 3x3 conv's FWD GEMM (stride 1, padding 1) from X stored as pixels x C (NHWC: pixel
+    p = (image * H + h) * W + w): row p, column t * C + c = X[(h + dh, w + dw), c] with tap t = 3 (dh + 1) +
+    (dw + 1), zero outside the image. The core reads it from X directly (spec section 6)."""
+    x = np.asarray(x, np.float32)
+    pixels, c = x.shape
+    imgs = x.reshape(-1, img_h, img_w, c)
+    padded = np.pad(imgs, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    taps = [padded[:, dh:dh + img_h, dw:dw + img_w, :] for dh in range(3) for dw in range(3)]
+    return np.stack(taps, axis=3).reshape(pixels, 9 * c)
+
+
 def core_gemm(pass_: int, x, w, g, mode_a: int, mode_b: int, round_a: int, round_b: int,
-              seed: int = lfsr.DEFAULT_SEED, block: int = 16, sr_bits: int = lfsr.DEFAULT_SR_BITS):
-    """One job of the core: (C as float32 M x N, flags)."""
+              seed: int = lfsr.DEFAULT_SEED, block: int = 16, sr_bits: int = lfsr.DEFAULT_SR_BITS,
+              conv: tuple[int, int] | None = None):
+    """One job of the core: (C as float32 M x N, flags). conv = (H, W): the FWD of a 3x3 conv layer, A =
+    im2col(X) (X pixels x C), B = W (9C x Cout, rows t * C + c)."""
+    if conv is not None:
+        if pass_ != FWD:
+            raise ValueError("the core maps only the FWD pass of a conv layer")
+        x = im2col(x, *conv)
     a, b = pass_operands(pass_, x, w, g)
     return gemm(np.asarray(a, np.float32), np.asarray(b, np.float32), mode_a, mode_b, (round_a, round_b),
                 block, quantizer=Fp2Bfp(block, seed, sr_bits))
@@ -83,5 +101,5 @@ def core_utilization(m: int, kdim: int, n: int, mode_a, mode_b, cycles: int, row
     return m * n * kdim * na * nb / (16 * rows * cols * cycles)
 
 
-__all__ = ["load_cycles", "block_bits", "operand_bits_per_cycle", "FWD", "BWD", "WG", "PASS_NAMES", "X", "W", "G", "pass_operands", "core_gemm", "core_cycles",
+__all__ = ["im2col", "load_cycles", "block_bits", "operand_bits_per_cycle", "FWD", "BWD", "WG", "PASS_NAMES", "X", "W", "G", "pass_operands", "core_gemm", "core_cycles",
            "convert_cycles", "core_utilization", "cycles_per_block"]

@@ -46,6 +46,9 @@ module flexblock_core #(
   input  logic [1:0]              job_round_a,
   input  logic [1:0]              job_round_b,
   input  logic [15:0]             job_seed,    // loaded into the converter's SR LFSRs at the job's start
+  input  logic                    job_conv,    // FWD of a 3x3 conv (stride 1, pad 1): A = im2col(X), X in NHWC
+  input  logic [15:0]             job_img_h,   // conv: image height and width (M = images * H * W pixels)
+  input  logic [15:0]             job_img_w,
   // out: one beat per ROWS x COLS tile of C, row-major over tiles; or one error beat for a bad job
   output logic                    out_valid,
   input  logic                    out_ready,
@@ -114,6 +117,8 @@ module flexblock_core #(
   logic [1:0]  pass;
   logic [15:0] m, kdim, n;
   logic [1:0]  mode_a, mode_b, round_a, round_b;
+  logic        conv;
+  logic [15:0] img_h, img_w;
   assign job_ready = state == S_IDLE;
   assign job_take  = job_valid && job_ready;
 
@@ -127,6 +132,9 @@ module flexblock_core #(
       mode_b  <= job_mode_b;
       round_a <= job_round_a;
       round_b <= job_round_b;
+      conv    <= job_conv;
+      img_h   <= job_img_h;
+      img_w   <= job_img_w;
     end
   end
 
@@ -141,7 +149,7 @@ module flexblock_core #(
   assign col_a  = pass == PASS_WG;
   assign col_b  = pass == PASS_FWD || pass == PASS_WG;
   assign rows_a = col_a ? kdim : m;
-  assign cols_a = col_a ? m : kdim;
+  assign cols_a = conv ? 16'(kdim / 16'd9) : col_a ? m : kdim;  // conv: X is pixels x C, Kdim = 9 C
   assign rows_b = col_b ? kdim : n;
   assign cols_b = col_b ? n : kdim;
   assign kblocks = words_per_row(kdim);
@@ -154,7 +162,10 @@ module flexblock_core #(
   assign cb_b   = words_per_row(cols_b);
   assign mtiles = 16'((17'(m) + 17'(ROWS - 1)) / 17'(ROWS));
   assign ntiles = 16'((17'(n) + 17'(COLS - 1)) / 17'(COLS));
+  // A conv job is FWD with C a multiple of K (each block then holds one tap's K channels) and an image.
   assign bad_job = pass == 2'd3 || m == '0 || kdim == '0 || n == '0
+                || (conv && (pass != PASS_FWD || img_h == '0 || img_w == '0
+                             || 16'(kdim) != 16'(cb_a) * 16'(9 * K)))
                 || 29'(rows_a) * 29'(cb_a) > 29'(DEPTH) || 29'(rows_b) * 29'(cb_b) > 29'(DEPTH)
                 || 29'(mtiles) * 29'(kblocks) > 29'(BDEPTH) || 29'(ntiles) * 29'(kblocks) > 29'(BDEPTH);
 
@@ -170,13 +181,65 @@ module flexblock_core #(
   logic [28:0] cv_oword, cv_kword;
   logic [12:0] cv_cb;
   logic [AW-1:0] cv_word;
+  // Conv (A side): block kb of pixel p is tap t = (th, tw) (kb = t * cb + cc), channels cc*K..: the row of
+  // X at the pixel shifted by (th - 1, tw - 1), zero outside the image. All kept by additions: the pixel's
+  // (ph, pw), the tap's row offset tap_i = (th - 1) W + tw - 1 and word offset tap_word = tap_i * cb.
+  logic        cv_conv, tap_in;
+  logic [15:0] ph, pw;
+  logic [1:0]  th, tw;
+  logic [12:0] cc;
+  logic signed [17:0] tap_i;
+  logic signed [30:0] tap_word;
+  logic [28:0] wcb;                 // W * cb: constant during the job
+  logic signed [17:0] tap_h, tap_w; // the tap's input row and column
+  logic        cc_last, tw_last, pw_last, ph_last;
   assign cv_start   = state == S_CHECK && !bad_job;
   assign cv_kb_last = cv_kb == kblocks - 13'd1;
   assign cv_o_last  = cv_o == (cv_side ? n : m) - 16'd1;
   assign cv_col     = cv_side ? col_b : col_a;
   assign cv_cb      = cv_side ? cb_b : cb_a;
+  assign cv_conv    = conv && !cv_side;
   assign cv_word    = AW'(32'(region(cv_side ? buf_b : buf_a))
-                          + (cv_col ? 32'(cv_kword) + 32'(cv_o >> KW) : 32'(cv_oword) + 32'(cv_kb)));
+                          + (cv_conv ? 32'($signed({1'b0, cv_oword}) + tap_word) + 32'(cc)
+                             : cv_col ? 32'(cv_kword) + 32'(cv_o >> KW) : 32'(cv_oword) + 32'(cv_kb)));
+  assign tap_h      = 18'(ph) + 18'(th) - 18'sd1;
+  assign tap_w      = 18'(pw) + 18'(tw) - 18'sd1;
+  assign tap_in     = tap_h >= 0 && tap_h < 18'(img_h) && tap_w >= 0 && tap_w < 18'(img_w);
+  assign cc_last    = cc == cb_a - 13'd1;
+  assign tw_last    = tw == 2'd2;
+  assign pw_last    = pw == img_w - 16'd1;
+  assign ph_last    = ph == img_h - 16'd1;
+
+  assign wcb        = 29'(img_w) * 29'(cb_a);
+
+  always_ff @(posedge clk) begin
+    if (cv_start || (cv_active && cv_kb_last)) begin  // a new pixel: its first tap, (-1, -1)
+      th       <= '0;
+      tw       <= '0;
+      cc       <= '0;
+      tap_i    <= -$signed(18'(img_w)) - 18'sd1;
+      tap_word <= -$signed(31'(wcb)) - $signed(31'(cb_a));
+    end else if (cv_active) begin
+      cc <= cc_last ? '0 : cc + 13'd1;
+      if (cc_last) begin
+        tw <= tw_last ? '0 : tw + 2'd1;
+        if (tw_last) th <= th + 2'd1;
+        // next tap: one column right, or the next row's first column (W - 2 further)
+        tap_i    <= tw_last ? tap_i + $signed(18'(img_w)) - 18'sd2 : tap_i + 18'sd1;
+        tap_word <= tw_last ? tap_word + $signed(31'(wcb)) - $signed(31'(2 * cb_a)) : tap_word + $signed(31'(cb_a));
+      end
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (cv_start) begin
+      ph <= '0;
+      pw <= '0;
+    end else if (cv_active && cv_kb_last) begin
+      pw <= pw_last ? '0 : pw + 16'd1;
+      if (pw_last) ph <= ph_last ? '0 : ph + 16'd1;
+    end
+  end
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
@@ -210,7 +273,8 @@ module flexblock_core #(
     .clk, .rst_n,
     .wr_en(ldq_valid), .wr_addr(ldq_addr), .wr_rot(ldq_rot), .wr_data(ldq_data),
     .rd_en(cv_active), .rd_col(cv_col), .rd_word(cv_word), .rd_cb(cv_cb),
-    .rd_i(cv_col ? cv_k0 : cv_o), .rd_j(cv_col ? cv_o : cv_k0),
+    .rd_zero(cv_conv && !tap_in),
+    .rd_i(cv_conv ? 16'(18'(cv_o) + tap_i) : cv_col ? cv_k0 : cv_o), .rd_j(cv_conv ? 16'(cc) << KW : cv_col ? cv_o : cv_k0),
     .rd_rows(cv_side ? rows_b : rows_a), .rd_cols(cv_side ? cols_b : cols_a),
     .rd_valid, .rd_data
   );
@@ -239,11 +303,11 @@ module flexblock_core #(
   logic [15:0] wb_o, wb_slot;
   logic [12:0] wb_kb;
   logic [BAW-1:0] wb_base;
-  logic        wb_kb_last, wb_o_last, wb_slot_last, conv_done;
+  logic        wb_kb_last, wb_o_last, wb_slot_last, cv_done;
   assign wb_kb_last   = wb_kb == kblocks - 13'd1;
   assign wb_o_last    = wb_o == (wb_side ? n : m) - 16'd1;
   assign wb_slot_last = wb_slot == (wb_side ? 16'(COLS - 1) : 16'(ROWS - 1));
-  assign conv_done    = fb_valid && wb_side && wb_o_last && wb_kb_last;
+  assign cv_done    = fb_valid && wb_side && wb_o_last && wb_kb_last;
 
   always_ff @(posedge clk) begin
     if (cv_start) begin
@@ -427,7 +491,7 @@ module flexblock_core #(
       unique case (state)
         S_IDLE:  if (job_take) state <= S_CHECK;
         S_CHECK: state <= bad_job ? S_ERR : S_CONV;
-        S_CONV:  if (conv_done) state <= S_CFG;
+        S_CONV:  if (cv_done) state <= S_CFG;
         S_CFG:   if (cfg_ready) state <= S_RUN;
         S_RUN:   if (out_take && o_last) state <= S_IDLE;
         S_ERR:   if (out_take) state <= S_IDLE;
@@ -440,9 +504,10 @@ module flexblock_core #(
   stream_checker #(.NAME("flexblock_core.ld"), .WIDTH(2 + 48 + 32 * K)) u_ld_check (
     .clk, .rst_n, .valid(ld_valid), .ready(ld_ready), .data({ld_buf, ld_row, ld_cblk, ld_cols, ld_data})
   );
-  stream_checker #(.NAME("flexblock_core.job"), .WIDTH(2 + 48 + 8 + 16)) u_job_check (
+  stream_checker #(.NAME("flexblock_core.job"), .WIDTH(2 + 48 + 8 + 16 + 33)) u_job_check (
     .clk, .rst_n, .valid(job_valid), .ready(job_ready),
-    .data({job_pass, job_m, job_kdim, job_n, job_mode_a, job_mode_b, job_round_a, job_round_b, job_seed})
+    .data({job_pass, job_m, job_kdim, job_n, job_mode_a, job_mode_b, job_round_a, job_round_b, job_seed,
+           job_conv, job_img_h, job_img_w})
   );
   stream_checker #(.NAME("flexblock_core.out"), .WIDTH(34 * ROWS * COLS + 34)) u_out_check (
     .clk, .rst_n, .valid(out_valid), .ready(out_ready),

@@ -23,6 +23,7 @@ module fp32_buffer #(
   input  logic                     rd_col,    // 0: along a stored row, 1: along a stored column
   input  logic [$clog2(WORDS)-1:0] rd_word,   // lane 0's word: base + i*cb + floor(j/K)
   input  logic [12:0]              rd_cb,     // words per stored row (a column read steps by it)
+  input  logic                     rd_zero,   // the whole block reads as +0 (a conv tap outside the image)
   input  logic [15:0]              rd_i,      // first element's row
   input  logic [15:0]              rd_j,      // first element's column
   input  logic [15:0]              rd_rows,   // the stored tensor's shape (elements beyond read as +0)
@@ -57,7 +58,7 @@ module fp32_buffer #(
   logic [K-1:0]  rd1_keep;
   logic [K-1:0]  keep;
   for (genvar l = 0; l < K; l++) begin : g_keep
-    assign keep[l] = rd_col ? (17'(rd_i) + 17'(l) < 17'(rd_rows)) && (rd_j < rd_cols)
+    assign keep[l] = rd_zero ? 1'b0 : rd_col ? (17'(rd_i) + 17'(l) < 17'(rd_rows)) && (rd_j < rd_cols)
                             : (rd_i < rd_rows) && (17'(rd_j) + 17'(l) < 17'(rd_cols));
   end
 

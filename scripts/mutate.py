@@ -67,7 +67,7 @@ REGRESSION_CONFIGS = {
     "fp2bfp": [{}, {"K": 4, "SR_BITS": 3, "SR_SEED": 0x1234}],
     "fp32_acc": [{}],
     "pe_array": [{}, {"ROWS": 2, "COLS": 3}, {"ROWS": 1, "COLS": 1, "K": 32}],
-    "flexblock_core": [{}, {"ROWS": 2, "COLS": 2, "DEPTH": 64, "BDEPTH": 32}],
+    "flexblock_core": [{}, {"ROWS": 2, "COLS": 2, "DEPTH": 160, "BDEPTH": 40}],
 }
 
 

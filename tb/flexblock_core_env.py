@@ -24,8 +24,11 @@ def cdiv(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def stored_shapes(pass_: int, m: int, kdim: int, n: int) -> dict:
-    """tensor region -> the stored shape a pass reads (spec section 6's table, restated)."""
+def stored_shapes(pass_: int, m: int, kdim: int, n: int, conv: bool = False) -> dict:
+    """tensor region -> the stored shape a pass reads (spec section 6's table, restated); a conv FWD reads X
+    as pixels x C (Kdim = 9 C) and W as 9C x Cout."""
+    if conv:
+        return {X: (m, kdim // 9), W: (kdim, n)}
     return {FWD: {X: (m, kdim), W: (kdim, n)},
             BWD: {G: (m, kdim), W: (n, kdim)},
             WG: {X: (kdim, m), G: (kdim, n)}}.get(pass_, {})
@@ -37,7 +40,9 @@ def job_error(job: dict, p: dict) -> bool:
     if job["pass"] == 3 or 0 in (m, kdim, n):
         return True
     k = p["K"]
-    if any(r * cdiv(c, k) > p["DEPTH"] for r, c in stored_shapes(job["pass"], m, kdim, n).values()):
+    if job["conv"] and (job["pass"] != FWD or 0 in (job["img_h"], job["img_w"]) or kdim % (9 * k)):
+        return True
+    if any(r * cdiv(c, k) > p["DEPTH"] for r, c in stored_shapes(job["pass"], m, kdim, n, job["conv"]).values()):
         return True
     kb = cdiv(kdim, k)
     return cdiv(m, p["ROWS"]) * kb > p["BDEPTH"] or cdiv(n, p["COLS"]) * kb > p["BDEPTH"]
@@ -67,10 +72,11 @@ class LoadTensor(StreamItem):
 
 class JobItem(StreamItem):
     def __init__(self, name, pass_: int, m: int, kdim: int, n: int, mode_a: int = 0, mode_b: int = 0,
-                 round_a: int = 0, round_b: int = 0, seed: int = 0xACE1):
+                 round_a: int = 0, round_b: int = 0, seed: int = 0xACE1, conv: tuple[int, int] | None = None):
         super().__init__(name)
         self.fields = {"pass": pass_, "m": m, "kdim": kdim, "n": n, "mode_a": mode_a, "mode_b": mode_b,
-                       "round_a": round_a, "round_b": round_b, "seed": seed}
+                       "round_a": round_a, "round_b": round_b, "seed": seed, "conv": int(conv is not None),
+                       "img_h": conv[0] if conv else 0, "img_w": conv[1] if conv else 0}
 
     def beat(self):
         return dict(self.fields)
@@ -133,10 +139,11 @@ class CoreScoreboard(Scoreboard):
             return [{"error": 1, "last": 1, "row": 0, "col": 0, "result": np.zeros(p["ROWS"] * p["COLS"], np.uint32),
                      "flags": np.zeros(p["ROWS"] * p["COLS"], np.uint8), "job": job}]
         m, kdim, n = job["m"], job["kdim"], job["n"]
-        shapes = stored_shapes(job["pass"], m, kdim, n)
+        shapes = stored_shapes(job["pass"], m, kdim, n, job["conv"])
         mats = {buf: self._matrix(buf, *shape) for buf, shape in shapes.items()}
         c, flags = core_gemm(job["pass"], mats.get(X), mats.get(W), mats.get(G), job["mode_a"], job["mode_b"],
-                             job["round_a"], job["round_b"], job["seed"], p["K"], p["SR_BITS"])
+                             job["round_a"], job["round_b"], job["seed"], p["K"], p["SR_BITS"],
+                             conv=(job["img_h"], job["img_w"]) if job["conv"] else None)
         self.last_prediction = c
         rows, cols = p["ROWS"], p["COLS"]
         mt, nt = cdiv(m, rows), cdiv(n, cols)
@@ -180,6 +187,7 @@ def _value(bits) -> float:
             bins=[(a, b) for a in range(3) for b in range(3)])
 @CoverPoint("flexblock_core.rounding", xf=lambda job, kind: job["round_a"], bins=list(ROUNDING_NAMES))
 @CoverPoint("flexblock_core.kind", xf=lambda job, kind: kind, bins=["result", "error"])
+@CoverPoint("flexblock_core.layer", xf=lambda job, kind: "conv" if job["conv"] else "fc", bins=["fc", "conv"])
 @CoverCross("flexblock_core.pass_x_mode_pair", items=["flexblock_core.pass", "flexblock_core.mode_pair"],
             ign_bins=[(3, None)])
 @CoverCross("flexblock_core.pass_x_rounding", items=["flexblock_core.pass", "flexblock_core.rounding"],
@@ -209,7 +217,8 @@ class CoreEnv(StreamEnv):
     def build_phase(self):
         self.p = dut_params()
         self.inputs = {"ld": ["buf", "row", "cblk", "cols", "data"],
-                       "job": ["pass", "m", "kdim", "n", "mode_a", "mode_b", "round_a", "round_b", "seed"]}
+                       "job": ["pass", "m", "kdim", "n", "mode_a", "mode_b", "round_a", "round_b", "seed", "conv",
+                               "img_h", "img_w"]}
         super().build_phase()
         self.lasts = 0
         self.job_edge = self.last_edge = 0

@@ -95,6 +95,36 @@ class SpecialOperands(CoreBase):
 
 
 @pyuvm.test()
+class ConvForward(CoreBase):
+    """3x3 conv FWD (stride 1, padding 1) read as im2col straight from X stored NHWC (pixels x C, C = K):
+    the core's address generator shifts each pixel by the tap and zeroes taps outside the image; some jobs
+    with back-to-back images, partial tiles, every rounding; a conv job with a bad shape gets an error beat."""
+    count = 4
+
+    async def body(self):
+        rng = seeds.rng("conv")
+        p = self.env.p
+        k = p["K"]
+        runs = 0
+        while runs < seeds.scaled(self.count if VERILATOR else 2):
+            h, w, imgs = int(rng.integers(1, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 3))
+            m, kdim, n = imgs * h * w, 9 * k, int(rng.integers(1, 2 * p["COLS"] + 1))
+            job = JobItem("conv", FWD, m, kdim, n, *(int(v) for v in rng.integers(0, 3, 2)),
+                          *(int(v) for v in rng.integers(0, 4, 2)), seed=int(rng.integers(0, 1 << 16)), conv=(h, w))
+            if job_error(job.fields, p):
+                continue  # too large for the buffers at this size: draw again
+            x = random_tensors(rng, FWD, m, k, 1)[X]          # pixels x C
+            wt = random_tensors(rng, FWD, 1, kdim, n)[W]      # 9C x Cout
+            await self.env.load({X: x, W: wt})
+            cycles = await self.env.run_job(job)
+            want = core_cycles(m, kdim, n, job.fields["mode_a"], job.fields["mode_b"], p["ROWS"], p["COLS"], k)
+            assert cycles == want, f"conv job {job.fields}: {cycles} cycles, models.core.core_cycles says {want}"
+            runs += 1
+        await self.env.run_job(JobItem("conv_bad", FWD, 4, 9 * k + 1, 2, conv=(2, 2)))  # Kdim not a multiple of 9 K
+        await self.env.run_job(JobItem("conv_bwd", BWD, 4, 9 * k, 2, conv=(2, 2)))      # conv BWD: not mapped
+
+
+@pyuvm.test()
 class BackPressure(CoreBase):
     idle, backpressure = "random", "bursty"
 

@@ -19,7 +19,7 @@ CONFIGS = [
     ("pe_array", {"ROWS": 2, "COLS": 3}),
     ("pe_array", {"ROWS": 1, "COLS": 1, "K": 32}),
     ("flexblock_core", {}),
-    ("flexblock_core", {"ROWS": 2, "COLS": 2, "DEPTH": 64, "BDEPTH": 32}),  # small array and buffers
+    ("flexblock_core", {"ROWS": 2, "COLS": 2, "DEPTH": 160, "BDEPTH": 40}),  # small array and buffers
 ]
 
 

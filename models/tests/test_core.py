@@ -62,3 +62,33 @@ def test_core_cycles_parts():
         m, kdim, n = dims
         assert core.core_cycles(*dims, *modes) == (core.CORE_CHECK + core.convert_cycles(*dims) + core.CORE_CONV_FILL
                                                    + core.CORE_CFG + core.CORE_READ + gemm_cycles(*dims, *modes))
+
+
+def test_conv_forward_vs_oracle(rng):
+    """A 3x3 conv's FWD (stride 1, padding 1) through core_gemm(conv=(H, W)) against the oracle on an im2col
+    written out element by element from the NHWC pixels x C tensor (column t * C + c, t = 3 (dh + 1) + dw + 1)."""
+    for trial in range(6):
+        block = int(rng.choice([4, 16]))
+        c = block * int(rng.integers(1, 3))
+        h, w, imgs = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 3))
+        pixels, cout = imgs * h * w, int(rng.integers(1, 4))
+        x = random_bits(rng, (pixels, c), block)
+        wt = random_bits(rng, (9 * c, cout), block)
+        modes = [int(v) for v in rng.integers(0, 3, 2)]
+        rounds = [int(v) for v in rng.integers(0, 4, 2)]
+        seed = int(rng.integers(0, 1 << 16))
+        got, flags = core.core_gemm(core.FWD, f32(x), f32(wt), None, *modes, *rounds, seed, block, conv=(h, w))
+        xl = np.asarray(x).tolist()
+        a_rows = []
+        for p in range(pixels):
+            img, rest = divmod(p, h * w)
+            ph, pw = divmod(rest, w)
+            row = []
+            for dh in (-1, 0, 1):
+                for dw in (-1, 0, 1):
+                    inside = 0 <= ph + dh < h and 0 <= pw + dw < w
+                    row += xl[p + dh * w + dw] if inside else [0] * c
+            a_rows.append(row)
+        want = oracle_job(core.FWD, np.array(a_rows, np.uint32), np.asarray(wt), None, *modes, *rounds, seed, block)
+        assert_result(got.view(np.uint32), flags, *want,
+                      f"trial {trial}: conv {imgs}x{h}x{w}x{c} -> {cout}, modes {modes} roundings {rounds} K={block}")
