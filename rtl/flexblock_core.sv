@@ -13,7 +13,8 @@
 //
 // A job is FWD (C = X . W), BWD (dX = dY . W^T) or WG (dW = X^T . dY) on the stored tensors X, W, G (= dY),
 // read in the orientation the pass needs; nothing is transposed or re-quantized by the host. The job is
-// converted once (each element rounded once, in the order models.gemm rounds it), then computed.
+// converted once (each element rounded once, in the order models.gemm rounds it), then computed. A conv
+// job (FWD of a 3x3 conv, stride 1, pad 1) reads A = im2col(X) from X stored NHWC by an address generator.
 module flexblock_core #(
   parameter int ROWS    = 4,
   parameter int COLS    = 4,
