@@ -91,9 +91,13 @@ clean:
 	rm -rf sim_build .pytest_cache .hypothesis
 
 # --- performance / area reports (docs/results/) --------------------------------------------------
-.PHONY: area bench-sim cycle-model perf
+.PHONY: area timing bench-sim cycle-model perf
 area: setup
 	$(PY) scripts/area.py
+
+# longest register-to-register path per unit in gate levels, before (BASELINE=<git rev>) and after
+timing: setup
+	$(PY) scripts/timing.py $(if $(BASELINE),--baseline $(BASELINE))
 
 bench-sim: setup
 	$(PY) scripts/bench_sim.py $(if $(filter 1,$(PROFILE)),--profile)

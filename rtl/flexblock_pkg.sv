@@ -46,5 +46,14 @@ package flexblock_pkg;
     endcase
   endfunction
 
+  // The operand-mode pair as the PEs see it: one-hot over the 9 pairs, bit 3 * A + B (FB24 = 0,
+  // FB16 = 1, FB12 = 2; reserved code 3 as FB24). Decoded once, when the configuration is taken.
+  function automatic logic [8:0] mode_pair_onehot(input logic [1:0] mode_a, input logic [1:0] mode_b);
+    logic [1:0] a, b;
+    a = (mode_a == 2'd3) ? 2'd0 : mode_a;
+    b = (mode_b == 2'd3) ? 2'd0 : mode_b;
+    mode_pair_onehot = 9'd1 << (4'(a) * 4'd3 + 4'(b));
+  endfunction
+
   /* verilator lint_on UNUSEDPARAM */
 endpackage

@@ -7,10 +7,10 @@
 // belong to the same block dot product, so their signed sum is all the PE needs.
 //
 // The operand routing of each sub-multiplier is fixed per mode pair: nine constant nibble selections,
-// chosen by the pair (a 9-way multiplexer per sub-multiplier input, no index arithmetic in hardware).
+// chosen by the one-hot mode pair (an AND-OR choice per sub-multiplier input, no index arithmetic and no
+// decoding in the datapath).
 module mm_multiplier (
-  input  logic [1:0]         mode_a,
-  input  logic [1:0]         mode_b,
+  input  logic [8:0]         mode_pair,  // one-hot, bit 3 * A + B (flexblock_pkg::mode_pair_onehot)
   input  logic [15:0]        a_sign,   // window of A elements (sign-magnitude, 16-bit slots)
   /* verilator lint_off UNUSEDSIGNAL */  // the upper window slots serve only the narrow modes' low nibbles
   input  logic [255:0]       a_mag,
@@ -26,30 +26,44 @@ module mm_multiplier (
     log2_nibbles = (code == 1) ? 1 : (code == 2) ? 0 : 2;
   endfunction
 
-  logic [3:0] pair;  // 3 * mode_a + mode_b, reserved codes folded to FB24
-  assign pair = 4'(3 * ((mode_a == 2'd3) ? 0 : 32'(mode_a)) + ((mode_b == 2'd3) ? 0 : 32'(mode_b)));
+  // The candidate of the selected pair: an AND-OR over the nine (the pair is one-hot).
+  function automatic logic [3:0] pick4(input logic [35:0] cand, input logic [8:0] hot);
+    pick4 = '0;
+    for (int k = 0; k < 9; k++) pick4 = pick4 | (cand[4*k +: 4] & {4{hot[k]}});
+  endfunction
 
   // A negative product is added as its inverted bits plus a carry-in, resolved inside each 9-bit row:
   // (-1)^n * p = {~n, p ^ {8{n}}} + n - 256, for n the product's sign and p the 8-bit nibble product. Each
-  // sub-multiplier contributes the unsigned 9-bit row u = {~n, p ^ {8{n}}} + n at its shift, and the
-  // -256 * 2^shift of every sub-multiplier is one constant per mode pair (the sign-extension constant):
-  // the 16 rows and the constant are summed by one carry-save tree and a single carry-propagate adder,
-  // with no 33-bit negation per sub-multiplier.
+  // sub-multiplier contributes the unsigned 9-bit value u = {~n, p ^ {8{n}}} + n, and the -256 * 2^w of
+  // every sub-multiplier (w its weight) is one constant per mode pair (the sign-extension constant): no
+  // 33-bit negation per sub-multiplier.
   function automatic logic [36:0] sign_constant(input int ma, input int mb);
-    logic [36:0] c;
+    logic [36:0] total;
     int la, lb, i, j;
     la = log2_nibbles(ma);
     lb = log2_nibbles(mb);
-    c = '0;
+    total = '0;
     for (int s = 0; s < 16; s++) begin
       i = (s & ((1 << (la + lb)) - 1)) >> lb;
       j = s & ((1 << lb) - 1);
-      c = c - (37'd1 << (4 * (i + j) + 8));
+      total = total - (37'd1 << (4 * (i + j) + 8));
     end
-    sign_constant = c;
+    sign_constant = total;
   endfunction
 
-  logic [36:0] row [16];
+  // The sum is a binary tree over s whose level l adds the subtrees that differ in bit l of s. A
+  // subtree's value is relative to its first sub-multiplier's weight, so level l shifts its right
+  // operand by the weight of bit l: 4 * 2^l if it is a bit of j, 4 * 2^(l - log2 nb) if a bit of i, and 0
+  // if a bit of the product index (a dot product adds its products at equal weight). The shifts, not the
+  // 16 rows, depend on the mode pair (as in Bit Fusion): three choices per tree node instead of up to
+  // five positions for every row.
+  function automatic int level_shift(input int l, input int ma, input int mb);
+    int la, lb;
+    la = log2_nibbles(ma);
+    lb = log2_nibbles(mb);
+    level_shift = (l < lb) ? 4 << l : (l < la + lb) ? 4 << (l - lb) : 0;
+  endfunction
+
   logic [36:0] constant_cand [9];
   for (genvar ma = 0; ma < 3; ma++) begin : g_const_a
     for (genvar mb = 0; mb < 3; mb++) begin : g_const_b
@@ -57,10 +71,10 @@ module mm_multiplier (
     end
   end
 
+  logic [36:0] level0 [16];
   for (genvar s = 0; s < 16; s++) begin : g_sub
-    logic [3:0] a_cand [9], b_cand [9];  // the nibbles this sub-multiplier takes in each mode pair
-    logic [4:0] shift_cand [9];          // 4 * (i + j)
-    logic       neg_cand [9];            // sign of the product it belongs to
+    logic [35:0] a_cand, b_cand;  // the nibbles this sub-multiplier takes in each mode pair
+    logic [8:0]  neg_cand;        // sign of the product it belongs to
 
     for (genvar ma = 0; ma < 3; ma++) begin : g_ma
       for (genvar mb = 0; mb < 3; mb++) begin : g_mb
@@ -69,25 +83,42 @@ module mm_multiplier (
         localparam int P  = s >> (LA + LB);
         localparam int I  = (s & ((1 << (LA + LB)) - 1)) >> LB;
         localparam int J  = s & ((1 << LB) - 1);
-        assign a_cand[3*ma + mb]     = a_mag[16*P + 4*I +: 4];
-        assign b_cand[3*ma + mb]     = b_mag[16*P + 4*J +: 4];
-        assign shift_cand[3*ma + mb] = 5'(4 * (I + J));
-        assign neg_cand[3*ma + mb]   = a_sign[P] ^ b_sign[P];
+        assign a_cand[4*(3*ma + mb) +: 4] = a_mag[16*P + 4*I +: 4];
+        assign b_cand[4*(3*ma + mb) +: 4] = b_mag[16*P + 4*J +: 4];
+        assign neg_cand[3*ma + mb]        = a_sign[P] ^ b_sign[P];
       end
     end
 
     logic [7:0] prod;  // the 4x4 sub-multiplier
     logic       neg;
     logic [8:0] u;
-    assign prod   = a_cand[pair] * b_cand[pair];
-    assign neg    = neg_cand[pair];
-    assign u      = {~neg, prod ^ {8{neg}}} + 9'(neg);
-    assign row[s] = 37'(u) << shift_cand[pair];
+    assign prod      = pick4(a_cand, mode_pair) * pick4(b_cand, mode_pair);
+    assign neg       = |(neg_cand & mode_pair);
+    assign u         = {~neg, prod ^ {8{neg}}} + 9'(neg);
+    assign level0[s] = 37'(u);
   end
 
-  // One multi-operand sum: Yosys builds it as a carry-save tree with one final adder (alumacc/maccmap).
-  always_comb begin
-    sum = constant_cand[pair];
-    for (int s = 0; s < 16; s++) sum = sum + row[s];
+  // One tree level: node n = left + (right << the level's shift for the mode pair).
+  function automatic logic [36:0] shifted(input logic [36:0] v, input logic [8:0] hot, input int l);
+    shifted = '0;
+    for (int k = 0; k < 9; k++)
+      shifted = shifted | ((v << level_shift(l, k / 3, k % 3)) & {37{hot[k]}});
+  endfunction
+
+  logic [36:0] level1 [8], level2 [4], level3 [2];
+  for (genvar n = 0; n < 8; n++) begin : g_l1
+    assign level1[n] = level0[2*n] + shifted(level0[2*n + 1], mode_pair, 0);
   end
+  for (genvar n = 0; n < 4; n++) begin : g_l2
+    assign level2[n] = level1[2*n] + shifted(level1[2*n + 1], mode_pair, 1);
+  end
+  for (genvar n = 0; n < 2; n++) begin : g_l3
+    assign level3[n] = level2[2*n] + shifted(level2[2*n + 1], mode_pair, 2);
+  end
+  logic [36:0] constant;
+  always_comb begin
+    constant = '0;
+    for (int k = 0; k < 9; k++) constant = constant | (constant_cand[k] & {37{mode_pair[k]}});
+  end
+  assign sum = level3[0] + shifted(level3[1], mode_pair, 3) + constant;
 endmodule

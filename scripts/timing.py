@@ -37,7 +37,7 @@ from io import BytesIO
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from area import MUL_PORTS, PE_PORTS, ROOT, RTL, YOSYS, prepare, wrapper  # noqa: E402
+from area import MUL_PORTS, PE_PORTS, ROOT, RTL, YOSYS, pair_wrapper, prepare, wrapper  # noqa: E402
 
 BASELINE = "420fdb8"  # the last commit with the single-cycle PE
 GATES = "AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX"
@@ -46,12 +46,12 @@ GATES = "AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX"
 ABC_SCRIPT = "+strash;dch,-f;map,-D,1"
 FO4_PER_LEVEL, FF_FO4, FO4_PS = 1.25, 3.0, 15.0
 
-# name, top module, parameters, wrapper (or None)
+# name, top module, parameters, fixed-mode wrapper (inner module, its other ports, mode) or None
 UNITS = [
     ("mm_multiplier", "mm_multiplier", {}, None),
-    ("mm_multiplier (FB24 x FB24 only)", "mul_fb24", {}, wrapper("mul_fb24", "mm_multiplier", MUL_PORTS, 0)),
+    ("mm_multiplier (FB24 x FB24 only)", "mul_fb24", {}, ("mm_multiplier", MUL_PORTS, 0)),
     ("pe", "pe", {}, None),
-    ("pe (FB24 x FB24 only)", "pe_fb24", {}, wrapper("pe_fb24", "pe", PE_PORTS, 0)),
+    ("pe (FB24 x FB24 only)", "pe_fb24", {}, ("pe", PE_PORTS, 0)),
     ("fp32_acc", "fp32_acc", {}, None),
     ("fp2bfp (K=16)", "fp2bfp", {"K": 16}, None),
     ("pe_array 2x2 (K=16)", "pe_array", {"ROWS": 2, "COLS": 2, "K": 16}, None),
@@ -113,9 +113,14 @@ def measure(rtl: Path, label: str, only: set, timeout: float) -> dict:
     with tempfile.TemporaryDirectory(prefix=f"flexblock-timing-{label}-") as d:
         tmp = Path(d)
         files = prepare(tmp, rtl)
-        for name, top, params, wrap in UNITS:
+        for name, top, params, fixed in UNITS:
             if only and top not in only:
                 continue
+            wrap = None
+            if fixed:  # the single-cycle PE took mode_a/mode_b, the pipelined one a one-hot mode_pair
+                inner, ports, mode = fixed
+                one_hot = "mode_pair" in (rtl / f"{inner}.sv").read_text()
+                wrap = (pair_wrapper if one_hot else wrapper)(top, inner, ports, mode)
             print(f"{label:6} {name} ...", end=" ", flush=True)
             try:
                 out[name] = depth(tmp, files, top, params, wrap, timeout)

@@ -141,10 +141,19 @@ class CoreScoreboard(Scoreboard):
         m, kdim, n = job["m"], job["kdim"], job["n"]
         shapes = stored_shapes(job["pass"], m, kdim, n, job["conv"])
         mats = {buf: self._matrix(buf, *shape) for buf, shape in shapes.items()}
-        c, flags = core_gemm(job["pass"], mats.get(X), mats.get(W), mats.get(G), job["mode_a"], job["mode_b"],
-                             job["round_a"], job["round_b"], job["seed"], p["K"], p["SR_BITS"],
-                             conv=(job["img_h"], job["img_w"]) if job["conv"] else None)
+
+        def model(j):  # the job's C and flags from the tensors it reads (kept for a self-check's wrong model)
+            return core_gemm(j["pass"], mats.get(X), mats.get(W), mats.get(G), j["mode_a"], j["mode_b"],
+                             j["round_a"], j["round_b"], j["seed"], p["K"], p["SR_BITS"],
+                             conv=(j["img_h"], j["img_w"]) if j["conv"] else None)
+        c, flags = model(job)
         self.last_prediction = c
+        return self.tiles(job, c, flags, model)
+
+    def tiles(self, job, c, flags, model=None) -> list[dict]:
+        """The job's tile beats, row-major over tiles, slots outside M x N zero."""
+        p = self.p
+        m, n = job["m"], job["n"]
         rows, cols = p["ROWS"], p["COLS"]
         mt, nt = cdiv(m, rows), cdiv(n, cols)
         cb = np.zeros((mt * rows, nt * cols), np.uint32)
@@ -156,7 +165,8 @@ class CoreScoreboard(Scoreboard):
             for j in range(nt):
                 out.append({"error": 0, "last": int(i == mt - 1 and j == nt - 1), "row": i * rows, "col": j * cols,
                             "result": cb[i * rows:(i + 1) * rows, j * cols:(j + 1) * cols].ravel(),
-                            "flags": cf[i * rows:(i + 1) * rows, j * cols:(j + 1) * cols].ravel(), "job": job})
+                            "flags": cf[i * rows:(i + 1) * rows, j * cols:(j + 1) * cols].ravel(), "job": job,
+                            "model": model, "index": len(out)})
         return out
 
     def same(self, expected, actual):
@@ -229,10 +239,12 @@ class CoreEnv(StreamEnv):
     def _take_job(self, beat):
         self.job_edge = self.clock.cycle
 
+    # Handshake times as rising-edge numbers (ClockReset.cycle): the monitors publish a beat at the falling
+    # edge after the rising edge that took it.
     def _take_out(self, beat):
         if beat["last"]:
             self.lasts += 1
-            self.last_edge = self.clock.cycle + 1
+            self.last_edge = self.clock.cycle
             self.done.set()
 
     def convert_output(self, beat):

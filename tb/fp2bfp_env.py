@@ -180,6 +180,7 @@ def _sample_block(mode, rounding, corner, flags):
 
 class Fp2BfpEnv(StreamEnv):
     inputs = {"in": ["data", "mode", "rounding"]}
+    sidebands = {"in": ["seed_load", "seed"]}  # a seed load may coincide with a block (read from the pins)
     outputs = {"out": ["exp", "sign", "mag", "flags", "mode"]}
     scoreboard_class = Fp2BfpScoreboard
     coverage_class = Fp2BfpCoverage

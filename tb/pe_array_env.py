@@ -182,14 +182,14 @@ class PeArrayEnv(StreamEnv):
         self.sources["cfg"].subscribe(self._take_cfg)
         self.cfg_edge = self.result_edge = 0
 
-    # Handshake times as rising-edge numbers (ClockReset.cycle): a source publishes a beat at the falling
-    # edge after the rising edge that took it, a sink at the falling edge before.
+    # Handshake times as rising-edge numbers (ClockReset.cycle): the monitors publish a beat at the falling
+    # edge after the rising edge that took it.
     def _take_cfg(self, beat: dict) -> None:
         self.cfg_edge = self.clock.cycle
 
     def _take_result(self, beat: dict) -> None:
         self.results.append(beat)
-        self.result_edge = self.clock.cycle + 1
+        self.result_edge = self.clock.cycle
         self.new_result.set()
 
     def convert_output(self, beat):

@@ -13,8 +13,8 @@ import pyuvm
 from pyuvm import uvm_factory
 
 from fbuvm import seeds
-from fbuvm.components import FlexBlockTest, write_stats
-from models import ARRAY_FILL, FB12, FB16, FB24, Fp2Bfp, bfp_gemm
+from fbuvm.components import FlexBlockTest, WrongModelScoreboard, write_stats
+from models import ARRAY_FILL, FB12, FB16, FB24, BFPTensor, Fp2Bfp, bfp_gemm
 from models.bfp import MODE_NAMES
 from models.fp2bfp import RNA, RNE, ROUNDING_NAMES, RTZ, SR
 from pe_array_env import (GemmJob, PeArrayEnv, PeArrayScoreboard, assemble, conv_layer_gemms,
@@ -182,8 +182,9 @@ REAL_LAYERS = {
 class LayerTiles(PeArrayBase):
     """Steady state on real layers, for every mode pair: output tiles of the forward, backward and
     weight-gradient GEMMs of a ResNet-18 conv layer and a Transformer FC layer at their full reduction
-    lengths, enough tiles for 128 block pairs per job, so a job's 3 fill cycles weigh as little as in a
-    real layer's thousands of tiles (scripts/cycle_model.py turns the job table into the README's table)."""
+    lengths, enough tiles for 256 block pairs per job, so a job's ARRAY_FILL (6) cycles weigh little, as in
+    a real layer's thousands of tiles (scripts/cycle_model.py turns the job table into the README's table)."""
+    block_pairs = 256
 
     async def body(self):
         rng = seeds.rng("layers")
@@ -191,7 +192,7 @@ class LayerTiles(PeArrayBase):
         for mode_a, mode_b in ALL_PAIRS:
             for layer, passes in REAL_LAYERS.items():
                 for pass_, kdim in passes.items():
-                    tiles = -(-128 // -(-kdim // k))
+                    tiles = -(-self.block_pairs // -(-kdim // k))
                     a = np.maximum(rng.standard_normal((rows, kdim)), 0).astype(np.float32)  # ReLU outputs
                     b = (rng.standard_normal((kdim, tiles * cols)) * 0.05).astype(np.float32)
                     await self.job(f"{layer}_{pass_}", a, b, mode_a, mode_b)
@@ -238,18 +239,20 @@ class ModeSwitches(PeArrayBase):
                     await self.job(f"{MODE_NAMES[mode_a]}x{MODE_NAMES[mode_b]}", a, b, mode_a, mode_b)
 
 
-class _WrongExponentScoreboard(PeArrayScoreboard):
-    """A deliberately wrong model (B's exponents off by one): the scoreboard must catch it."""
+class _WrongExponentScoreboard(WrongModelScoreboard, PeArrayScoreboard):
+    """A deliberately wrong model: B's nonzero exponents one too large."""
 
-    def _tensors(self, side, tiles, mode):
-        t = super()._tensors(side, tiles, mode)
-        if side == "b":
-            t.exp = t.exp + (t.exp > 0)
-        return t
+    def corrupt(self, expected):
+        a, b = expected["a"], expected["b"]
+        b = BFPTensor(b.exp + (b.exp > 0), b.sign, b.mag, b.flags, b.mode)
+        bits, flags = bfp_gemm(a, b)
+        return {**expected, "result": bits.ravel(), "flags": flags.ravel()}
 
 
-@pyuvm.test(expect_fail=True)
+@pyuvm.test()
 class ScoreboardCatchesWrongModel(PeArrayBase):
+    """The scoreboard must catch a model with B's exponents off by one, on the first tile it gets wrong."""
+
     def build_phase(self):
         uvm_factory().set_type_override_by_type(PeArrayScoreboard, _WrongExponentScoreboard)
         super().build_phase()

@@ -26,6 +26,8 @@ DUTS = {
     "fp32_acc": "fp32_acc_tests",
     "pe_array": "pe_array_tests",
     "flexblock_core": "flexblock_core_tests",
+    "bm_mac": "bm_mac_tests",
+    "bm_fp2bm": "bm_fp2bm_tests",
 }
 
 

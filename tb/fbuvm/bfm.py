@@ -10,6 +10,13 @@ to. One coroutine per clock (StreamScheduler) moves the beats of every stream, i
 falling edges; when no stream needs the next cycle (sources refused by `ready`, sinks offered nothing) it
 sleeps until one of those signals rises (they only change after a rising clock edge) and resumes at the
 next falling edge, cycle-exact as if it had polled. The cycle count is derived from the simulation time.
+
+Monitors are passive: what a stream publishes is read from the DUT's pins, never taken from the driver.
+At every falling edge the scheduler serves, each stream samples valid, ready, its fields and its sideband
+pins as they stand for the coming rising edge (nothing changes them between the falling edge and that
+rising edge: the drivers write at falling edges and every ready is a register output); at the next falling
+edge, that rising edge having passed out of reset, a sampled valid && ready beat is published: the beat
+the DUT took, in the cycle it took it.
 """
 from __future__ import annotations
 
@@ -85,17 +92,22 @@ class ClockReset:
 
 
 class _Stream:
-    def __init__(self, dut, prefix: str, fields: list[str], clock: ClockReset):
+    def __init__(self, dut, prefix: str, fields: list[str], clock: ClockReset, sideband: list[str] = ()):
         self.clock = clock
         self.clk = clock.clk
         self.valid = getattr(dut, f"{prefix}_valid")
         self.ready = getattr(dut, f"{prefix}_ready")
         self.fields = {f: getattr(dut, f"{prefix}_{f}") for f in fields}
+        # pins outside the stream's prefix that travel with its beats (e.g. a seed strobe)
+        self.sideband = {f: getattr(dut, f) for f in sideband}
         self.prefix = prefix
         self.beats = 0
         self.gap: Callable[[], bool] = lambda: False
         self._subscribers: list[Callable[[Beat], None]] = []
         self._driven: dict = {}  # id(handle) -> the value last written
+        self._sampled: Beat | None = None  # a valid && ready beat seen at the last falling edge
+        self._sampled_at = None  # the time step it was seen
+        clock.on_reset(self._forget)
 
     def subscribe(self, callback: Callable[[Beat], None]) -> None:
         """Call `callback(beat)` synchronously for every beat that moves (so a reset in the same step
@@ -113,10 +125,30 @@ class _Stream:
             handle.value = Immediate(value) if immediate else value
             self._driven[key] = value
 
-    def _publish(self, beat: Beat) -> None:
-        self.beats += 1
-        for callback in self._subscribers:
-            callback(beat)
+    # --- the passive monitor (see the module docstring) ---
+    def sample(self) -> None:
+        """At a falling edge, after the drivers: a beat the coming rising edge will take, read from the pins."""
+        if self.clock.in_reset or not (self.valid.value and self.ready.value):
+            return
+        self._sampled = {n: int(h.value) for n, h in (*self.fields.items(), *self.sideband.items())}
+        self._sampled_at = get_sim_time("step")
+
+    def confirm(self) -> None:
+        """At the next falling edge, before the drivers: the rising edge in between took the sampled beat."""
+        beat, self._sampled = self._sampled, None
+        if beat is not None:
+            self.beats += 1
+            for callback in self._subscribers:
+                callback(beat)
+
+    def _forget(self) -> None:
+        """A reset. A beat sampled at this falling edge meets the reset at its rising edge: nothing is taken.
+        A beat sampled at the falling edge before was taken by the rising edge in between (out of reset),
+        and the reset came at this falling edge before the scheduler confirmed it: publish it now, before
+        the reset's other callbacks (the scoreboard's) run, as if confirmed in order."""
+        if self._sampled is not None and self._sampled_at != get_sim_time("step"):
+            self.confirm()
+        self._sampled = None
 
 
 class StreamSource(_Stream):
@@ -124,8 +156,8 @@ class StreamSource(_Stream):
     them) and returns once all are taken (True) or a reset dropped the rest (False). `gap()` inserts idle
     cycles before a beat (valid low). The beats are moved by the clock's StreamScheduler, not by the caller."""
 
-    def __init__(self, dut, prefix: str, fields: list[str], clock: ClockReset):
-        super().__init__(dut, prefix, fields, clock)
+    def __init__(self, dut, prefix: str, fields: list[str], clock: ClockReset, sideband: list[str] = ()):
+        super().__init__(dut, prefix, fields, clock, sideband)
         self.burst: collections.deque | None = None  # (beat, strobe) pairs not yet offered
         self.on_bus: tuple | None = None  # the (beat, strobe) offered, valid high
         self.will_take = False  # ready seen with the beat on the bus: the next rising edge takes it
@@ -158,10 +190,8 @@ class StreamSource(_Stream):
     def tick(self) -> None:
         """At a falling edge: retire the beat the last rising edge took, offer the next, sample ready."""
         if self.on_bus is not None and self.will_take:
-            beat, strobe = self.on_bus
+            self._set_strobe(self.on_bus[1], on=False)
             self.on_bus = None
-            self._set_strobe(strobe, on=False)
-            self._publish({**beat, **(strobe or {})})
         if self.on_bus is None:
             if not self.burst:
                 self._drive(self.valid, 0)
@@ -183,7 +213,7 @@ class StreamSource(_Stream):
 
     def _set_strobe(self, strobe: dict | None, on: bool) -> None:
         for name, value in (strobe or {}).items():
-            getattr(self.clock.dut, name).value = value if on else 0
+            getattr(self.clock.dut, name).value = Immediate(value if on else 0)  # the monitor reads it back
 
     def _abort(self) -> None:
         """A reset: the beat on the bus and the rest of the burst are dropped."""
@@ -230,6 +260,7 @@ class StreamScheduler:
             self.sources.append(source)
         if self._tick_time == get_sim_time("step"):
             source.tick()  # joins at the falling edge just serviced: offer its first beat now, not a cycle late
+            source.sample()
         self._wake.set()
 
     async def _run(self) -> None:
@@ -246,8 +277,13 @@ class StreamScheduler:
                 self._asleep_on = set()
             await FallingEdge(self.clock.clk)
             self._tick_time = get_sim_time("step")
-            for party in (*self.sources, *self.sinks):
+            parties = (*self.sources, *self.sinks)
+            for party in parties:
+                party.confirm()
+            for party in parties:
                 party.tick()
+            for party in parties:
+                party.sample()
 
     async def _watch(self, signal) -> None:
         while True:
@@ -266,8 +302,8 @@ class StreamScheduler:
 
 
 class StreamSink(_Stream):
-    """Drives `ready` of an output stream with a back-pressure pattern (`gap()` True = stall) and publishes
-    every beat taken. Served by the clock's StreamScheduler once started."""
+    """Drives `ready` of an output stream with a back-pressure pattern (`gap()` True = stall); its monitor
+    publishes every beat taken. Served by the clock's StreamScheduler once started."""
 
     def __init__(self, dut, prefix: str, fields: list[str], clock: ClockReset):
         super().__init__(dut, prefix, fields, clock)
@@ -287,12 +323,9 @@ class StreamSink(_Stream):
             self.waiting_on = None if self.valid.value else self.valid
             return
         self.waiting_on = None
-        beat = {n: int(h.value) for n, h in self.fields.items()}  # read before ready changes
         ready = not self.gap()
         self._drive(self.ready, int(ready))
-        if ready:
-            self._publish(beat)
-        else:
+        if not ready:
             self.stalled_cycles += 1
 
 
@@ -311,12 +344,16 @@ class Strobe:
         self._subscribers.append(callback)
 
     async def pulse(self, values: Beat) -> None:
+        """Drive `values` for one cycle; publish what the pins held at the rising edge in between (read
+        back from the DUT), unless a reset came first."""
         await FallingEdge(self.clock.clk)
         for n, v in values.items():
-            self.handles[n].value = v
+            self.handles[n].value = Immediate(v)
+        seen = None if self.clock.in_reset else {n: int(h.value) for n, h in self.handles.items()}
+        epoch = reset_epoch()
         await FallingEdge(self.clock.clk)
         for h in self.handles.values():
-            h.value = 0
-        if not self.clock.in_reset:
+            h.value = Immediate(0)  # before a beat offered at this edge samples its sideband
+        if seen is not None and epoch == reset_epoch() and not self.clock.in_reset:
             for callback in self._subscribers:
-                callback(values)
+                callback(seen)

@@ -172,6 +172,50 @@ class Scoreboard(uvm_component):
         write_stats({"checked": self.checked})
 
 
+class WrongModelScoreboard(Scoreboard):
+    """Mixin for a self-check: put it before a DUT's scoreboard class and implement `corrupt(expected)`, a
+    deliberately wrong model as a change of the right expectation. The scoreboard then predicts with the
+    wrong model, notes the first output where the right and the wrong model disagree (`first_wrong`), and
+    records its first failure instead of raising it (`caught`), so that the test can check the scoreboard
+    failed for the right reason: a mismatch, on exactly that output. Any other failure (a lock-up, the
+    watchdog) still fails the test."""
+
+    def build_phase(self):
+        super().build_phase()
+        self.caught: str | None = None
+        self.first_wrong: int | None = None
+        self._resolved = 0
+
+    def corrupt(self, expected):
+        raise NotImplementedError
+
+    def resolve(self, expectations: list) -> list:
+        right = super().resolve(expectations)
+        wrong = [self.corrupt(e) for e in right]
+        for i, (r, w) in enumerate(zip(right, wrong)):
+            if self.first_wrong is None and not self.same(r, w):
+                self.first_wrong = self._resolved + i
+        self._resolved += len(right)
+        return wrong
+
+    def fail(self, message: str) -> None:
+        if not message.startswith("mismatch"):
+            super().fail(message)  # anything but a mismatch is a real failure
+        elif self.caught is None:
+            self.caught = message
+            self.logger.info(f"caught (expected): {message.splitlines()[0]}")
+
+    def check_phase(self):
+        self.flush()
+        if self.first_wrong is None:
+            super().fail("self-check: the stimulus never told the right and the wrong model apart")
+        if self.caught is None:
+            super().fail(f"self-check: the wrong model went uncaught (it differs first on output #{self.first_wrong})")
+        if not self.caught.startswith(f"mismatch on output #{self.first_wrong}\n"):
+            super().fail(f"self-check: the scoreboard failed on another output than #{self.first_wrong}, the "
+                         f"first the wrong model gets wrong:\n{self.caught}")
+
+
 def write_stats(fields: dict) -> None:
     """Add this test's figures to the run's stats file (summed up by the regression's summary)."""
     out = os.environ.get("FLEXBLOCK_STATS_DIR")
@@ -237,6 +281,7 @@ class StreamEnv(uvm_env):
 
     inputs: dict[str, list[str]] = {}    # stream prefix -> fields
     outputs: dict[str, list[str]] = {}   # stream prefix -> fields (one output stream checked)
+    sidebands: dict[str, list[str]] = {}  # stream prefix -> pins outside it that its beats carry
     scoreboard_class = Scoreboard
     coverage_class: type | None = None
 
@@ -250,7 +295,8 @@ class StreamEnv(uvm_env):
         dut = cocotb.top
         self.dut = dut
         self.clock = ClockReset(dut)
-        self.sources = {p: StreamSource(dut, p, f, self.clock) for p, f in self.inputs.items()}
+        self.sources = {p: StreamSource(dut, p, f, self.clock, self.sidebands.get(p, ()))
+                        for p, f in self.inputs.items()}
         self.sinks = {p: StreamSink(dut, p, f, self.clock) for p, f in self.outputs.items()}
         self.seqr = {p: uvm_sequencer(f"{p}_seqr", self) for p in self.inputs}
         self.drivers = {p: self.make_driver(p, s) for p, s in self.sources.items()}
