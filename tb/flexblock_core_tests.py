@@ -125,6 +125,19 @@ class ConvForward(CoreBase):
 
 
 @pyuvm.test()
+class WideTensors(CoreBase):
+    """Column reads far along a stored row (columns up to 2K + 2: every bit of the skew's rotation) and row
+    reads of several words: FWD with N = 2K + 3, WG with M = 2K + 3, BWD with Kdim = 2K + 3, FB12 x FB12 to
+    keep them short. (A mutant dropping a rotation bit survived the other tests on Icarus.)"""
+
+    async def body(self):
+        rng = seeds.rng("wide")
+        k = self.env.p["K"]
+        for pass_, dims in ((FWD, (2, k + 1, 2 * k + 3)), (WG, (2 * k + 3, k + 1, 3)), (BWD, (3, 2 * k + 3, 2))):
+            await self.run_one(rng, pass_, dims, [2, 2], [int(rng.integers(0, 4))] * 2)
+
+
+@pyuvm.test()
 class BackPressure(CoreBase):
     idle, backpressure = "random", "bursty"
 
