@@ -283,8 +283,9 @@ def gemm(a, b, fmt_a, fmt_b, rounding=SR, block: int = 48, quantizer: BlockMinif
 
 # --- the hardware's schedule (rtl/bm_mac.sv; spec section BM.5) -------------------------------------------
 # Rising edges from the one that takes a beat to the one that takes its result (when it is the last of its
-# dot product and `out` is ready): beat -> stage 1 -> stage 2 (Kulisch sum) -> accumulator -> result taken.
-MAC_LATENCY = 3
+# dot product and `out` is ready): beat -> stage 1 -> stage 2 (Kulisch sum) -> fp32_acc's term stage ->
+# its sum stage and result push -> result taken.
+MAC_LATENCY = 4
 
 
 def mac_job_cycles(reductions: int, nblocks: int, latency: int = MAC_LATENCY) -> int:

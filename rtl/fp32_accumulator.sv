@@ -65,21 +65,6 @@ module fp32_accumulator #(
   function automatic logic [7:0] eff_exp(input logic [7:0] e);
     eff_exp = (e == 8'd0) ? 8'd1 : e;
   endfunction
-  // Trailing zeros of a nonzero significand (with its GUARD zero bits), by a log-depth tree.
-  function automatic logic [4:0] trailing_zeros(input logic [26:0] v);
-    logic [31:0] any;
-    logic [159:0] idx;  // 5 bits per group
-    any = {5'd0, v};
-    idx = '0;
-    for (int l = 0; l < 5; l++) begin
-      for (int g = 0; g < (16 >> l); g++) begin
-        if (!any[2*g]) idx[5*g +: 5] = idx[5*(2*g+1) +: 5] | 5'(1 << l);
-        else           idx[5*g +: 5] = idx[5*(2*g) +: 5];
-        any[g] = any[2*g+1] | any[2*g];
-      end
-    end
-    trailing_zeros = idx[4:0];
-  endfunction
 
   logic acc_nan, acc_inf, term_inf, nan_case;
   assign acc_nan  = acc_q[30:23] == 8'hFF && acc_q[22:0] != '0;
@@ -95,6 +80,12 @@ module fp32_accumulator #(
   assign sig_a = {significand(acc_q[30:0]), 3'b000};
   assign sig_t = {significand(term_q[30:0]), 3'b000};
 
+  // Trailing zeros of each significand (position of its lowest set bit), by log-depth trees.
+  logic [4:0] tz_a, tz_t;
+  logic       set_a, set_t;
+  one_position #(.N(27), .HIGH(1'b0)) u_tz_a (.v(sig_a), .pos(tz_a), .any(set_a));
+  one_position #(.N(27), .HIGH(1'b0)) u_tz_t (.v(sig_t), .pos(tz_t), .any(set_t));
+
   // Far path: order by exponent, align the smaller one (the bits shifted out jammed into a sticky LSB),
   // add or subtract. With different exponents a subtraction cannot go negative.
   logic [8:0]         diff_at;            // exp_a - exp_t (bit 8: negative)
@@ -109,8 +100,8 @@ module fp32_accumulator #(
   assign acc_greater = !diff_at[8];
   assign align       = acc_greater ? diff_at[7:0] : diff_ta;
   // the lesser operand loses a set bit iff its trailing zeros are fewer than the alignment
-  assign sticky_t    = sig_t != '0 && 8'(trailing_zeros(sig_t)) < diff_at[7:0];
-  assign sticky_a    = sig_a != '0 && 8'(trailing_zeros(sig_a)) < diff_ta;
+  assign sticky_t    = set_t && 8'(tz_t) < diff_at[7:0];
+  assign sticky_a    = set_a && 8'(tz_a) < diff_ta;
   assign greater_sig = acc_greater ? sig_a : sig_t;
   assign lesser_sig  = acc_greater ? sig_t : sig_a;
   assign lesser_al   = (lesser_sig >> align) | 27'(acc_greater ? sticky_t : sticky_a);

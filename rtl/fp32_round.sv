@@ -7,7 +7,8 @@
 // significand moves the exponent up by one, and a biased exponent of 255 or more is Inf. A zero magnitude
 // gives a zero with `sign`.
 //
-// Built for depth, not for brevity: the leading and the trailing one are found by log-depth trees, the
+// Built for depth, not for brevity: the leading and the trailing one are found by log-depth trees
+// (one_position), the
 // subnormal limit is computed from lsb_exp alone (beside the leading-one search), one right shift of
 // {mag, 24 zeros} yields the kept bits and the round bit together, the sticky bit is a comparison of
 // the trailing-one position with the shift (no wide OR of shifted-out bits), and the exponent and its
@@ -22,26 +23,9 @@ module fp32_round #(
 );
   localparam int WIDE = N + 24;  // {mag, 24 zeros}: kept bits of a left-shifted (small) value included
 
-  // Position of the highest (`high`) or lowest set bit of v; 0 when v is 0. A tree of 2:1 choices:
-  // level l combines groups of 2^l bits, so the depth is log2(64) multiplexers.
-  function automatic logic [5:0] one_index(input logic [63:0] v, input logic high);
-    logic [63:0]  any;
-    logic [383:0] idx;  // 6 bits per group
-    any = v;
-    idx = '0;
-    for (int l = 0; l < 6; l++) begin
-      for (int g = 0; g < (32 >> l); g++) begin
-        // the upper group wins for the leading one, the lower group for the trailing one
-        if (high ? any[2*g+1] : !any[2*g])
-          idx[6*g +: 6] = idx[6*(2*g+1) +: 6] | 6'(1 << l);
-        else
-          idx[6*g +: 6] = idx[6*(2*g) +: 6];
-        any[g] = any[2*g+1] | any[2*g];
-      end
-    end
-    one_index = idx[5:0];
-  endfunction
 
+  localparam int PBITS = $clog2(N);
+  logic [PBITS-1:0]   lead_pos, trail_pos;
   logic [5:0]         lead, trail;
   // The subnormal limit, from lsb_exp alone (beside the leading-one search): the right shift of
   // {mag, 24 zeros} that puts the kept LSB at 2^-149 is -126 - lsb_exp. Its range is split once, so that
@@ -64,13 +48,19 @@ module fp32_round #(
   logic [7:0]         exp_field;
   logic               overflow;
 
-  assign lead       = one_index(64'(mag), 1'b1);
-  assign trail      = one_index(64'(mag), 1'b0);
+  logic mag_set_lead;  // mag != 0
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic mag_set_trail;  // the same
+  /* verilator lint_on UNUSEDSIGNAL */
+  one_position #(.N(N), .HIGH(1'b1)) u_lead  (.v(mag), .pos(lead_pos),  .any(mag_set_lead));
+  one_position #(.N(N), .HIGH(1'b0)) u_trail (.v(mag), .pos(trail_pos), .any(mag_set_trail));
+  assign lead  = 6'(lead_pos);
+  assign trail = 6'(trail_pos);
   assign floor_amt  = -14'sd126 - 14'(lsb_exp);
   assign floor_low  = floor_amt < 14'sd0;
   assign floor_high = floor_amt > 14'sd63;
   assign floor_c    = (floor_amt > 14'(WIDE)) ? 7'(WIDE) : 7'(floor_amt);
-  assign normal     = mag != '0 && (floor_low || (!floor_high && lead >= floor_amt[5:0]));
+  assign normal     = mag_set_lead && (floor_low || (!floor_high && lead >= floor_amt[5:0]));
   assign amt        = normal ? 7'(lead) : floor_c;
   assign shifted    = {mag, 24'd0} >> amt;
   assign round_bit  = shifted[0];

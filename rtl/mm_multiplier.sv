@@ -26,11 +26,11 @@ module mm_multiplier (
     log2_nibbles = (code == 1) ? 1 : (code == 2) ? 0 : 2;
   endfunction
 
-  // The candidate of the selected pair: an AND-OR over the nine (the pair is one-hot).
-  function automatic logic [3:0] pick4(input logic [35:0] cand, input logic [8:0] hot);
-    pick4 = '0;
-    for (int k = 0; k < 9; k++) pick4 = pick4 | (cand[4*k +: 4] & {4{hot[k]}});
-  endfunction
+  // The pair's index 3 * A + B, encoded from the one-hot (no arithmetic): it picks each sub-multiplier's
+  // operands from the nine candidates.
+  logic [3:0] pair;
+  assign pair = {mode_pair[8], |mode_pair[7:4], mode_pair[2] | mode_pair[3] | mode_pair[6] | mode_pair[7],
+                 mode_pair[1] | mode_pair[3] | mode_pair[5] | mode_pair[7]};
 
   // A negative product is added as its inverted bits plus a carry-in, resolved inside each 9-bit row:
   // (-1)^n * p = {~n, p ^ {8{n}}} + n - 256, for n the product's sign and p the 8-bit nibble product. Each
@@ -57,12 +57,6 @@ module mm_multiplier (
   // if a bit of the product index (a dot product adds its products at equal weight). The shifts, not the
   // 16 rows, depend on the mode pair (as in Bit Fusion): three choices per tree node instead of up to
   // five positions for every row.
-  function automatic int level_shift(input int l, input int ma, input int mb);
-    int la, lb;
-    la = log2_nibbles(ma);
-    lb = log2_nibbles(mb);
-    level_shift = (l < lb) ? 4 << l : (l < la + lb) ? 4 << (l - lb) : 0;
-  endfunction
 
   logic [36:0] constant_cand [9];
   for (genvar ma = 0; ma < 3; ma++) begin : g_const_a
@@ -73,8 +67,8 @@ module mm_multiplier (
 
   logic [36:0] level0 [16];
   for (genvar s = 0; s < 16; s++) begin : g_sub
-    logic [35:0] a_cand, b_cand;  // the nibbles this sub-multiplier takes in each mode pair
-    logic [8:0]  neg_cand;        // sign of the product it belongs to
+    logic [3:0] a_cand [9], b_cand [9];  // the nibbles this sub-multiplier takes in each mode pair
+    logic       neg_cand [9];            // sign of the product it belongs to
 
     for (genvar ma = 0; ma < 3; ma++) begin : g_ma
       for (genvar mb = 0; mb < 3; mb++) begin : g_mb
@@ -83,42 +77,51 @@ module mm_multiplier (
         localparam int P  = s >> (LA + LB);
         localparam int I  = (s & ((1 << (LA + LB)) - 1)) >> LB;
         localparam int J  = s & ((1 << LB) - 1);
-        assign a_cand[4*(3*ma + mb) +: 4] = a_mag[16*P + 4*I +: 4];
-        assign b_cand[4*(3*ma + mb) +: 4] = b_mag[16*P + 4*J +: 4];
-        assign neg_cand[3*ma + mb]        = a_sign[P] ^ b_sign[P];
+        assign a_cand[3*ma + mb]   = a_mag[16*P + 4*I +: 4];
+        assign b_cand[3*ma + mb]   = b_mag[16*P + 4*J +: 4];
+        assign neg_cand[3*ma + mb] = a_sign[P] ^ b_sign[P];
       end
     end
 
     logic [7:0] prod;  // the 4x4 sub-multiplier
     logic       neg;
     logic [8:0] u;
-    assign prod      = pick4(a_cand, mode_pair) * pick4(b_cand, mode_pair);
-    assign neg       = |(neg_cand & mode_pair);
+    assign prod      = a_cand[pair] * b_cand[pair];
+    assign neg       = neg_cand[pair];
     assign u         = {~neg, prod ^ {8{neg}}} + 9'(neg);
     assign level0[s] = 37'(u);
   end
 
-  // One tree level: node n = left + (right << the level's shift for the mode pair).
-  function automatic logic [36:0] shifted(input logic [36:0] v, input logic [8:0] hot, input int l);
-    shifted = '0;
-    for (int k = 0; k < 9; k++)
-      shifted = shifted | ((v << level_shift(l, k / 3, k % 3)) & {37{hot[k]}});
+  // Level l's shift (0, 4 or 8) as three selects, decoded once per level from the one-hot pair by
+  // constant masks; a node then chooses among three fixed wirings of its right operand.
+
+  logic [2:0] level_sel [4];  // {shift 8, shift 4, shift 0}
+  for (genvar l = 0; l < 4; l++) begin : g_sel
+    logic [8:0] by0, by4, by8;  // the pairs whose level-l shift is 0, 4, 8 (one is set)
+    for (genvar c = 0; c < 9; c++) begin : g_pair
+      localparam int LA = log2_nibbles(c / 3);
+      localparam int LB = log2_nibbles(c % 3);
+      localparam int SH = (l < LB) ? 4 << l : (l < LA + LB) ? 4 << (l - LB) : 0;
+      assign by0[c] = mode_pair[c] && SH == 0;
+      assign by4[c] = mode_pair[c] && SH == 4;
+      assign by8[c] = mode_pair[c] && SH == 8;
+    end
+    assign level_sel[l] = {|by8, |by4, |by0};
+  end
+
+  function automatic logic [36:0] shifted(input logic [36:0] v, input logic [2:0] sel);
+    shifted = (v & {37{sel[0]}}) | ((v << 4) & {37{sel[1]}}) | ((v << 8) & {37{sel[2]}});
   endfunction
 
   logic [36:0] level1 [8], level2 [4], level3 [2];
   for (genvar n = 0; n < 8; n++) begin : g_l1
-    assign level1[n] = level0[2*n] + shifted(level0[2*n + 1], mode_pair, 0);
+    assign level1[n] = level0[2*n] + shifted(level0[2*n + 1], level_sel[0]);
   end
   for (genvar n = 0; n < 4; n++) begin : g_l2
-    assign level2[n] = level1[2*n] + shifted(level1[2*n + 1], mode_pair, 1);
+    assign level2[n] = level1[2*n] + shifted(level1[2*n + 1], level_sel[1]);
   end
   for (genvar n = 0; n < 2; n++) begin : g_l3
-    assign level3[n] = level2[2*n] + shifted(level2[2*n + 1], mode_pair, 2);
+    assign level3[n] = level2[2*n] + shifted(level2[2*n + 1], level_sel[2]);
   end
-  logic [36:0] constant;
-  always_comb begin
-    constant = '0;
-    for (int k = 0; k < 9; k++) constant = constant | (constant_cand[k] & {37{mode_pair[k]}});
-  end
-  assign sum = level3[0] + shifted(level3[1], mode_pair, 3) + constant;
+  assign sum = level3[0] + shifted(level3[1], level_sel[3]) + constant_cand[pair];
 endmodule

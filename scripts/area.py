@@ -79,17 +79,23 @@ def array_wrapper(name: str, mode: int) -> str:
             f".cfg_mode_b(2'd{mode}), .*);\nendmodule\n")
 
 
-def tie_wrapper(name: str, inner: str, tied: dict, params: dict) -> str:
-    """`inner` (its header read from rtl/) with the input ports in `tied` set to constants and the parameters
-    `params`; every other port passed through (.*). Used for the fixed-format Block Minifloat rows."""
+def tie_wrapper(name: str, inner: str, tied: dict, params: dict | None = None) -> str:
+    """`inner` (its header read from rtl/) with the input ports in `tied` set to constants, every other port
+    passed through (.*): the same RTL with the tied inputs constant-folded by the synthesizer. `params` sets
+    the wrapper's parameters (their defaults); without it, inner's own parameter list is passed through."""
     text = re.sub(r"//[^\n]*", "", (RTL / f"{inner}.sv").read_text())
     header = re.search(rf"module\s+{inner}\s*#\s*\((.*?)\)\s*\((.*?)\);", text, re.S)
-    decl = {n: re.search(rf"parameter\s+int\s+{n}\s*=", header.group(1)) for n in params}
-    assert all(decl.values()), f"{inner}: unknown parameter in {params}"
     ports = [p.strip() for p in header.group(2).split(",") if p.strip()]
     ports = [p for p in ports if re.findall(r"\w+", p)[-1] not in tied]
-    plist = ", ".join(f"parameter int {k} = {v}" for k, v in params.items())
-    pass_params = ", ".join(f".{k}({k})" for k in params)
+    if params is None:
+        plist = header.group(1)
+        names = re.findall(r"parameter\s+int\s+(\w+)", plist)
+    else:
+        assert all(re.search(rf"parameter\s+int\s+{n}\s*=", header.group(1)) for n in params), \
+            f"{inner}: unknown parameter in {params}"
+        plist = ", ".join(f"parameter int {k} = {v}" for k, v in params.items())
+        names = list(params)
+    pass_params = ", ".join(f".{k}({k})" for k in names)
     ties = ", ".join(f".{k}({v})" for k, v in tied.items())
     return (f"module {name} #({plist}) (\n  " + ",\n  ".join(ports) + "\n);\n"
             f"  {inner} #({pass_params}) u_dut ({ties}, .*);\nendmodule\n")
@@ -125,6 +131,9 @@ def bm_rows():
     rows.append(("bm_fp2bm BM8 (K=48)", "bm_fp2bm", {"K": 48, **BM8}, None, None))
     return rows
 
+# NeuroFlix: operand A's width (in_wa: 0 FX4, 1 FX8) and B's format (in_fmt_b: 0 FX4, 1 FX8, 2 E5M2, 3 FP16)
+# mode -> (in_wa, in_fmt_b, products per cycle with G = 8)
+NF_FIXED_MODES = {"FX8 x FX8": ("1'b1", "2'd1", 2), "FX4 x FX4": ("1'b0", "2'd0", 8), "FX8 x FP16": ("1'b1", "2'd3", 1)}
 
 # name, top module, chparam dict, wrapper source (or None), group for the overhead column
 TARGETS = [
@@ -146,6 +155,16 @@ TARGETS = [
     ("flexblock_core 2x2 (K=16, DEPTH 16, BDEPTH 8), hierarchical", "flexblock_core",
      {"ROWS": 2, "COLS": 2, "K": 16, "DEPTH": 16, "BDEPTH": 8}, None, None),
     *bm_rows(),
+    # the bfloat16 baseline and NeuroFlix (docs/spec.md): products per cycle in the name
+    ("bf16_mac (N=4: 4 products/cycle)", "bf16_mac", {"N": 4}, None, None),
+    ("bf16_mac (N=1: 1 product/cycle)", "bf16_mac", {"N": 1}, None, None),
+    ("neuroflix_mac (G=8), multi-mode: 1-8 products/cycle", "neuroflix_mac", {"G": 8}, None, "nf"),
+    ("neuroflix_mac (G=32), multi-mode: 4-32 products/cycle", "neuroflix_mac", {"G": 32}, None, None),
+    ("neuroflix_merge (lanes -> exact sum -> binary32; inside neuroflix_mac)", "neuroflix_merge", {}, None, None),
+    *((f"neuroflix_mac (G=8), {mode} only: {ppc} products/cycle", f"nf_{mode.replace(' x ', '_').lower()}",
+       {"G": 8}, tie_wrapper(f"nf_{mode.replace(' x ', '_').lower()}", "neuroflix_mac",
+                             {"in_wa": wa, "in_fmt_b": fb}), "nf")
+      for mode, (wa, fb, ppc) in NF_FIXED_MODES.items()),
 ]
 
 PART_NAMES = {"pe": "PEs", "block_sequencer": "block sequencers", "credit_fifo": "operand FIFOs"}

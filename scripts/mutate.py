@@ -63,6 +63,12 @@ TARGETS: dict[str, tuple[float, tuple[str, ...]]] = {
     "bm_kulisch.sv":      (0.75, ("bm_mac",)),
     "bm_mac.sv":          (1.5, ("bm_mac",)),
     "bm_fp2bm.sv":        (2.0, ("bm_fp2bm",)),
+    "bf16_mul.sv":        (2.0, ("bf16_mac",)),
+    "fp32_add.sv":        (2.0, ("bf16_mac",)),
+    "bf16_mac.sv":        (1.0, ("bf16_mac",)),
+    "neuroflix_decode.sv": (2.0, ("neuroflix_mac",)),
+    "neuroflix_merge.sv": (2.0, ("neuroflix_mac",)),
+    "neuroflix_mac.sv":   (2.0, ("neuroflix_mac",)),
 }
 
 # Parameter sets per DUT. 'default' is one run per DUT; 'regression' adds the other sets of tb/test_rtl.py
@@ -74,6 +80,8 @@ REGRESSION_CONFIGS = {
     "flexblock_core": [{}, {"ROWS": 2, "COLS": 2, "DEPTH": 160, "BDEPTH": 40}],
     "bm_mac": [{}, {"K": 48, "EX": 2, "MX": 3, "EG": 3, "MG": 2}],
     "bm_fp2bm": [{}, {"K": 48, "EX": 2, "MX": 3, "EG": 3, "MG": 2, "SR_BITS": 3, "SR_SEED": 0x1234}],
+    "bf16_mac": [{}, {"N": 1}],
+    "neuroflix_mac": [{}, {"G": 3}],
 }
 
 

@@ -54,7 +54,7 @@ UNITS = [
     ("pe (FB24 x FB24 only)", "pe_fb24", {}, ("pe", PE_PORTS, 0)),
     ("fp32_acc", "fp32_acc", {}, None),
     ("fp2bfp (K=16)", "fp2bfp", {"K": 16}, None),
-    ("pe_array 2x2 (K=16)", "pe_array", {"ROWS": 2, "COLS": 2, "K": 16}, None),
+    ("pe_array 1x1 (K=16)", "pe_array", {"ROWS": 1, "COLS": 1, "K": 16}, None),  # a PE, its sequencers, FIFOs and control: every kind of path
 ]
 
 

@@ -141,6 +141,7 @@ def bm_signed(se: int) -> int:
 
 class BmFp2BmEnv(StreamEnv):
     inputs = {"in": ["data", "fmt", "sr"]}
+    sidebands = {"in": ["seed_load", "seed"]}  # a seed load may coincide with a block (read from the pins)
     outputs = {"out": ["se", "elems", "flags", "fmt"]}
     scoreboard_class = BmFp2BmScoreboard
     coverage_class = BmFp2BmCoverage

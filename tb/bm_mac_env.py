@@ -178,13 +178,13 @@ class BmMacEnv(StreamEnv):
         self.sources["in"].subscribe(self._take_beat)
         self.sinks["out"].subscribe(self._take_result)
 
-    # Handshake times as rising-edge numbers (as tb/pe_array_env.py): a source publishes a beat at the
-    # falling edge after the rising edge that took it, a sink at the falling edge before.
+    # Handshake times as rising-edge numbers (as tb/pe_array_env.py): the monitors publish a beat at the
+    # falling edge after the rising edge that took it.
     def _take_beat(self, beat):
         self.beat_edges.append(self.clock.cycle)
 
     def _take_result(self, beat):
-        self.result_edge = self.clock.cycle + 1
+        self.result_edge = self.clock.cycle
         self.results += 1
         self.new_result.set()
 

@@ -40,6 +40,9 @@ class Fp32AccScoreboard(Scoreboard):
     def reset_model(self):
         self.terms = []
 
+    def pending(self):
+        return f"a reduction of {len(self.terms)} terms with no last term" if self.terms else ""
+
     def predict(self, port, txn):
         self.terms.append((_signed(txn["p"], p_width()), _signed(txn["x"], 11), txn["flags"]))
         if not txn["last"]:

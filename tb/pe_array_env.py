@@ -96,18 +96,22 @@ class PeArrayScoreboard(Scoreboard):
 
     def reset_model(self):
         self.cfg = {"mode_a": 0, "mode_b": 0, "kblocks": 1}  # the array's reset configuration
-        self.pending = {"a": [], "b": []}
+        self.pending_blocks = {"a": [], "b": []}
+
+    def pending(self):
+        a, b = len(self.pending_blocks["a"]), len(self.pending_blocks["b"])
+        return f"{a} A and {b} B block beats of an unfinished tile" if a or b else ""
 
     def predict(self, port, txn):
         if port == "cfg":
             self.cfg = {**txn, "kblocks": max(1, txn["kblocks"])}
             return []
-        self.pending[port].append(txn)
+        self.pending_blocks[port].append(txn)
         kb = self.cfg["kblocks"]
-        if len(self.pending["a"]) < kb or len(self.pending["b"]) < kb:
+        if len(self.pending_blocks["a"]) < kb or len(self.pending_blocks["b"]) < kb:
             return []
-        tile = {"cfg": self.cfg, "a": self.pending["a"][:kb], "b": self.pending["b"][:kb]}
-        del self.pending["a"][:kb], self.pending["b"][:kb]
+        tile = {"cfg": self.cfg, "a": self.pending_blocks["a"][:kb], "b": self.pending_blocks["b"][:kb]}
+        del self.pending_blocks["a"][:kb], self.pending_blocks["b"][:kb]
         return [tile]  # resolved into results by `resolve`, with the rest of its batch
 
     def resolve(self, tiles):
@@ -158,6 +162,20 @@ def _sample_tile(cfg, kind, flags):
     pass
 
 
+@CoverPoint("pe_array.cfg_mode_a", xf=lambda a, b, k: a, bins=[0, 1, 2, 3])
+@CoverPoint("pe_array.cfg_mode_b", xf=lambda a, b, k: b, bins=[0, 1, 2, 3])
+@CoverPoint("pe_array.cfg_kblocks", xf=lambda a, b, k: "zero" if k == 0 else "one" if k == 1 else
+            "few" if k <= 8 else "many", bins=["zero", "one", "few", "many"])
+def _sample_cfg(mode_a, mode_b, kblocks):
+    """Every configuration the array took (read from its pins), reserved mode code 3 and kblocks 0 included."""
+
+
+@CoverPoint("pe_array.cfg_protocol", xf=lambda event: event,
+            bins=["held_off_busy", "held_off_queued", "reset_config", "back_to_back_change"])
+def sample_cfg_event(event):
+    """Configuration protocol events a test observed (tb/pe_array_tests.py)."""
+
+
 class PeArrayCoverage(CoverageCollector):
     def sample(self, txn):
         cfg = txn["cfg"]
@@ -186,6 +204,7 @@ class PeArrayEnv(StreamEnv):
     # edge after the rising edge that took it.
     def _take_cfg(self, beat: dict) -> None:
         self.cfg_edge = self.clock.cycle
+        _sample_cfg(beat["mode_a"], beat["mode_b"], beat["kblocks"])
 
     def _take_result(self, beat: dict) -> None:
         self.results.append(beat)
@@ -251,14 +270,17 @@ class OperandSequence(uvm_sequence):
         await self.finish_item(item)
 
 
-async def run_job(env: PeArrayEnv, job: GemmJob, quantizer: Fp2Bfp) -> int:
-    """Configure the array, stream the job's operands and wait for every tile. Returns the job's cycles:
-    from the rising edge that takes its configuration to the one that takes its last result."""
+async def run_job(env: PeArrayEnv, job: GemmJob, quantizer: Fp2Bfp, configure: bool = True,
+                  cfg_kblocks: int | None = None) -> int:
+    """Configure the array (unless `configure` is False: the operands then rely on the configuration in
+    force), stream the job's operands and wait for every tile. `cfg_kblocks` overrides the tile length sent
+    (0 must act as 1). Returns the job's cycles: from the rising edge that takes its configuration to the
+    one that takes its last result."""
     job.quantize(quantizer, env.rows, env.cols)
     first = len(env.results)
-    cfg = CfgItem("cfg", job.mode_a, job.mode_b, job.kblocks)
-    seq = _Single("cfg", cfg)
-    await seq.start(env.seqr["cfg"])
+    if configure:
+        cfg = CfgItem("cfg", job.mode_a, job.mode_b, job.kblocks if cfg_kblocks is None else cfg_kblocks)
+        await _Single("cfg", cfg).start(env.seqr["cfg"])
     streams = [cocotb.start_soon(OperandSequence(f"{side}_ops", job, side, slots).start(env.seqr[side]))
                for side, slots in (("a", env.rows), ("b", env.cols))]
     try:

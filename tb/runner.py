@@ -28,6 +28,8 @@ DUTS = {
     "flexblock_core": "flexblock_core_tests",
     "bm_mac": "bm_mac_tests",
     "bm_fp2bm": "bm_fp2bm_tests",
+    "bf16_mac": "bf16_mac_tests",
+    "neuroflix_mac": "neuroflix_mac_tests",
 }
 
 

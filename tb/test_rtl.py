@@ -24,6 +24,10 @@ CONFIGS = [
     ("bm_mac", {"K": 48, "EX": 2, "MX": 3, "EG": 3, "MG": 2}),  # BM6 (e2m3 / e3m2), the authors' block 48
     ("bm_fp2bm", {}),                                           # BM8, block 16
     ("bm_fp2bm", {"K": 48, "EX": 2, "MX": 3, "EG": 3, "MG": 2, "SR_BITS": 3, "SR_SEED": 0x1234}),
+    ("bf16_mac", {}),
+    ("bf16_mac", {"N": 1}),
+    ("neuroflix_mac", {}),
+    ("neuroflix_mac", {"G": 3}),
 ]
 
 

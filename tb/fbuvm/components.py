@@ -106,14 +106,20 @@ class Scoreboard(uvm_component):
     def reset_model(self) -> None:
         """Forget the model's state: the DUT was reset."""
 
+    def pending(self) -> str:
+        """Inputs the model holds that have not yet made an output (a partial reduction or tile), described;
+        empty if none. Work pending when the test ends was never checked: check_phase fails on it."""
+        return ""
+
     def resolve(self, expectations: list) -> list:
         """What `predict` returned -> what `same` compares, for a batch at once (default: the same)."""
         return expectations
 
     def on_dut_reset(self) -> None:
-        self.flush()  # outputs that came before the reset are checked, the rest is forgotten
-        self.expected.clear()
-        self.actual.clear()
+        self.flush()  # outputs that came before the reset are checked
+        if self.actual:  # an output no input caused is an error, reset or not
+            self.fail(f"{len(self.actual)} outputs with no expected transaction at a reset; first: {self.actual[0]}")
+        self.expected.clear()  # what the DUT was still working on is dropped by the reset (the spec's rule)
         self.reset_model()
 
     def same(self, expected, actual) -> bool:
@@ -166,6 +172,9 @@ class Scoreboard(uvm_component):
                       f"{self.resolve([self.expected[0]])[0]}")
         if self.checked == 0:
             self.fail("no output was checked")
+        left = self.pending()
+        if left:
+            self.fail(f"inputs left without their output at the end (never checked): {left}")
 
     def report_phase(self):
         self.logger.info(f"{self.checked} output transactions checked, all bit-exact")
@@ -338,12 +347,18 @@ class StreamEnv(uvm_env):
         for s in self.sinks.values():
             s.start()
 
+    # After the last expected output, outputs are watched for this many more cycles: a late, spurious beat
+    # then fails check_phase instead of going unseen.
+    QUIET_CYCLES = 32
+
     async def drain(self, timeout_cycles: int = 10000) -> None:
-        """Wait until every expected output has come (or the timeout; check_phase then reports it)."""
+        """Wait until every expected output has come (or the timeout; check_phase then reports it), then a
+        quiet window."""
         for _ in range(timeout_cycles):
             if not self.scoreboard.expected:
-                return
+                break
             await FallingEdge(self.clock.clk)
+        await self.clock.cycles(self.QUIET_CYCLES)
 
 
 class FlexBlockTest(uvm_test):
