@@ -36,10 +36,12 @@ def bfp_gemm(a: BFPTensor, b: BFPTensor) -> tuple[np.ndarray, np.ndarray]:
 
 def gemm(a, b, mode_a, mode_b, rounding=RTZ, block: int = 16, quantizer: Fp2Bfp | None = None):
     """Quantize binary32 A (M x Kdim, blocks along rows) and B (Kdim x N, blocks along columns) and
-    multiply them. Returns (C as float32, flags). One quantizer serves both operands, A first."""
+    multiply them. Returns (C as float32, flags). One quantizer serves both operands, A first. `rounding`
+    is one rounding mode for both or a pair (A's, B's)."""
     q = quantizer or Fp2Bfp(block, lfsr.DEFAULT_SEED)
-    qa = q(np.asarray(a, np.float32), mode_a, rounding)
-    qb = q(np.asarray(b, np.float32).T, mode_b, rounding)
+    round_a, round_b = rounding if isinstance(rounding, (tuple, list)) else (rounding, rounding)
+    qa = q(np.asarray(a, np.float32), mode_a, round_a)
+    qb = q(np.asarray(b, np.float32).T, mode_b, round_b)
     bits, flags = bfp_gemm(qa, qb)
     return bits_float32(bits), flags
 

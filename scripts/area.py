@@ -161,6 +161,10 @@ TARGETS = [
        "fast") for b in (2, 4, 6, 8)),
     *((f"pe_array {n}x{n} (K=16), hierarchical", "pe_array", {"ROWS": n, "COLS": n, "K": 16}, None, None)
       for n in (2, 4, 8)),
+    # the core with small RAM models (op_ram becomes flip-flops in generic cells: the RAM share is reported apart)
+    ("fp32_buffer (K=16, 16 words per bank)", "fp32_buffer", {"K": 16, "WORDS": 16}, None, None),
+    ("flexblock_core 2x2 (K=16, DEPTH 16, BDEPTH 8), hierarchical", "flexblock_core",
+     {"ROWS": 2, "COLS": 2, "K": 16, "DEPTH": 16, "BDEPTH": 8}, None, None),
     *bm_rows(),
     # the bfloat16 baseline and NeuroFlix (docs/spec.md): products per cycle in the name
     ("bf16_mac (N=4: 4 products/cycle)", "bf16_mac", {"N": 4}, None, None),
@@ -235,6 +239,8 @@ def synth(tmp: Path, files: list[str], top: str, params: dict, wrap: str | None,
         "transistors": int(re.match(r"\d+", str(cmos.get("estimated_num_transistors", "0"))).group()),
         "tplus": str(cmos.get("estimated_num_transistors", "")).endswith("+") and any(
             FF_RE.match(t) for t in cells),
+        # every module's cells summed over all its instances in the tree (nested ones included)
+        "totals": _module_totals(modules, top_module),
         # the top's direct sub-units: base module name -> (instances, leaf cells each)
         "parts": {_base_name(t): (n, sum(_leaf_cells(modules, t).values()))
                   for t, n in modules[top_module].items() if t in modules},
@@ -253,6 +259,16 @@ def _base_name(name: str) -> str:
     return name.split("\\")[1] if name.startswith("$paramod") else name
 
 
+def _module_totals(modules: dict, name: str, mult: int = 1, acc: dict | None = None) -> dict:
+    """base module name -> leaf cells of all its instances under `name` (an instance inside another counts
+    for both)."""
+    acc = {} if acc is None else acc
+    for t, n in modules[name].items():
+        if t in modules:
+            base = _base_name(t)
+            acc[base] = acc.get(base, 0) + mult * n * sum(_leaf_cells(modules, t).values())
+            _module_totals(modules, t, mult * n, acc)
+    return acc
 def _own_cells(modules: dict, name: str, times: int = 1, out: dict | None = None) -> dict:
     out = {} if out is None else out
     own = sum(n for t, n in modules[name].items() if t not in modules and t != "$scopeinfo")
@@ -332,6 +348,20 @@ def main(argv=None) -> int:
                 n, each = r["parts"].get(part, (0, 0))
                 cols.append(f"{n} x {each:,} ({n * each / r['cells']:.0%})" if n else "")
             lines.append(f"| {name.split(' (')[0]} | " + " | ".join(cols) + f" | {own:,} ({own / r['cells']:.0%}) |")
+    core_rows = [(name, r) for name, top, _, r in rows if top == "flexblock_core" and "error" not in r]
+    if core_rows:
+        lines += ["", "Where the cells of the core are (cells of all instances of each unit; op_ram = the RAM models, "
+                  "flip-flops and read multiplexers here, SRAM macros in a real flow).", "",
+                  "| core | pe_array | fp2bfp | fp32_buffer (its banks included) | op_ram (all banks) | credit FIFOs | core control |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, r in core_rows:
+        t = r["totals"]
+        direct = sum(n * c for n, c in r["parts"].values())
+        own = r["cells"] - direct
+        fifo = r["parts"].get("credit_fifo", (0, 0))
+        cell = lambda v: f"{v:,} ({v / r['cells']:.0%})"
+        lines.append(f"| {name.rsplit(', hierarchical', 1)[0]} | {cell(t.get('pe_array', 0))} | {cell(t.get('fp2bfp', 0))} | "
+                     f"{cell(t.get('fp32_buffer', 0))} | {cell(t.get('op_ram', 0))} | {cell(fifo[0] * fifo[1])} | {cell(own)} |")
     bm = [(name, r) for name, top, group, r in rows if name in BM_PRODUCTS and "error" not in r]
     if bm:
         lines += ["", "Block Minifloat per product (docs/spec.md, Block Minifloat): the unit's cells over the element "

@@ -28,6 +28,7 @@ DUTS = {
     "fast_fp2bfp": "fast_fp2bfp_tests",
     "fast_array": "fast_array_tests",
     "pe_array": "pe_array_tests",
+    "flexblock_core": "flexblock_core_tests",
     "bm_mac": "bm_mac_tests",
     "bm_fp2bm": "bm_fp2bm_tests",
     "bf16_mac": "bf16_mac_tests",

@@ -24,6 +24,8 @@ CONFIGS = [
     ("pe_array", {}),
     ("pe_array", {"ROWS": 2, "COLS": 3}),
     ("pe_array", {"ROWS": 1, "COLS": 1, "K": 32}),
+    ("flexblock_core", {}),
+    ("flexblock_core", {"ROWS": 2, "COLS": 2, "DEPTH": 160, "BDEPTH": 40}),  # small array and buffers
     ("bm_mac", {}),                                             # BM8 (e2m5 / e4m3), block 16
     ("bm_mac", {"K": 48, "EX": 2, "MX": 3, "EG": 3, "MG": 2}),  # BM6 (e2m3 / e3m2), the authors' block 48
     ("bm_fp2bm", {}),                                           # BM8, block 16

@@ -106,6 +106,7 @@ class _Stream:
         self._subscribers: list[Callable[[Beat], None]] = []
         self._driven: dict = {}  # id(handle) -> the value last written
         self._sampled: Beat | None = None  # a valid && ready beat seen at the last falling edge
+        self._sampled_at = None  # the time step it was seen
         clock.on_reset(self._forget)
 
     def subscribe(self, callback: Callable[[Beat], None]) -> None:
@@ -130,6 +131,7 @@ class _Stream:
         if self.clock.in_reset or not (self.valid.value and self.ready.value):
             return
         self._sampled = {n: int(h.value) for n, h in (*self.fields.items(), *self.sideband.items())}
+        self._sampled_at = get_sim_time("step")
 
     def confirm(self) -> None:
         """At the next falling edge, before the drivers: the rising edge in between took the sampled beat."""
@@ -140,7 +142,13 @@ class _Stream:
                 callback(beat)
 
     def _forget(self) -> None:
-        self._sampled = None  # a reset came before the rising edge: nothing was taken
+        """A reset. A beat sampled at this falling edge meets the reset at its rising edge: nothing is taken.
+        A beat sampled at the falling edge before was taken by the rising edge in between (out of reset),
+        and the reset came at this falling edge before the scheduler confirmed it: publish it now, before
+        the reset's other callbacks (the scoreboard's) run, as if confirmed in order."""
+        if self._sampled is not None and self._sampled_at != get_sim_time("step"):
+            self.confirm()
+        self._sampled = None
 
 
 class StreamSource(_Stream):

@@ -1,0 +1,105 @@
+"""The accelerator core's function (docs/spec.md section 6, rtl/flexblock_core.sv): the three training passes
+on the stored FP32 tensors X, W and G (= dY), end to end through `models.gemm`.
+
+A job reads its operands from the stored tensors in the orientation the pass needs; the core converts A's
+blocks and then B's with one conversion unit whose LFSRs take the job's seed, so a job is exactly
+`gemm(A, B, mode_a, mode_b, (round_a, round_b), quantizer=Fp2Bfp(block, seed, sr_bits))`."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import lfsr
+from .bfp import cycles_per_block, mag_bits
+from .fp2bfp import Fp2Bfp
+from .pe_array import ARRAY_FILL, gemm, gemm_schedule
+
+FWD, BWD, WG = 0, 1, 2
+PASS_NAMES = {FWD: "FWD", BWD: "BWD", WG: "WG"}
+X, W, G = 0, 1, 2  # the tensor regions
+
+
+def pass_operands(pass_: int, x=None, w=None, g=None) -> tuple[np.ndarray, np.ndarray]:
+    """(A, B) of a pass on the stored tensors: FWD  Y  = X . W     (A = X,   B = W)
+                                              BWD  dX = dY . W^T  (A = G,   B = W^T)
+                                              WG   dW = X^T . dY  (A = X^T, B = G)"""
+    if pass_ == FWD:
+        return x, w
+    if pass_ == BWD:
+        return g, w.T
+    if pass_ == WG:
+        return x.T, g
+    raise ValueError(f"pass code {pass_} is reserved")
+
+
+def im2col(x, img_h: int, img_w: int) -> np.ndarray:
+    """A of a 3x3 conv's FWD GEMM (stride 1, padding 1) from X stored as pixels x C (NHWC: pixel
+    p = (image * H + h) * W + w): row p, column t * C + c = X[(h + dh, w + dw), c] with tap t = 3 (dh + 1) +
+    (dw + 1), zero outside the image. The core reads it from X directly (spec section 6)."""
+    x = np.asarray(x, np.float32)
+    pixels, c = x.shape
+    imgs = x.reshape(-1, img_h, img_w, c)
+    padded = np.pad(imgs, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    taps = [padded[:, dh:dh + img_h, dw:dw + img_w, :] for dh in range(3) for dw in range(3)]
+    return np.stack(taps, axis=3).reshape(pixels, 9 * c)
+
+
+def core_gemm(pass_: int, x, w, g, mode_a: int, mode_b: int, round_a: int, round_b: int,
+              seed: int = lfsr.DEFAULT_SEED, block: int = 16, sr_bits: int = lfsr.DEFAULT_SR_BITS,
+              conv: tuple[int, int] | None = None):
+    """One job of the core: (C as float32 M x N, flags). conv = (H, W): the FWD of a 3x3 conv layer, A =
+    im2col(X) (X pixels x C), B = W (9C x Cout, rows t * C + c)."""
+    if conv is not None:
+        if pass_ != FWD:
+            raise ValueError("the core maps only the FWD pass of a conv layer")
+        x = im2col(x, *conv)
+    a, b = pass_operands(pass_, x, w, g)
+    return gemm(np.asarray(a, np.float32), np.asarray(b, np.float32), mode_a, mode_b, (round_a, round_b),
+                block, quantizer=Fp2Bfp(block, seed, sr_bits))
+
+
+# The core's cycles of a job, from the rising edge that takes the job to the one that takes its last result,
+# with the results taken at once (the bench asserts it): CORE_CHECK for the job check, the conversion walk
+# (one block per cycle: (M + N) * KBLOCKS) and its pipeline (CORE_CONV_FILL: the buffer's two read stages,
+# fp2bfp's three, the BFP bank write), CORE_CFG for the array's configuration, CORE_READ for the BFP banks'
+# read into the credit FIFOs, then the array's schedule and fill (models.gemm_cycles).
+CORE_CHECK, CORE_CONV_FILL, CORE_CFG, CORE_READ = 1, 6, 1, 1
+
+
+def convert_cycles(m: int, kdim: int, n: int, block: int = 16) -> int:
+    return (m + n) * math.ceil(kdim / block)
+
+
+def core_cycles(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16) -> int:
+    return (CORE_CHECK + convert_cycles(m, kdim, n, block) + CORE_CONV_FILL + CORE_CFG + CORE_READ
+            + gemm_schedule(m, kdim, n, mode_a, mode_b, rows, cols, block) + ARRAY_FILL)
+
+
+def load_cycles(rows: int, cols: int, block: int = 16) -> int:
+    """ld beats (one per cycle with ld_valid held) to store a rows x cols tensor: one per K elements of a row."""
+    return rows * math.ceil(cols / block)
+
+
+def block_bits(mode, block: int = 16, dense: bool = True) -> int:
+    """Bits of one converted block: exponent, flags and K elements at the mode's width (sign + W) when dense,
+    or in pe_array's 16-bit magnitude slots (what the core's BFP banks and pe_array's ports carry today)."""
+    element = (mag_bits(mode) + 1) if dense else (1 + 16)
+    return 8 + 2 + block * element
+
+
+def operand_bits_per_cycle(mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16, dense: bool = True) -> float:
+    """Operand bits per cycle the array consumes at full rate: a ROWS-block A beat and a COLS-block B beat per
+    block pair, one block pair every cycles_per_block cycles."""
+    return (rows * block_bits(mode_a, block, dense) + cols * block_bits(mode_b, block, dense)) / cycles_per_block(
+        mode_a, mode_b, block)
+
+
+def core_utilization(m: int, kdim: int, n: int, mode_a, mode_b, cycles: int, rows: int = 4, cols: int = 4) -> float:
+    """Useful sub-multiplier operations / peak over the job's cycles (spec section 4's definition)."""
+    na, nb = mag_bits(mode_a) // 4, mag_bits(mode_b) // 4
+    return m * n * kdim * na * nb / (16 * rows * cols * cycles)
+
+
+__all__ = ["im2col", "load_cycles", "block_bits", "operand_bits_per_cycle", "FWD", "BWD", "WG", "PASS_NAMES", "X", "W", "G", "pass_operands", "core_gemm", "core_cycles",
+           "convert_cycles", "core_utilization", "cycles_per_block"]

@@ -1,0 +1,94 @@
+"""models.core (the accelerator core's function, docs/spec.md section 6) against the oracle: the three passes
+read the stored tensors X, W, G in their orientation, one quantizer converts A's rows and then B's columns with
+each operand's own rounding (the SR lanes carried from A to B), exact block products, binary32 accumulation."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models import core
+
+from . import oracle
+from .gen import f32, random_bits
+from .test_gemm import assert_result
+
+
+def oracle_job(pass_, x, w, g, mode_a, mode_b, round_a, round_b, seed, block, r=8):
+    """The pass's operands written out by hand from the stored tensors (lists of bit patterns), then the
+    oracle quantizer (A's rows, then B's columns, one set of LFSR lanes) and the oracle GEMM."""
+    if pass_ == core.FWD:      # Y = X . W: rows of X, columns of W
+        a_rows, b_cols = x.tolist(), w.T.tolist()
+    elif pass_ == core.BWD:    # dX = dY . W^T: rows of dY, columns of W^T = rows of W
+        a_rows, b_cols = g.tolist(), w.tolist()
+    else:                      # dW = X^T . dY: rows of X^T = columns of X, columns of dY
+        a_rows, b_cols = x.T.tolist(), g.T.tolist()
+    lanes = oracle.LfsrLanes(seed, block, r)
+    qa = oracle.quantize_rows(a_rows, mode_a, round_a, block, lanes, r)
+    if round_a != oracle.SR:  # the hardware's lanes step on every block, whatever its rounding
+        lanes.skip(sum(len(row) for row in qa))
+    qb = oracle.quantize_rows(b_cols, mode_b, round_b, block, lanes, r)
+    return oracle.bfp_gemm(qa, qb, mode_a, mode_b)
+
+
+@pytest.mark.parametrize("pass_", [core.FWD, core.BWD, core.WG])
+def test_core_passes_vs_oracle(pass_, rng):
+    for trial in range(10):
+        block = int(rng.choice([4, 16]))
+        m, kdim, n = int(rng.integers(1, 5)), int(rng.integers(1, 40)), int(rng.integers(1, 5))
+        shapes = {core.FWD: {"x": (m, kdim), "w": (kdim, n)}, core.BWD: {"g": (m, kdim), "w": (n, kdim)},
+                  core.WG: {"x": (kdim, m), "g": (kdim, n)}}[pass_]
+        t = {name: random_bits(rng, shape, block) for name, shape in shapes.items()}
+        modes = [int(v) for v in rng.integers(0, 3, 2)]
+        rounds = [int(v) for v in rng.integers(0, 4, 2)]
+        seed = int(rng.integers(0, 1 << 16))
+        c, flags = core.core_gemm(pass_, *(f32(t[k]) if k in t else None for k in ("x", "w", "g")), *modes, *rounds,
+                                  seed, block)
+        assert c.shape == (m, n)
+        want = oracle_job(pass_, *(np.asarray(t[k]) if k in t else None for k in ("x", "w", "g")), *modes, *rounds,
+                          seed, block)
+        assert_result(c.view(np.uint32), flags, *want,
+                      f"trial {trial}: pass {core.PASS_NAMES[pass_]} modes {modes} roundings {rounds} K={block}")
+
+
+def test_reserved_pass():
+    with pytest.raises(ValueError):
+        core.pass_operands(3, np.zeros((1, 1)), np.zeros((1, 1)), np.zeros((1, 1)))
+
+
+def test_core_cycles_parts():
+    """The cycle model is the conversion walk, fixed fills and models.gemm_cycles' schedule + ARRAY_FILL."""
+    from models import gemm_cycles
+    for dims, modes in [((32, 64, 32), (2, 2)), ((5, 36, 2), (0, 1)), ((1, 1, 1), (1, 0))]:
+        m, kdim, n = dims
+        assert core.core_cycles(*dims, *modes) == (core.CORE_CHECK + core.convert_cycles(*dims) + core.CORE_CONV_FILL
+                                                   + core.CORE_CFG + core.CORE_READ + gemm_cycles(*dims, *modes))
+
+
+def test_conv_forward_vs_oracle(rng):
+    """A 3x3 conv's FWD (stride 1, padding 1) through core_gemm(conv=(H, W)) against the oracle on an im2col
+    written out element by element from the NHWC pixels x C tensor (column t * C + c, t = 3 (dh + 1) + dw + 1)."""
+    for trial in range(6):
+        block = int(rng.choice([4, 16]))
+        c = block * int(rng.integers(1, 3))
+        h, w, imgs = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 3))
+        pixels, cout = imgs * h * w, int(rng.integers(1, 4))
+        x = random_bits(rng, (pixels, c), block)
+        wt = random_bits(rng, (9 * c, cout), block)
+        modes = [int(v) for v in rng.integers(0, 3, 2)]
+        rounds = [int(v) for v in rng.integers(0, 4, 2)]
+        seed = int(rng.integers(0, 1 << 16))
+        got, flags = core.core_gemm(core.FWD, f32(x), f32(wt), None, *modes, *rounds, seed, block, conv=(h, w))
+        xl = np.asarray(x).tolist()
+        a_rows = []
+        for p in range(pixels):
+            img, rest = divmod(p, h * w)
+            ph, pw = divmod(rest, w)
+            row = []
+            for dh in (-1, 0, 1):
+                for dw in (-1, 0, 1):
+                    inside = 0 <= ph + dh < h and 0 <= pw + dw < w
+                    row += xl[p + dh * w + dw] if inside else [0] * c
+            a_rows.append(row)
+        want = oracle_job(core.FWD, np.array(a_rows, np.uint32), np.asarray(wt), None, *modes, *rounds, seed, block)
+        assert_result(got.view(np.uint32), flags, *want,
+                      f"trial {trial}: conv {imgs}x{h}x{w}x{c} -> {cout}, modes {modes} roundings {rounds} K={block}")

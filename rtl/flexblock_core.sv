@@ -1,0 +1,526 @@
+// The FlexBlock accelerator core (docs/spec.md section 6): FP32 tensors in, training GEMMs out.
+//
+//   ld  ──> fp32_buffer (regions X, W, G; skewed banks: a block along a stored row or column per cycle)
+//                │  conversion walk: A's blocks, then B's, along the pass's reduction axis
+//                v
+//             fp2bfp (one unit, the job's seed loaded at its start: A's blocks then B's, as models.gemm)
+//                │
+//                v
+//   BFP buffers: ROWS banks for A (row m in bank m mod ROWS), COLS banks for B
+//                │  compute walk: every tile, its KBLOCKS block pairs, one a and one b beat per cycle
+//                v
+//             credit FIFOs ──> pe_array ──> out (tiles, slots outside M x N zeroed; or one error beat)
+//
+// A job is FWD (C = X . W), BWD (dX = dY . W^T) or WG (dW = X^T . dY) on the stored tensors X, W, G (= dY),
+// read in the orientation the pass needs; nothing is transposed or re-quantized by the host. The job is
+// converted once (each element rounded once, in the order models.gemm rounds it), then computed. A conv
+// job (FWD of a 3x3 conv, stride 1, pad 1) reads A = im2col(X) from X stored NHWC by an address generator.
+module flexblock_core #(
+  parameter int ROWS    = 4,
+  parameter int COLS    = 4,
+  parameter int K       = 16,      // elements per block, a power of two >= 16
+  parameter int DEPTH   = 256,     // FP32 words (K elements) per tensor region
+  parameter int BDEPTH  = 128,     // BFP blocks per bank of the converted-operand buffers
+  parameter int SR_BITS = 8,
+  parameter int SR_SEED = 'hACE1
+) (
+  input  logic                    clk,
+  input  logic                    rst_n,
+  // load: K consecutive elements of one row of tensor ld_buf (0 X, 1 W, 2 G) stored with ld_cols columns
+  input  logic                    ld_valid,
+  output logic                    ld_ready,
+  input  logic [1:0]              ld_buf,
+  input  logic [15:0]             ld_row,
+  input  logic [15:0]             ld_cblk,
+  input  logic [15:0]             ld_cols,
+  input  logic [32*K-1:0]         ld_data,
+  output logic                    ld_error,    // sticky: a load beat was dropped (bad tensor or outside it)
+  // job: one GEMM
+  input  logic                    job_valid,
+  output logic                    job_ready,
+  input  logic [1:0]              job_pass,    // 0 FWD, 1 BWD, 2 WG, 3 reserved (error)
+  input  logic [15:0]             job_m,
+  input  logic [15:0]             job_kdim,
+  input  logic [15:0]             job_n,
+  input  logic [1:0]              job_mode_a,
+  input  logic [1:0]              job_mode_b,
+  input  logic [1:0]              job_round_a,
+  input  logic [1:0]              job_round_b,
+  input  logic [15:0]             job_seed,    // loaded into the converter's SR LFSRs at the job's start
+  input  logic                    job_conv,    // FWD of a 3x3 conv (stride 1, pad 1): A = im2col(X), X in NHWC
+  input  logic [15:0]             job_img_h,   // conv: image height and width (M = images * H * W pixels)
+  input  logic [15:0]             job_img_w,
+  // out: one beat per ROWS x COLS tile of C, row-major over tiles; or one error beat for a bad job
+  output logic                    out_valid,
+  input  logic                    out_ready,
+  output logic [32*ROWS*COLS-1:0] out_result,
+  output logic [2*ROWS*COLS-1:0]  out_flags,
+  output logic [15:0]             out_row,     // the tile's first row of C
+  output logic [15:0]             out_col,     // the tile's first column of C
+  output logic                    out_last,
+  output logic                    out_error
+);
+  import flexblock_pkg::*;
+
+  localparam int KW         = $clog2(K);
+  localparam int WORDS      = 3 * DEPTH;
+  localparam int AW         = $clog2(WORDS);
+  localparam int BAW        = $clog2(BDEPTH);
+  localparam int BLOCK_BITS = 8 + K + 16 * K + 2;  // {exp, sign, mag, flags}: pe_array's slot
+  localparam logic [1:0] PASS_FWD = 2'd0, PASS_BWD = 2'd1, PASS_WG = 2'd2;
+  localparam logic [1:0] BUF_X = 2'd0, BUF_W = 2'd1, BUF_G = 2'd2;
+
+  typedef enum logic [2:0] {S_IDLE, S_CHECK, S_CONV, S_CFG, S_RUN, S_ERR} state_e;
+  state_e state;
+
+  function automatic logic [AW-1:0] region(input logic [1:0] b);
+    region = AW'(b) * AW'(DEPTH);
+  endfunction
+  function automatic logic [12:0] words_per_row(input logic [15:0] cols);
+    words_per_row = 13'((17'(cols) + 17'(K - 1)) >> KW);
+  endfunction
+
+  // ---- load ---------------------------------------------------------------------------------------
+  // A beat is written one edge after it is taken, unless it is dropped (ld_error) or reset was asserted.
+  logic        ld_take, ld_ok;
+  logic [12:0] ld_cb;
+  logic [28:0] ld_word;  // row*cb + cblk within the region
+  assign ld_ready = state == S_IDLE;
+  assign ld_take  = ld_valid && ld_ready;
+  assign ld_cb    = words_per_row(ld_cols);
+  assign ld_word  = 29'(ld_row) * 29'(ld_cb) + 29'(ld_cblk);
+  assign ld_ok    = ld_buf != 2'd3 && ld_cols != '0 && 17'(ld_cblk) < 17'(ld_cb) && ld_word < 29'(DEPTH);
+
+  // The beat is registered, then written: the address multiply sits between the port and a register.
+  logic            ldq_valid;
+  logic [AW-1:0]   ldq_addr;
+  logic [KW-1:0]   ldq_rot;
+  logic [32*K-1:0] ldq_data;
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      ld_error  <= 1'b0;
+      ldq_valid <= 1'b0;
+    end else begin
+      if (ld_take && !ld_ok) ld_error <= 1'b1;
+      ldq_valid <= ld_take && ld_ok;
+    end
+  end
+  always_ff @(posedge clk) begin
+    if (ld_take) begin
+      ldq_addr <= AW'(32'(region(ld_buf)) + 32'(ld_word));
+      ldq_rot  <= ld_row[KW-1:0];
+      ldq_data <= ld_data;
+    end
+  end
+
+  // ---- job registers and the pass's geometry --------------------------------------------------------
+  logic        job_take;
+  logic [1:0]  pass;
+  logic [15:0] m, kdim, n;
+  logic [1:0]  mode_a, mode_b, round_a, round_b;
+  logic        conv;
+  logic [15:0] img_h, img_w;
+  assign job_ready = state == S_IDLE;
+  assign job_take  = job_valid && job_ready;
+
+  always_ff @(posedge clk) begin
+    if (job_take) begin
+      pass    <= job_pass;
+      m       <= job_m;
+      kdim    <= job_kdim;
+      n       <= job_n;
+      mode_a  <= job_mode_a;
+      mode_b  <= job_mode_b;
+      round_a <= job_round_a;
+      round_b <= job_round_b;
+      conv    <= job_conv;
+      img_h   <= job_img_h;
+      img_w   <= job_img_w;
+    end
+  end
+
+  // Operand A is X (FWD, WG) or G (BWD); B is W (FWD, BWD) or G (WG). A column read (col_*) reduces
+  // along a stored column: A = X^T in WG; B = W in FWD and dY in WG. BWD reads W along its rows (W^T).
+  logic [1:0]  buf_a, buf_b;
+  logic        col_a, col_b;
+  logic [15:0] rows_a, cols_a, rows_b, cols_b;  // the stored tensors' shapes
+  logic [12:0] kblocks;                         // blocks along the reduction axis
+  assign buf_a  = (pass == PASS_BWD) ? BUF_G : BUF_X;
+  assign buf_b  = (pass == PASS_WG) ? BUF_G : BUF_W;
+  assign col_a  = pass == PASS_WG;
+  assign col_b  = pass == PASS_FWD || pass == PASS_WG;
+  assign rows_a = col_a ? kdim : m;
+  assign cols_a = conv ? 16'(kdim / 16'd9) : col_a ? m : kdim;  // conv: X is pixels x C, Kdim = 9 C
+  assign rows_b = col_b ? kdim : n;
+  assign cols_b = col_b ? n : kdim;
+  assign kblocks = words_per_row(kdim);
+
+  // Checked in S_CHECK (the registered job): a bad job is answered by one error beat.
+  logic [12:0] cb_a, cb_b;
+  logic [15:0] mtiles, ntiles;
+  logic        bad_job;
+  assign cb_a   = words_per_row(cols_a);
+  assign cb_b   = words_per_row(cols_b);
+  assign mtiles = 16'((17'(m) + 17'(ROWS - 1)) / 17'(ROWS));
+  assign ntiles = 16'((17'(n) + 17'(COLS - 1)) / 17'(COLS));
+  // A conv job is FWD with C a multiple of K (each block then holds one tap's K channels) and an image.
+  assign bad_job = pass == 2'd3 || m == '0 || kdim == '0 || n == '0
+                || (conv && (pass != PASS_FWD || img_h == '0 || img_w == '0
+                             || 16'(kdim) != 16'(cb_a) * 16'(9 * K)))
+                || 29'(rows_a) * 29'(cb_a) > 29'(DEPTH) || 29'(rows_b) * 29'(cb_b) > 29'(DEPTH)
+                || 29'(mtiles) * 29'(kblocks) > 29'(BDEPTH) || 29'(ntiles) * 29'(kblocks) > 29'(BDEPTH);
+
+  // ---- conversion walk: read A's blocks (m-major, then k), then B's -------------------------------
+  logic        cv_active, cv_side;   // side 0: A, 1: B
+  logic [15:0] cv_o;                 // row of A / column of B
+  logic [12:0] cv_kb;
+  logic [15:0] cv_k0;                // cv_kb * K
+  logic        cv_kb_last, cv_o_last, cv_col;
+  logic        cv_start;
+  // Word offsets kept by additions: cv_oword = cv_o * cb (a row read's row), cv_kword = cv_k0 * cb (a
+  // column read's first row), with cb the side's words per stored row.
+  logic [28:0] cv_oword, cv_kword;
+  logic [12:0] cv_cb;
+  logic [AW-1:0] cv_word;
+  // Conv (A side): block kb of pixel p is tap t = (th, tw) (kb = t * cb + cc), channels cc*K..: the row of
+  // X at the pixel shifted by (th - 1, tw - 1), zero outside the image. All kept by additions: the pixel's
+  // (ph, pw), the tap's row offset tap_i = (th - 1) W + tw - 1 and word offset tap_word = tap_i * cb.
+  logic        cv_conv, tap_in;
+  logic [15:0] ph, pw;
+  logic [1:0]  th, tw;
+  logic [12:0] cc;
+  logic signed [17:0] tap_i;
+  logic signed [30:0] tap_word;
+  logic [28:0] wcb;                 // W * cb: constant during the job
+  logic signed [17:0] tap_h, tap_w; // the tap's input row and column
+  logic        cc_last, tw_last, pw_last, ph_last;
+  assign cv_start   = state == S_CHECK && !bad_job;
+  assign cv_kb_last = cv_kb == kblocks - 13'd1;
+  assign cv_o_last  = cv_o == (cv_side ? n : m) - 16'd1;
+  assign cv_col     = cv_side ? col_b : col_a;
+  assign cv_cb      = cv_side ? cb_b : cb_a;
+  assign cv_conv    = conv && !cv_side;
+  assign cv_word    = AW'(32'(region(cv_side ? buf_b : buf_a))
+                          + (cv_conv ? 32'($signed({1'b0, cv_oword}) + tap_word) + 32'(cc)
+                             : cv_col ? 32'(cv_kword) + 32'(cv_o >> KW) : 32'(cv_oword) + 32'(cv_kb)));
+  assign tap_h      = 18'(ph) + 18'(th) - 18'sd1;
+  assign tap_w      = 18'(pw) + 18'(tw) - 18'sd1;
+  assign tap_in     = tap_h >= 0 && tap_h < 18'(img_h) && tap_w >= 0 && tap_w < 18'(img_w);
+  assign cc_last    = cc == cb_a - 13'd1;
+  assign tw_last    = tw == 2'd2;
+  assign pw_last    = pw == img_w - 16'd1;
+  assign ph_last    = ph == img_h - 16'd1;
+
+  assign wcb        = 29'(img_w) * 29'(cb_a);
+
+  always_ff @(posedge clk) begin
+    if (cv_start || (cv_active && cv_kb_last)) begin  // a new pixel: its first tap, (-1, -1)
+      th       <= '0;
+      tw       <= '0;
+      cc       <= '0;
+      tap_i    <= -$signed(18'(img_w)) - 18'sd1;
+      tap_word <= -$signed(31'(wcb)) - $signed(31'(cb_a));
+    end else if (cv_active) begin
+      cc <= cc_last ? '0 : cc + 13'd1;
+      if (cc_last) begin
+        tw <= tw_last ? '0 : tw + 2'd1;
+        if (tw_last) th <= th + 2'd1;
+        // next tap: one column right, or the next row's first column (W - 2 further)
+        tap_i    <= tw_last ? tap_i + $signed(18'(img_w)) - 18'sd2 : tap_i + 18'sd1;
+        tap_word <= tw_last ? tap_word + $signed(31'(wcb)) - $signed(31'(2 * cb_a)) : tap_word + $signed(31'(cb_a));
+      end
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (cv_start) begin
+      ph <= '0;
+      pw <= '0;
+    end else if (cv_active && cv_kb_last) begin
+      pw <= pw_last ? '0 : pw + 16'd1;
+      if (pw_last) ph <= ph_last ? '0 : ph + 16'd1;
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      cv_active <= 1'b0;
+    end else if (cv_start) begin
+      cv_active <= 1'b1;
+      cv_side   <= 1'b0;
+      cv_o      <= '0;
+      cv_kb     <= '0;
+      cv_k0     <= '0;
+      cv_oword  <= '0;
+      cv_kword  <= '0;
+    end else if (cv_active) begin
+      cv_kb    <= cv_kb_last ? '0 : cv_kb + 13'd1;
+      cv_k0    <= cv_kb_last ? '0 : cv_k0 + 16'(K);
+      cv_kword <= cv_kb_last ? '0 : cv_kword + 29'(K) * 29'(cv_cb);
+      if (cv_kb_last) begin
+        cv_o     <= cv_o_last ? '0 : cv_o + 16'd1;
+        cv_oword <= cv_o_last ? '0 : cv_oword + 29'(cv_cb);
+        if (cv_o_last) begin
+          cv_side <= 1'b1;
+          if (cv_side) cv_active <= 1'b0;
+        end
+      end
+    end
+  end
+
+  logic            rd_valid;
+  logic [32*K-1:0] rd_data;
+  fp32_buffer #(.K(K), .WORDS(WORDS)) u_fp32 (
+    .clk, .rst_n,
+    .wr_en(ldq_valid), .wr_addr(ldq_addr), .wr_rot(ldq_rot), .wr_data(ldq_data),
+    .rd_en(cv_active), .rd_col(cv_col), .rd_word(cv_word), .rd_cb(cv_cb),
+    .rd_zero(cv_conv && !tap_in),
+    .rd_i(cv_conv ? 16'(18'(cv_o) + tap_i) : cv_col ? cv_k0 : cv_o), .rd_j(cv_conv ? 16'(cc) << KW : cv_col ? cv_o : cv_k0),
+    .rd_rows(cv_side ? rows_b : rows_a), .rd_cols(cv_side ? cols_b : cols_a),
+    .rd_valid, .rd_data
+  );
+
+  // The side travels beside the buffer's two read stages.
+  logic [1:0] side_pipe;
+  always_ff @(posedge clk) side_pipe <= {side_pipe[0], cv_side};
+
+  logic              fb_in_ready, fb_valid;
+  logic [7:0]        fb_exp;
+  logic [K-1:0]      fb_sign;
+  logic [16*K-1:0]   fb_mag;
+  logic [1:0]        fb_flags;
+  logic [1:0]        fb_mode_unused;
+  fp2bfp #(.K(K), .SR_BITS(SR_BITS), .SR_SEED(SR_SEED)) u_fp2bfp (
+    .clk, .rst_n,
+    .in_valid(rd_valid), .in_ready(fb_in_ready), .in_data(rd_data),
+    .in_mode(side_pipe[1] ? mode_b : mode_a), .in_rounding(side_pipe[1] ? round_b : round_a),
+    .seed_load(job_take), .seed(job_seed),
+    .out_valid(fb_valid), .out_ready(1'b1),
+    .out_exp(fb_exp), .out_sign(fb_sign), .out_mag(fb_mag), .out_flags(fb_flags), .out_mode(fb_mode_unused)
+  );
+
+  // ---- converted blocks into the BFP buffers: row m of A in bank m mod ROWS at (m / ROWS)*KB + kb ----
+  logic        wb_side;
+  logic [15:0] wb_o, wb_slot;
+  logic [12:0] wb_kb;
+  logic [BAW-1:0] wb_base;
+  logic        wb_kb_last, wb_o_last, wb_slot_last, cv_done;
+  assign wb_kb_last   = wb_kb == kblocks - 13'd1;
+  assign wb_o_last    = wb_o == (wb_side ? n : m) - 16'd1;
+  assign wb_slot_last = wb_slot == (wb_side ? 16'(COLS - 1) : 16'(ROWS - 1));
+  assign cv_done    = fb_valid && wb_side && wb_o_last && wb_kb_last;
+
+  always_ff @(posedge clk) begin
+    if (cv_start) begin
+      wb_side <= 1'b0;
+      wb_o    <= '0;
+      wb_slot <= '0;
+      wb_kb   <= '0;
+      wb_base <= '0;
+    end else if (fb_valid) begin
+      wb_kb <= wb_kb_last ? '0 : wb_kb + 13'd1;
+      if (wb_kb_last) begin
+        wb_o    <= wb_o_last ? '0 : wb_o + 16'd1;
+        wb_slot <= (wb_o_last || wb_slot_last) ? '0 : wb_slot + 16'd1;
+        wb_base <= wb_o_last ? '0 : wb_slot_last ? wb_base + BAW'(kblocks) : wb_base;
+        if (wb_o_last) wb_side <= 1'b1;
+      end
+    end
+  end
+
+  // ---- compute walk: tiles (ti, tj) row-major, KBLOCKS block pairs each ------------------------------
+  logic        run_start, run_active, issue;
+  logic [15:0] ti, tj, m0, n0;       // tile indices, first row / column
+  logic [12:0] run_kb;
+  logic [BAW-1:0] a_base, b_base;
+  logic        run_kb_last, tj_last, ti_last;
+  logic        a_credit, b_credit;
+  logic        cfg_valid, cfg_ready;
+  assign cfg_valid   = state == S_CFG;  // (a named signal: Icarus 11 leaves an enum compare in a port X)
+  assign run_start   = state == S_CFG && cfg_ready;
+  assign run_kb_last = run_kb == kblocks - 13'd1;
+  assign tj_last     = tj == ntiles - 16'd1;
+  assign ti_last     = ti == mtiles - 16'd1;
+  assign issue       = run_active && a_credit && b_credit;
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      run_active <= 1'b0;
+    end else if (run_start) begin
+      run_active <= 1'b1;
+      ti <= '0; tj <= '0; m0 <= '0; n0 <= '0; run_kb <= '0; a_base <= '0; b_base <= '0;
+    end else if (issue) begin
+      run_kb <= run_kb_last ? '0 : run_kb + 13'd1;
+      if (run_kb_last) begin
+        tj     <= tj_last ? '0 : tj + 16'd1;
+        n0     <= tj_last ? '0 : n0 + 16'(COLS);
+        b_base <= tj_last ? '0 : b_base + BAW'(kblocks);
+        if (tj_last) begin
+          ti     <= ti + 16'd1;
+          m0     <= m0 + 16'(ROWS);
+          a_base <= a_base + BAW'(kblocks);
+          if (ti_last) run_active <= 1'b0;
+        end
+      end
+    end
+  end
+
+  // BFP banks; a slot outside M (N) is read as a zero block (exact zeros: padding changes nothing).
+  logic [ROWS*BLOCK_BITS-1:0] a_word;  // slot-major: slot r at [r*BLOCK_BITS +: BLOCK_BITS]
+  logic [COLS*BLOCK_BITS-1:0] b_word;
+  logic [ROWS-1:0] a_keep, a_keep_q;
+  logic [COLS-1:0] b_keep, b_keep_q;
+  logic            issue_q;
+  for (genvar r = 0; r < ROWS; r++) begin : g_abank
+    logic [BLOCK_BITS-1:0] q;
+    op_ram #(.WIDTH(BLOCK_BITS), .DEPTH(BDEPTH)) u_bank (
+      .clk, .wr_en(fb_valid && !wb_side && wb_slot == 16'(r)), .wr_addr(wb_base + BAW'(wb_kb)),
+      .wr_data({fb_exp, fb_sign, fb_mag, fb_flags}),
+      .rd_en(issue), .rd_addr(a_base + BAW'(run_kb)), .rd_data(q)
+    );
+    assign a_keep[r] = 17'(m0) + 17'(r) < 17'(m);
+    assign a_word[r*BLOCK_BITS +: BLOCK_BITS] = a_keep_q[r] ? q : '0;
+  end
+  for (genvar c = 0; c < COLS; c++) begin : g_bbank
+    logic [BLOCK_BITS-1:0] q;
+    op_ram #(.WIDTH(BLOCK_BITS), .DEPTH(BDEPTH)) u_bank (
+      .clk, .wr_en(fb_valid && wb_side && wb_slot == 16'(c)), .wr_addr(wb_base + BAW'(wb_kb)),
+      .wr_data({fb_exp, fb_sign, fb_mag, fb_flags}),
+      .rd_en(issue), .rd_addr(b_base + BAW'(run_kb)), .rd_data(q)
+    );
+    assign b_keep[c] = 17'(n0) + 17'(c) < 17'(n);
+    assign b_word[c*BLOCK_BITS +: BLOCK_BITS] = b_keep_q[c] ? q : '0;
+  end
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) issue_q <= 1'b0;
+    else        issue_q <= issue;
+  end
+  always_ff @(posedge clk) begin
+    if (issue) begin
+      a_keep_q <= a_keep;
+      b_keep_q <= b_keep;
+    end
+  end
+
+  // pe_array's a/b ports group each field over the slots: {exp[all], sign[all], mag[all], flags[all]}.
+  function automatic logic [ROWS*BLOCK_BITS-1:0] a_port(input logic [ROWS*BLOCK_BITS-1:0] w);
+    logic [8*ROWS-1:0] e; logic [K*ROWS-1:0] s; logic [16*K*ROWS-1:0] mg; logic [2*ROWS-1:0] f;
+    for (int r = 0; r < ROWS; r++) begin
+      {e[8*r +: 8], s[K*r +: K], mg[16*K*r +: 16*K], f[2*r +: 2]} = w[r*BLOCK_BITS +: BLOCK_BITS];
+    end
+    a_port = {e, s, mg, f};
+  endfunction
+  function automatic logic [COLS*BLOCK_BITS-1:0] b_port(input logic [COLS*BLOCK_BITS-1:0] w);
+    logic [8*COLS-1:0] e; logic [K*COLS-1:0] s; logic [16*K*COLS-1:0] mg; logic [2*COLS-1:0] f;
+    for (int c = 0; c < COLS; c++) begin
+      {e[8*c +: 8], s[K*c +: K], mg[16*K*c +: 16*K], f[2*c +: 2]} = w[c*BLOCK_BITS +: BLOCK_BITS];
+    end
+    b_port = {e, s, mg, f};
+  endfunction
+
+  // Credit FIFOs cover the banks' read latency: a read is issued only with a free entry on both sides; a
+  // read is in the FIFO one edge after its issue and leaves it one edge later at the earliest: 3 entries
+  // keep one block pair per cycle flowing (FB12 x FB12).
+  logic                       pa_valid, pb_valid, pa_ready, pb_ready;
+  logic [ROWS*BLOCK_BITS-1:0] pa_data;
+  logic [COLS*BLOCK_BITS-1:0] pb_data;
+  credit_fifo #(.WIDTH(ROWS * BLOCK_BITS), .DEPTH(3)) u_a_fifo (
+    .clk, .rst_n, .can_accept(a_credit), .accept(issue), .push(issue_q), .push_data(a_port(a_word)),
+    .out_valid(pa_valid), .out_ready(pa_ready), .out_data(pa_data)
+  );
+  credit_fifo #(.WIDTH(COLS * BLOCK_BITS), .DEPTH(3)) u_b_fifo (
+    .clk, .rst_n, .can_accept(b_credit), .accept(issue), .push(issue_q), .push_data(b_port(b_word)),
+    .out_valid(pb_valid), .out_ready(pb_ready), .out_data(pb_data)
+  );
+
+  logic                    pe_out_valid, pe_out_ready;
+  logic [32*ROWS*COLS-1:0] pe_result;
+  logic [2*ROWS*COLS-1:0]  pe_flags;
+  pe_array #(.ROWS(ROWS), .COLS(COLS), .K(K)) u_array (
+    .clk, .rst_n,
+    .cfg_valid, .cfg_ready, .cfg_mode_a(mode_a), .cfg_mode_b(mode_b),
+    .cfg_kblocks(16'(kblocks)),
+    .a_valid(pa_valid), .a_ready(pa_ready),
+    .a_exp(pa_data[ROWS*BLOCK_BITS-1 -: 8*ROWS]), .a_sign(pa_data[2*ROWS + 16*K*ROWS +: K*ROWS]),
+    .a_mag(pa_data[2*ROWS +: 16*K*ROWS]), .a_flags(pa_data[2*ROWS-1:0]),
+    .b_valid(pb_valid), .b_ready(pb_ready),
+    .b_exp(pb_data[COLS*BLOCK_BITS-1 -: 8*COLS]), .b_sign(pb_data[2*COLS + 16*K*COLS +: K*COLS]),
+    .b_mag(pb_data[2*COLS +: 16*K*COLS]), .b_flags(pb_data[2*COLS-1:0]),
+    .out_valid(pe_out_valid), .out_ready(pe_out_ready), .out_result(pe_result), .out_flags(pe_flags)
+  );
+
+  // ---- results: tiles in the compute walk's order; slots outside M x N read +0, no flags -------------
+  logic [15:0] oi, oj, o_row, o_col;  // the tile being offered: indices, first row / column
+  logic        out_take, o_last;
+  assign o_last       = oi == mtiles - 16'd1 && oj == ntiles - 16'd1;
+  assign pe_out_ready = out_ready && state == S_RUN;
+  assign out_valid    = (state == S_RUN && pe_out_valid) || state == S_ERR;
+  assign out_take     = out_valid && out_ready;
+  assign out_error    = state == S_ERR;
+  assign out_last     = state == S_ERR || o_last;
+  assign out_row      = state == S_RUN ? o_row : '0;
+  assign out_col      = state == S_RUN ? o_col : '0;
+
+  for (genvar r = 0; r < ROWS; r++) begin : g_orow
+    for (genvar c = 0; c < COLS; c++) begin : g_ocol
+      logic keep;
+      assign keep = state == S_RUN && 17'(o_row) + 17'(r) < 17'(m) && 17'(o_col) + 17'(c) < 17'(n);
+      assign out_result[32*(r*COLS + c) +: 32] = keep ? pe_result[32*(r*COLS + c) +: 32] : 32'd0;
+      assign out_flags[2*(r*COLS + c) +: 2]    = keep ? pe_flags[2*(r*COLS + c) +: 2] : 2'd0;
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (run_start) begin
+      oi <= '0; oj <= '0; o_row <= '0; o_col <= '0;
+    end else if (out_take && state == S_RUN) begin
+      oj    <= (oj == ntiles - 16'd1) ? '0 : oj + 16'd1;
+      o_col <= (oj == ntiles - 16'd1) ? '0 : o_col + 16'(COLS);
+      if (oj == ntiles - 16'd1) begin
+        oi    <= oi + 16'd1;
+        o_row <= o_row + 16'(ROWS);
+      end
+    end
+  end
+
+  // ---- job state ------------------------------------------------------------------------------------
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      state <= S_IDLE;
+    end else begin
+      unique case (state)
+        S_IDLE:  if (job_take) state <= S_CHECK;
+        S_CHECK: state <= bad_job ? S_ERR : S_CONV;
+        S_CONV:  if (cv_done) state <= S_CFG;
+        S_CFG:   if (cfg_ready) state <= S_RUN;
+        S_RUN:   if (out_take && o_last) state <= S_IDLE;
+        S_ERR:   if (out_take) state <= S_IDLE;
+        default: state <= S_IDLE;
+      endcase
+    end
+  end
+
+`ifndef SYNTHESIS
+  stream_checker #(.NAME("flexblock_core.ld"), .WIDTH(2 + 48 + 32 * K)) u_ld_check (
+    .clk, .rst_n, .valid(ld_valid), .ready(ld_ready), .data({ld_buf, ld_row, ld_cblk, ld_cols, ld_data})
+  );
+  stream_checker #(.NAME("flexblock_core.job"), .WIDTH(2 + 48 + 8 + 16 + 33)) u_job_check (
+    .clk, .rst_n, .valid(job_valid), .ready(job_ready),
+    .data({job_pass, job_m, job_kdim, job_n, job_mode_a, job_mode_b, job_round_a, job_round_b, job_seed,
+           job_conv, job_img_h, job_img_w})
+  );
+  stream_checker #(.NAME("flexblock_core.out"), .WIDTH(34 * ROWS * COLS + 34)) u_out_check (
+    .clk, .rst_n, .valid(out_valid), .ready(out_ready),
+    .data({out_result, out_flags, out_row, out_col, out_last, out_error})
+  );
+  initial assert (K >= 16 && (K & (K - 1)) == 0) else $fatal(1, "flexblock_core: K must be a power of two >= 16");
+  always @(posedge clk) begin
+    if (rst_n) begin
+      // the converter's output is always taken, so its credits never run out
+      assert (!rd_valid || fb_in_ready) else $fatal(1, "flexblock_core: fp2bfp refused a block");
+      assert (pa_ready == pb_ready && pa_valid == pb_valid) else $fatal(1, "flexblock_core: a/b out of step");
+    end
+  end
+`endif
+endmodule

@@ -1,0 +1,297 @@
+"""flexblock_core bench layer: tensor loads and jobs, the end-to-end scoreboard (FP32 tensors -> models.core,
+i.e. models.gemm on the pass's operands), coverage and the env."""
+from __future__ import annotations
+
+import cocotb
+import numpy as np
+from cocotb.triggers import Event
+from cocotb_coverage.coverage import CoverCross, CoverPoint
+from pyuvm import uvm_sequence
+
+from fbuvm import seeds
+from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem
+from models import bits_float32, float32_bits
+from models.core import BWD, FWD, G, PASS_NAMES, WG, W, X, core_gemm
+from models.fp2bfp import ROUNDING_NAMES
+
+
+def dut_params() -> dict:
+    top = cocotb.top
+    return {p: int(getattr(top, p).value) for p in ("ROWS", "COLS", "K", "DEPTH", "BDEPTH", "SR_BITS")}
+
+
+def cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def stored_shapes(pass_: int, m: int, kdim: int, n: int, conv: bool = False) -> dict:
+    """tensor region -> the stored shape a pass reads (spec section 6's table, restated); a conv FWD reads X
+    as pixels x C (Kdim = 9 C) and W as 9C x Cout."""
+    if conv:
+        return {X: (m, kdim // 9), W: (kdim, n)}
+    return {FWD: {X: (m, kdim), W: (kdim, n)},
+            BWD: {G: (m, kdim), W: (n, kdim)},
+            WG: {X: (kdim, m), G: (kdim, n)}}.get(pass_, {})
+
+
+def job_error(job: dict, p: dict) -> bool:
+    """The spec's rule for a bad job, restated independently of the RTL."""
+    m, kdim, n = job["m"], job["kdim"], job["n"]
+    if job["pass"] == 3 or 0 in (m, kdim, n):
+        return True
+    k = p["K"]
+    if job["conv"] and (job["pass"] != FWD or 0 in (job["img_h"], job["img_w"]) or kdim % (9 * k)):
+        return True
+    if any(r * cdiv(c, k) > p["DEPTH"] for r, c in stored_shapes(job["pass"], m, kdim, n, job["conv"]).values()):
+        return True
+    kb = cdiv(kdim, k)
+    return cdiv(m, p["ROWS"]) * kb > p["BDEPTH"] or cdiv(n, p["COLS"]) * kb > p["BDEPTH"]
+
+
+# --- transactions -----------------------------------------------------------------------------------------
+class LoadTensor(StreamItem):
+    """A tensor (rows x cols float32) into region `buf`, one ld beat per K elements of a row. Lanes beyond the
+    last column carry NaN garbage (the core must ignore them)."""
+
+    def __init__(self, name, buf: int, tensor: np.ndarray, k: int):
+        super().__init__(name)
+        self.buf, self.tensor, self.k = buf, np.asarray(tensor, np.float32), k
+
+    def beats(self):
+        rows, cols = self.tensor.shape
+        cb = cdiv(cols, self.k)
+        padded = np.full((rows, cb * self.k), 0x7FC0DEAD, np.uint32)
+        padded[:, :cols] = float32_bits(self.tensor)
+        words = padded.reshape(rows, cb, self.k).astype("<u4")
+        return [{"buf": self.buf, "row": i, "cblk": j, "cols": cols, "data": int.from_bytes(words[i, j].tobytes(), "little")}
+                for i in range(rows) for j in range(cb)]
+
+    def __str__(self):
+        return f"{self.get_name()}: region {self.buf} {self.tensor.shape}"
+
+
+class JobItem(StreamItem):
+    def __init__(self, name, pass_: int, m: int, kdim: int, n: int, mode_a: int = 0, mode_b: int = 0,
+                 round_a: int = 0, round_b: int = 0, seed: int = 0xACE1, conv: tuple[int, int] | None = None):
+        super().__init__(name)
+        self.fields = {"pass": pass_, "m": m, "kdim": kdim, "n": n, "mode_a": mode_a, "mode_b": mode_b,
+                       "round_a": round_a, "round_b": round_b, "seed": seed, "conv": int(conv is not None),
+                       "img_h": conv[0] if conv else 0, "img_w": conv[1] if conv else 0}
+
+    def beat(self):
+        return dict(self.fields)
+
+
+class _Items(uvm_sequence):
+    def __init__(self, name, items):
+        super().__init__(name)
+        self.items = items
+
+    async def body(self):
+        for item in self.items:
+            await self.start_item(item)
+            await self.finish_item(item)
+
+
+# --- scoreboard -------------------------------------------------------------------------------------------
+class CoreScoreboard(Scoreboard):
+    """Mirrors the loaded tensors (as matrices, not as the buffer's banks) and predicts each job's tile beats
+    from them with models.core.core_gemm (models.gemm on the pass's operands: FP32 in, binary32 out)."""
+
+    input_ports = ("ld", "job")
+
+    def build_phase(self):
+        super().build_phase()
+        self.p = dut_params()
+        self.tensors: dict = {}
+        self.reset_model()
+
+    def reset_model(self):
+        pass  # the RAMs keep their contents over a reset (spec section 6), and so does the mirror
+
+    def predict(self, port, txn):
+        if port == "ld":
+            self._load(txn)
+            return []
+        return self._job(txn)
+
+    def _load(self, beat):
+        k = self.p["K"]
+        cols, cb = beat["cols"], cdiv(beat["cols"], k)
+        if beat["buf"] == 3 or cols == 0 or beat["cblk"] >= cb or beat["row"] * cb + beat["cblk"] >= self.p["DEPTH"]:
+            return  # dropped (ld_error)
+        t = self.tensors.setdefault(beat["buf"], {})
+        data = np.frombuffer(beat["data"].to_bytes(4 * k, "little"), "<u4")
+        for lane in range(k):
+            t[(beat["row"], beat["cblk"] * k + lane, cols)] = int(data[lane])
+
+    def _matrix(self, buf: int, rows: int, cols: int) -> np.ndarray:
+        t = self.tensors.get(buf, {})
+        try:
+            bits = np.array([[t[(i, j, cols)] for j in range(cols)] for i in range(rows)], np.uint32)
+        except KeyError as e:
+            raise AssertionError(f"bench error: job reads region {buf} element {e} never loaded as {rows}x{cols}")
+        return bits_float32(bits)
+
+    def _job(self, job):
+        p = self.p
+        if job_error(job, p):
+            return [{"error": 1, "last": 1, "row": 0, "col": 0, "result": np.zeros(p["ROWS"] * p["COLS"], np.uint32),
+                     "flags": np.zeros(p["ROWS"] * p["COLS"], np.uint8), "job": job}]
+        m, kdim, n = job["m"], job["kdim"], job["n"]
+        shapes = stored_shapes(job["pass"], m, kdim, n, job["conv"])
+        mats = {buf: self._matrix(buf, *shape) for buf, shape in shapes.items()}
+
+        def model(j):  # the job's C and flags from the tensors it reads (kept for a self-check's wrong model)
+            return core_gemm(j["pass"], mats.get(X), mats.get(W), mats.get(G), j["mode_a"], j["mode_b"],
+                             j["round_a"], j["round_b"], j["seed"], p["K"], p["SR_BITS"],
+                             conv=(j["img_h"], j["img_w"]) if j["conv"] else None)
+        c, flags = model(job)
+        self.last_prediction = c
+        return self.tiles(job, c, flags, model)
+
+    def tiles(self, job, c, flags, model=None) -> list[dict]:
+        """The job's tile beats, row-major over tiles, slots outside M x N zero."""
+        p = self.p
+        m, n = job["m"], job["n"]
+        rows, cols = p["ROWS"], p["COLS"]
+        mt, nt = cdiv(m, rows), cdiv(n, cols)
+        cb = np.zeros((mt * rows, nt * cols), np.uint32)
+        cf = np.zeros((mt * rows, nt * cols), np.uint8)
+        cb[:m, :n] = float32_bits(c)
+        cf[:m, :n] = flags
+        out = []
+        for i in range(mt):
+            for j in range(nt):
+                out.append({"error": 0, "last": int(i == mt - 1 and j == nt - 1), "row": i * rows, "col": j * cols,
+                            "result": cb[i * rows:(i + 1) * rows, j * cols:(j + 1) * cols].ravel(),
+                            "flags": cf[i * rows:(i + 1) * rows, j * cols:(j + 1) * cols].ravel(), "job": job,
+                            "model": model, "index": len(out)})
+        return out
+
+    def same(self, expected, actual):
+        return (all(expected[f] == actual[f] for f in ("error", "last", "row", "col"))
+                and np.array_equal(expected["result"], actual["result"])
+                and np.array_equal(expected["flags"], actual["flags"]))
+
+    def describe(self, expected, actual):
+        job = expected["job"]
+        lines = [f"job {PASS_NAMES.get(job['pass'], job['pass'])} {job}; tile at ({expected['row']}, {expected['col']})",
+                 "  " + ", ".join(f"{f}: expected {expected[f]} actual {actual[f]}" for f in ("error", "last", "row", "col"))]
+        bad = np.flatnonzero((expected["result"] != actual["result"]) | (expected["flags"] != actual["flags"]))
+        for i in bad[:8]:
+            r, c = divmod(int(i), self.p["COLS"])
+            e, a = expected["result"][i], actual["result"][i]
+            lines.append(f"  C[{expected['row'] + r}][{expected['col'] + c}]: expected {e:08x} ({_value(e):.9g}) "
+                         f"flags {expected['flags'][i]}  actual {a:08x} ({_value(a):.9g}) flags {actual['flags'][i]}")
+        return "\n".join(lines)
+
+
+def _value(bits) -> float:
+    return float(np.array([bits], np.uint32).view(np.float32)[0])
+
+
+# --- coverage ---------------------------------------------------------------------------------------------
+@CoverPoint("flexblock_core.pass", xf=lambda job, kind: job["pass"], bins=[FWD, BWD, WG, 3])
+@CoverPoint("flexblock_core.mode_pair", xf=lambda job, kind: (job["mode_a"], job["mode_b"]),
+            bins=[(a, b) for a in range(3) for b in range(3)])
+@CoverPoint("flexblock_core.rounding", xf=lambda job, kind: job["round_a"], bins=list(ROUNDING_NAMES))
+@CoverPoint("flexblock_core.kind", xf=lambda job, kind: kind, bins=["result", "error"])
+@CoverPoint("flexblock_core.layer", xf=lambda job, kind: "conv" if job["conv"] else "fc", bins=["fc", "conv"])
+@CoverCross("flexblock_core.pass_x_mode_pair", items=["flexblock_core.pass", "flexblock_core.mode_pair"],
+            ign_bins=[(3, None)])
+@CoverCross("flexblock_core.pass_x_rounding", items=["flexblock_core.pass", "flexblock_core.rounding"],
+            ign_bins=[(3, None)])
+def _sample(job, kind):
+    pass
+
+
+@CoverPoint("flexblock_core.result_flags", xf=lambda f: f, bins=[0, 1, 2, 3])
+def _sample_flags(flags):
+    pass
+
+
+class CoreCoverage(CoverageCollector):
+    def sample(self, txn):
+        if txn["last"]:  # once per job
+            _sample(txn["job"], "error" if txn["error"] else "result")
+        for f in set(txn["flags"].tolist()):
+            _sample_flags(f)
+
+
+class CoreEnv(StreamEnv):
+    outputs = {"out": ["result", "flags", "row", "col", "last", "error"]}
+    scoreboard_class = CoreScoreboard
+    coverage_class = CoreCoverage
+
+    def build_phase(self):
+        self.p = dut_params()
+        self.inputs = {"ld": ["buf", "row", "cblk", "cols", "data"],
+                       "job": ["pass", "m", "kdim", "n", "mode_a", "mode_b", "round_a", "round_b", "seed", "conv",
+                               "img_h", "img_w"]}
+        super().build_phase()
+        self.lasts = 0
+        self.job_edge = self.last_edge = 0
+        self.done = Event()
+        self.sinks["out"].subscribe(self._take_out)
+        self.sources["job"].subscribe(self._take_job)
+
+    def _take_job(self, beat):
+        self.job_edge = self.clock.cycle
+
+    # Handshake times as rising-edge numbers (ClockReset.cycle): the monitors publish a beat at the falling
+    # edge after the rising edge that took it.
+    def _take_out(self, beat):
+        if beat["last"]:
+            self.lasts += 1
+            self.last_edge = self.clock.cycle
+            self.done.set()
+
+    def convert_output(self, beat):
+        n = self.p["ROWS"] * self.p["COLS"]
+        result = np.frombuffer(beat["result"].to_bytes(4 * n, "little"), "<u4").copy()
+        flags = np.array([(beat["flags"] >> (2 * i)) & 3 for i in range(n)], np.uint8)
+        return {**beat, "result": result, "flags": flags}
+
+    async def load(self, tensors: dict) -> None:
+        """Load tensors {region: matrix}."""
+        items = [LoadTensor(f"ld{buf}", buf, t, self.p["K"]) for buf, t in tensors.items()]
+        await _Items("loads", items).start(self.seqr["ld"])
+
+    async def run_job(self, job: JobItem) -> int:
+        """Send a job and wait for its last beat; returns its cycles (job edge to last-result edge)."""
+        before = self.lasts
+        await _Items("job", [job]).start(self.seqr["job"])
+        while self.lasts == before:
+            self.done.clear()
+            await self.clock.within(self.done.wait(), f"job {job.fields}: no last beat", cycles=200_000)
+        self.scoreboard.flush()
+        return self.last_edge - self.job_edge
+
+
+def random_tensors(rng: np.random.Generator, pass_: int, m: int, kdim: int, n: int, kind: str = "normal") -> dict:
+    """The stored tensors a pass reads, random (kind: normal, or special-nan / -inf / -both / -huge: NaN and/or
+    +/-Inf, or huge positive values whose products overflow binary32 to +Inf, with subnormals, zeros and an
+    all-zero row mixed in)."""
+    out = {}
+    variant = kind.partition("-")[2] if kind.startswith("special") else None  # special-nan, -inf, -both, -huge
+    for buf, (r, c) in stored_shapes(pass_, m, kdim, n).items():
+        t = (rng.standard_normal((r, c)) * np.exp2(rng.integers(-4, 4, (r, 1)))).astype(np.float32)
+        if variant:
+            pick = rng.random((r, c))
+            if variant in ("nan", "both"):
+                t[pick < 0.04] = np.nan
+            if variant in ("inf", "both"):
+                t[(pick >= 0.04) & (pick < 0.07)] = np.inf * np.sign(rng.standard_normal())
+            if variant == "huge":
+                t[pick < 0.3] = np.float32(2.0 ** 120)
+            sub = (pick >= 0.07) & (pick < 0.2)
+            t[sub] = bits_float32(rng.integers(1, 1 << 23, sub.sum()).astype(np.uint32))
+            t[(pick >= 0.2) & (pick < 0.35)] = 0.0
+            if r > 1:
+                t[0] = 0.0  # an all-zero row: zero blocks
+        out[buf] = t
+    return out
+
+
+__all__ = ["CoreEnv", "JobItem", "LoadTensor", "random_tensors", "stored_shapes", "job_error", "seeds", "cdiv"]

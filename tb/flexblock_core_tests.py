@@ -1,0 +1,296 @@
+"""flexblock_core tests. One alone: `make sim TOPLEVEL=flexblock_core TESTCASE=<name> [SEED=n] [SIM=verilator]`.
+
+Icarus runs the short variants (about 300 cycles/s); Verilator runs the full mode x pass x rounding cross and
+the training step."""
+from __future__ import annotations
+
+import itertools
+import os
+
+import cocotb
+import numpy as np
+import pyuvm
+from pyuvm import uvm_factory
+
+from fbuvm import seeds
+from fbuvm.components import FlexBlockTest, WrongModelScoreboard, write_stats
+from flexblock_core_env import (CoreEnv, CoreScoreboard, JobItem, cdiv, job_error, random_tensors,
+                                stored_shapes)
+from models.core import BWD, FWD, WG, G, W, X, PASS_NAMES, convert_cycles, core_cycles, core_utilization
+from models import gemm_schedule
+
+VERILATOR = os.environ.get("FLEXBLOCK_SIM") == "verilator"
+
+
+class CoreBase(FlexBlockTest):
+    env_class = CoreEnv
+    budget_ms = 40
+    count = 4
+    kind = "normal"
+    check_cycles = False
+
+    def dims(self, rng):
+        """Up to 2 x 2 tiles and 3 blocks (Verilator); Icarus (slow) up to 2 tiles and 2 blocks."""
+        p = self.env.p
+        tiles = 2 if VERILATOR else 1
+        return (int(rng.integers(1, tiles * p["ROWS"] + 2)), int(rng.integers(1, (tiles + 1) * p["K"] - 2 * tiles)),
+                int(rng.integers(1, tiles * p["COLS"] + 2)))
+
+    def jobs(self, rng):
+        for _ in range(seeds.scaled(self.count if VERILATOR else (self.count + 1) // 2)):
+            pass_ = int(rng.integers(0, 3))
+            yield pass_, self.dims(rng), [int(v) for v in rng.integers(0, 3, 2)], [int(v) for v in rng.integers(0, 4, 2)]
+
+    async def run_one(self, rng, pass_, dims, modes, rounds, tensors=None):
+        m, kdim, n = dims
+        tensors = tensors if tensors is not None else random_tensors(rng, pass_, m, kdim, n, self.kind)
+        await self.env.load(tensors)
+        job = JobItem(f"{PASS_NAMES[pass_]}", pass_, m, kdim, n, *modes, *rounds, seed=int(rng.integers(0, 1 << 16)))
+        cycles = await self.env.run_job(job)
+        if self.check_cycles and not job_error(job.fields, self.env.p):
+            p = self.env.p
+            want = core_cycles(m, kdim, n, *modes, p["ROWS"], p["COLS"], p["K"])
+            assert cycles == want, (f"job {job.fields}: {cycles} cycles, the cycle model says {want} "
+                                    f"(models.core.core_cycles)")
+        return job, cycles
+
+    async def body(self):
+        rng = seeds.rng("jobs")
+        for pass_, dims, modes, rounds in self.jobs(rng):
+            await self.run_one(rng, pass_, dims, modes, rounds)
+
+
+@pyuvm.test()
+class RandomJobs(CoreBase):
+    """Random passes, shapes (partial tiles, partial blocks), mode pairs and roundings per operand."""
+    count = 6
+
+
+@pyuvm.test()
+class ModesPassesRoundings(CoreBase):
+    """All 9 mode pairs x FWD/BWD/WG x the four roundings (both operands), SR with a fresh seed per job and the
+    LFSR state carried from A's blocks to B's. Icarus: 12 of the 108 (every pass x rounding once, the mode
+    pairs in turn); Verilator: all 108."""
+
+    def jobs(self, rng):
+        p = self.env.p
+        cross = list(itertools.product(range(3), range(4), [(a, b) for a in range(3) for b in range(3)]))
+        if not VERILATOR:
+            cross = [(ps, r, (i % 3, (i // 3) % 3)) for i, (ps, r) in enumerate(itertools.product(range(3), range(4)))]
+        for pass_, r, modes in cross:
+            yield pass_, (p["ROWS"] + 1, p["K"] + 3, p["COLS"]), list(modes), [r, r]
+
+
+@pyuvm.test()
+class SpecialOperands(CoreBase):
+    """NaN, +/-Inf, products overflowing to +Inf, subnormals, zeros and all-zero rows in the FP32 tensors of
+    every pass (the four kinds in turn: every combination of the result flags)."""
+    count = 8
+    kinds = ("special-nan", "special-inf", "special-both", "special-huge")
+
+    async def run_one(self, rng, *args, **kwargs):
+        self.kind = self.kinds[getattr(self, "turn", 0) % len(self.kinds)]
+        self.turn = getattr(self, "turn", 0) + 1
+        return await super().run_one(rng, *args, **kwargs)
+
+
+@pyuvm.test()
+class ConvForward(CoreBase):
+    """3x3 conv FWD (stride 1, padding 1) read as im2col straight from X stored NHWC (pixels x C, C = K):
+    the core's address generator shifts each pixel by the tap and zeroes taps outside the image; some jobs
+    with back-to-back images, partial tiles, every rounding; a conv job with a bad shape gets an error beat."""
+    count = 4
+
+    async def body(self):
+        rng = seeds.rng("conv")
+        p = self.env.p
+        k = p["K"]
+        runs = 0
+        while runs < seeds.scaled(self.count if VERILATOR else 2):
+            h, w, imgs = int(rng.integers(1, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 3))
+            m, kdim, n = imgs * h * w, 9 * k, int(rng.integers(1, 2 * p["COLS"] + 1))
+            job = JobItem("conv", FWD, m, kdim, n, *(int(v) for v in rng.integers(0, 3, 2)),
+                          *(int(v) for v in rng.integers(0, 4, 2)), seed=int(rng.integers(0, 1 << 16)), conv=(h, w))
+            if job_error(job.fields, p):
+                continue  # too large for the buffers at this size: draw again
+            x = random_tensors(rng, FWD, m, k, 1)[X]          # pixels x C
+            wt = random_tensors(rng, FWD, 1, kdim, n)[W]      # 9C x Cout
+            await self.env.load({X: x, W: wt})
+            cycles = await self.env.run_job(job)
+            want = core_cycles(m, kdim, n, job.fields["mode_a"], job.fields["mode_b"], p["ROWS"], p["COLS"], k)
+            assert cycles == want, f"conv job {job.fields}: {cycles} cycles, models.core.core_cycles says {want}"
+            runs += 1
+        await self.env.run_job(JobItem("conv_bad", FWD, 4, 9 * k + 1, 2, conv=(2, 2)))  # Kdim not a multiple of 9 K
+        await self.env.run_job(JobItem("conv_bwd", BWD, 4, 9 * k, 2, conv=(2, 2)))      # conv BWD: not mapped
+
+
+@pyuvm.test()
+class WideTensors(CoreBase):
+    """Column reads far along a stored row (columns up to 2K + 2: every bit of the skew's rotation) and row
+    reads of several words: FWD with N = 2K + 3, WG with M = 2K + 3, BWD with Kdim = 2K + 3, FB12 x FB12 to
+    keep them short. (A mutant dropping a rotation bit survived the other tests on Icarus.)"""
+
+    async def body(self):
+        rng = seeds.rng("wide")
+        k = self.env.p["K"]
+        for pass_, dims in ((FWD, (2, k + 1, 2 * k + 3)), (WG, (2 * k + 3, k + 1, 3)), (BWD, (3, 2 * k + 3, 2))):
+            await self.run_one(rng, pass_, dims, [2, 2], [int(rng.integers(0, 4))] * 2)
+
+
+@pyuvm.test()
+class BackPressure(CoreBase):
+    idle, backpressure = "random", "bursty"
+
+
+@pyuvm.test()
+class HeavyBackPressure(CoreBase):
+    idle, backpressure = "none", "heavy"
+    count = 3
+
+
+@pyuvm.test()
+class CycleModel(CoreBase):
+    """Jobs with the results taken at once: the measured cycles equal models.core.core_cycles; utilization of
+    the job and the conversion/compute split are reported."""
+    check_cycles = True
+    count = 4
+
+    async def body(self):
+        rng = seeds.rng("jobs")
+        p = self.env.p
+        for pass_, dims, modes, rounds in self.jobs(rng):
+            job, cycles = await self.run_one(rng, pass_, dims, modes, rounds)
+            m, kdim, n = dims
+            self.logger.info(
+                f"{PASS_NAMES[pass_]} {m}x{kdim}x{n} modes {modes}: {cycles} cycles (convert "
+                f"{convert_cycles(m, kdim, n, p['K'])}, array schedule "
+                f"{gemm_schedule(m, kdim, n, *modes, p['ROWS'], p['COLS'], p['K'])}), utilization "
+                f"{core_utilization(m, kdim, n, *modes, cycles, p['ROWS'], p['COLS']):.3f}")
+
+
+@pyuvm.test()
+class BadConfigurations(CoreBase):
+    """Zero dimensions, the reserved pass code, tensors beyond the FP32 region or the BFP banks: one error beat
+    each, nothing hangs; a dropped load beat raises ld_error; a good job runs afterwards."""
+
+    async def body(self):
+        p = self.env.p
+        rng = seeds.rng("bad")
+        k = p["K"]
+        too_long = p["DEPTH"] + 1                      # rows of a 1-word-wide tensor beyond the region
+        bdeep = p["BDEPTH"] * p["ROWS"] + 1            # rows beyond the A banks (one block each)
+        bad = [(0, 0, 4, 4), (0, 4, 0, 4), (1, 4, 4, 0), (3, 2, k, 2), (0, too_long, k, 1),
+               (2, 1, too_long, 1), (0, bdeep, k, 1) if bdeep <= 0xFFFF else (0, 1, 0xFFFF, 1),
+               (1, 0xFFFF, 0xFFFF, 0xFFFF), (2, 0xFFFF, 0x1001, 3)]  # products beyond 16 bits
+        while len(bad) < 13:  # random shapes (log-uniform up to 4 x DEPTH), good or bad by the spec's rule
+            pass_, *dims = (int(rng.integers(0, 4)), *(int(v) for v in np.exp2(rng.uniform(0, np.log2(4 * p["DEPTH"]), 3))))
+            small = cdiv(dims[0], p["ROWS"]) * cdiv(dims[2], p["COLS"]) * cdiv(dims[1], k) <= 8
+            if job_error(JobItem("", pass_, *dims).fields, p) or small:
+                bad.append((pass_, *dims))
+        for pass_, m, kdim, n in bad:
+            job = JobItem("bad", pass_, m, kdim, n)
+            if job_error(job.fields, p):
+                await self.env.run_job(job)
+            else:  # a random shape that fits: run it for real
+                await self.run_one(rng, pass_, (m, kdim, n), [2, 2], [0, 0])
+        assert int(self.env.dut.ld_error.value) == 0
+        ld = self.env.sources["ld"]
+        await ld.send({"buf": 3, "row": 0, "cblk": 0, "cols": 4, "data": 0})
+        await self.env.clock.cycles(2)
+        assert int(self.env.dut.ld_error.value) == 1, "a load to the reserved region must raise ld_error"
+        await self.run_one(rng, FWD, (3, k + 1, 2), [1, 2], [1, 0])
+
+
+@pyuvm.test()
+class ResetMidJob(CoreBase):
+    """A reset during a job's conversion or compute: its results are dropped, the tensors stay loaded, and
+    the next job is right; a reset in the middle of a load keeps exactly the beats taken before it."""
+    idle, backpressure = "none", "random"
+
+    async def body(self):
+        rng = seeds.rng("reset")
+        p = self.env.p
+        dims = (2 * p["ROWS"], 2 * p["K"], 2 * p["COLS"]) if VERILATOR else (p["ROWS"] + 1, p["K"] + 1, p["COLS"])
+        tensors = random_tensors(rng, FWD, *dims)
+        await self.env.load(tensors)
+        for _ in range(2):
+            task = cocotb.start_soon(self.env.run_job(JobItem("doomed", FWD, *dims, 0, 0, 3, 3, 0x1234)))
+            await self.env.clock.cycles(int(rng.integers(3, 120)))
+            await self.env.clock.reset()
+            task.cancel()
+            await self.run_one(rng, FWD, dims, [1, 0], [3, 3], tensors=tensors)
+        # a reset in the middle of reloading X and W: the beats taken before it are stored (the mirror has
+        # them too), the rest keep the old values; the next job sees that mix
+        new = random_tensors(rng, FWD, *dims)
+        task = cocotb.start_soon(self.env.load(new))
+        await self.env.clock.cycles(int(rng.integers(2, 2 * dims[0])))
+        await self.env.clock.reset()
+        task.cancel()
+        await self.env.run_job(JobItem("after_load_reset", FWD, *dims, 2, 1, 0, 1))
+
+
+@pyuvm.test()
+class TrainingStep(CoreBase):
+    """`make train`'s first training step (models.training.training_gemms, FB12LG16, RTZ): every GEMM through
+    the core from its FP32 tensors, checked bit for bit against the training's own result as well as by the
+    scoreboard, and its cycles against models.core.core_cycles. Verilator at the default size only (496 tiles of a 4 x 4 array); elsewhere a note."""
+    budget_ms = 400
+
+    async def body(self):
+        p = self.env.p
+        if not VERILATOR or p["ROWS"] != 4 or p["COLS"] != 4 or p["K"] != 16:
+            self.logger.info("TrainingStep: runs on Verilator with the default parameters only")
+            await self.run_one(seeds.rng("t"), FWD, (2, 3, 2), [0, 0], [0, 0])
+            return
+        from models.training import training_gemms
+        total = 0
+        for item in training_gemms(1):
+            layer, pass_name = item.name.split(".")
+            pass_ = {"fp": FWD, "bp": BWD, "wg": WG}[pass_name]
+            a, b = item.a, item.b
+            tensors = {FWD: {X: a, W: b}, BWD: {G: a, W: b.T}, WG: {X: a.T, G: b}}[pass_]
+            m, kdim = a.shape
+            n = b.shape[1]
+            await self.env.load({buf: np.ascontiguousarray(t) for buf, t in tensors.items()})
+            job = JobItem(item.name, pass_, m, kdim, n, item.mode_a, item.mode_b, item.rounding, item.rounding,
+                          item.seed)
+            first = self.env.scoreboard.checked
+            cycles = await self.env.run_job(job)
+            want = self.env.scoreboard.last_prediction
+            assert np.array_equal(want.view(np.uint32), np.asarray(item.c, np.float32).view(np.uint32)), \
+                f"{item.name}: the core's model differs from the training's result"
+            want_cycles = core_cycles(m, kdim, n, item.mode_a, item.mode_b)
+            assert cycles == want_cycles, f"{item.name}: {cycles} cycles, models.core.core_cycles says {want_cycles}"
+            total += cycles
+            self.logger.info(f"{item.name} {m}x{kdim}x{n} modes ({item.mode_a}, {item.mode_b}): {cycles} cycles, "
+                             f"{self.env.scoreboard.checked - first} tiles, utilization "
+                             f"{core_utilization(m, kdim, n, item.mode_a, item.mode_b, cycles):.3f}")
+        write_stats({"training_step_cycles": total})
+        self.logger.info(f"training step: {total} cycles through the core")
+
+
+class _RtzScoreboard(WrongModelScoreboard, CoreScoreboard):
+    """A deliberately wrong model: B is always converted with RTZ, whatever the job says."""
+
+    def corrupt(self, expected):
+        if expected["error"]:
+            return expected
+        cache = self.__dict__.setdefault("_wrong", {})
+        key = id(expected["model"])
+        if key not in cache:
+            job = {**expected["job"], "round_b": 0}
+            cache[key] = self.tiles(job, *expected["model"](job))
+        return cache[key][expected["index"]]
+
+
+@pyuvm.test()
+class ScoreboardCatchesWrongModel(CoreBase):
+    """The scoreboard must catch a model that ignores B's rounding, on the first tile it gets wrong."""
+
+    def build_phase(self):
+        uvm_factory().set_type_override_by_type(CoreScoreboard, _RtzScoreboard)
+        super().build_phase()
+
+    async def body(self):
+        p = self.env.p
+        await self.run_one(seeds.rng("w"), FWD, (2 * p["ROWS"], 3 * p["K"], 2 * p["COLS"]), [0, 0], [2, 2])
