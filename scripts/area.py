@@ -203,8 +203,10 @@ def prepare(tmp: Path, rtl: Path = RTL) -> list[str]:
     return out
 
 
-def synth(tmp: Path, files: list[str], top: str, params: dict, wrap: str | None, timeout: float,
-          flatten: bool = True) -> dict:
+def run_yosys(tmp: Path, files: list[str], top: str, params: dict, wrap: str | None, passes: list[str],
+              timeout: float) -> float:
+    """Read `files` (and the wrapper `wrap`, a module named `top`), set `params` on `top`, elaborate it and
+    run `passes` in tmp. Returns the wall seconds; raises RuntimeError with Yosys' last error."""
     srcs = list(files)
     if wrap:
         (tmp / f"{top}.sv").write_text(wrap)
@@ -213,18 +215,23 @@ def synth(tmp: Path, files: list[str], top: str, params: dict, wrap: str | None,
     chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
     script = [f"read_verilog -sv -DSYNTHESIS {' '.join(srcs)}",
               *([f"chparam {chparam} {top}"] if params else []),
-              f"hierarchy -check -top {top}",
-              "synth -flatten" if flatten else "synth",  # the top is set by hierarchy (chparam may rename it)
-              f"tee -q -o {top}.stat.json stat -json",
-              f"tee -q -o {top}.cmos.json stat -tech cmos -json"]
+              f"hierarchy -check -top {top}", *passes]
     (tmp / f"{top}.ys").write_text("\n".join(script) + "\n")
     t0 = time.monotonic()
     proc = subprocess.run([YOSYS, "-q", "-l", f"{top}.log", "-s", f"{top}.ys"],
                           cwd=tmp, capture_output=True, text=True, timeout=timeout)
-    wall = time.monotonic() - t0
     if proc.returncode != 0:
         err = [l for l in (proc.stdout + proc.stderr).splitlines() if "ERROR" in l]
         raise RuntimeError((err[-1] if err else proc.stderr[-300:]).strip())
+    return time.monotonic() - t0
+
+
+def synth(tmp: Path, files: list[str], top: str, params: dict, wrap: str | None, timeout: float,
+          flatten: bool = True) -> dict:
+    wall = run_yosys(tmp, files, top, params, wrap,
+                     ["synth -flatten" if flatten else "synth",  # the top is set by hierarchy
+                      f"tee -q -o {top}.stat.json stat -json",
+                      f"tee -q -o {top}.cmos.json stat -tech cmos -json"], timeout)
     stat = json.loads((tmp / f"{top}.stat.json").read_text())
     cmos = json.loads((tmp / f"{top}.cmos.json").read_text())["design"]
     modules = {_module_name(m): v["num_cells_by_type"] for m, v in stat["modules"].items()}

@@ -37,7 +37,7 @@ from io import BytesIO
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from area import MUL_PORTS, PE_PORTS, ROOT, RTL, YOSYS, pair_wrapper, prepare, wrapper  # noqa: E402
+from area import MUL_PORTS, PE_PORTS, ROOT, RTL, pair_wrapper, prepare, run_yosys, wrapper  # noqa: E402
 
 BASELINE = "420fdb8"  # the last commit with the single-cycle PE
 GATES = "AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX"
@@ -73,31 +73,17 @@ def path_signals(ltp_text: str) -> list[str]:
 
 
 def depth(tmp: Path, files: list[str], top: str, params: dict, wrap: str | None, timeout: float) -> dict:
-    srcs = list(files)
-    if wrap:
-        (tmp / f"{top}.sv").write_text(wrap)
-        srcs.append(f"{top}.sv")
-    chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
-    script = [f"read_verilog -sv -DSYNTHESIS {' '.join(srcs)}",
-              *([f"chparam {chparam} {top}"] if params else []),
-              f"hierarchy -check -top {top}",
-              "synth -flatten -run begin:fine", "opt -fast -full", "memory_map", "opt -full", "techmap",
-              "opt -fast", f"tee -q -o {top}.pre.ltp ltp -noff",
-              f"abc -g {GATES} -script {ABC_SCRIPT}", "opt_clean",
-              f"tee -q -o {top}.ltp ltp -noff", f"tee -q -o {top}.stat.json stat -json"]
-    (tmp / f"{top}.ys").write_text("\n".join(script) + "\n")
-    t0 = time.monotonic()
-    proc = subprocess.run([YOSYS, "-q", "-l", f"{top}.log", "-s", f"{top}.ys"], cwd=tmp,
-                          capture_output=True, text=True, timeout=timeout)
-    if proc.returncode != 0:
-        err = [l for l in (proc.stdout + proc.stderr).splitlines() if "ERROR" in l]
-        raise RuntimeError((err[-1] if err else proc.stderr[-300:]).strip())
+    wall = run_yosys(tmp, files, top, params, wrap,
+                     ["synth -flatten -run begin:fine", "opt -fast -full", "memory_map", "opt -full", "techmap",
+                      "opt -fast", f"tee -q -o {top}.pre.ltp ltp -noff",
+                      f"abc -g {GATES} -script {ABC_SCRIPT}", "opt_clean",
+                      f"tee -q -o {top}.ltp ltp -noff", f"tee -q -o {top}.stat.json stat -json"], timeout)
     ltp = (tmp / f"{top}.ltp").read_text()
     levels = int(re.search(r"length=(\d+)", ltp).group(1))
     stat = json.loads((tmp / f"{top}.stat.json").read_text())
     cells = sum(int(m.get("num_cells", 0)) for m in stat["modules"].values())
     return {"levels": levels, "cells": cells, "path": path_signals((tmp / f"{top}.pre.ltp").read_text()),
-            "seconds": time.monotonic() - t0}
+            "seconds": wall}
 
 
 def baseline_rtl(rev: str, dest: Path) -> Path:
