@@ -55,6 +55,12 @@ UNITS = [
     ("fp32_acc", "fp32_acc", {}, None),
     ("fp2bfp (K=16)", "fp2bfp", {"K": 16}, None),
     ("pe_array 1x1 (K=16)", "pe_array", {"ROWS": 1, "COLS": 1, "K": 16}, None),  # a PE, its sequencers, FIFOs and control: every kind of path
+    # the designs FlexBlock is compared with (not in the baseline revision: "after" only)
+    ("fast_mac (FAST fMAC, 8-bit exponents)", "fast_mac", {}, None),
+    ("fast_fp2bfp (FAST converter)", "fast_fp2bfp", {}, None),
+    ("bm_mac (Block Minifloat BM8, K=16)", "bm_mac", {}, None),
+    ("bf16_mac (bfloat16, 4 products/cycle)", "bf16_mac", {"N": 4}, None),
+    ("neuroflix_mac (NeuroFlix, G=8)", "neuroflix_mac", {"G": 8}, None),
 ]
 
 
@@ -102,6 +108,8 @@ def measure(rtl: Path, label: str, only: set, timeout: float) -> dict:
         for name, top, params, fixed in UNITS:
             if only and top not in only:
                 continue
+            if not (rtl / f"{fixed[0] if fixed else top}.sv").exists():
+                continue  # a unit the baseline revision does not have
             wrap = None
             if fixed:  # the single-cycle PE took mode_a/mode_b, the pipelined one a one-hot mode_pair
                 inner, ports, mode = fixed
