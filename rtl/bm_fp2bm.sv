@@ -8,6 +8,7 @@
 //   stage 2  per element: binade e = clamp(log2 - offset, emin+1, emax), right shift s, round (RNE/SR),
 //            carry into the next binade, saturate, encode {sign, field, man}.
 // in_ready is the FIFO's credit check, a register output. Reference: models/block_minifloat.py `quantize`.
+/* verilator lint_off MULTITOP */  // a top-level unit of its own, beside the others in rtl/
 module bm_fp2bm #(
   parameter int K       = 16,
   parameter int EX      = 2,
