@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import cocotb
 import pyuvm
-from pyuvm import uvm_factory, uvm_sequence
+from pyuvm import uvm_factory
 
 from bm_mac_env import (BlockPair, BmMacEnv, BmMacScoreboard, DotItem, DotSequence, dut_params, predict_dot,
                         random_block)
 from fbuvm import seeds
-from fbuvm.components import FlexBlockTest
+from fbuvm.components import FlexBlockTest, ItemSequence
 from models import block_minifloat as bm
 
 
@@ -82,14 +82,6 @@ class ResetMidStream(BmMacBase):
         await self.run_sequence(DotSequence("after", seeds.scaled(40), self.max_len))
 
 
-class _JobSequence(uvm_sequence):
-    def __init__(self, name, item):
-        super().__init__(name)
-        self.item = item
-
-    async def body(self):
-        await self.start_item(self.item)
-        await self.finish_item(self.item)
 
 
 @pyuvm.test()
@@ -112,7 +104,7 @@ class CyclesMatchModel(BmMacBase):
                 dots.append(pairs)
             first = len(self.env.beat_edges)
             done = self.env.results + r
-            await self.run_sequence(_JobSequence(f"job{r}x{nb}", DotItem(f"job{r}x{nb}", dots)))
+            await self.run_sequence(ItemSequence(f"job{r}x{nb}", DotItem(f"job{r}x{nb}", dots)))
             while self.env.results < done:
                 self.env.new_result.clear()
                 await self.env.clock.within(self.env.new_result.wait(), "job result")

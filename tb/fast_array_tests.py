@@ -4,10 +4,10 @@ from __future__ import annotations
 import cocotb
 import numpy as np
 import pyuvm
-from pyuvm import uvm_factory, uvm_sequence
+from pyuvm import uvm_factory
 
 from fbuvm import seeds
-from fbuvm.components import FlexBlockTest, WrongModelScoreboard
+from fbuvm.components import FlexBlockTest, ItemSequence, WrongModelScoreboard
 from fast_array_env import FastArrayEnv, FastArrayScoreboard, GemmJob, GemmSequence, params, quantize_job, random_operands
 from models import fast
 
@@ -20,14 +20,6 @@ class FastArrayBase(FlexBlockTest):
         await self.run_sequence(GemmSequence("gemms", seeds.scaled(self.count)))
 
 
-class _OneJob(uvm_sequence):
-    def __init__(self, name, item):
-        super().__init__(name)
-        self.item = item
-
-    async def body(self):
-        await self.start_item(self.item)
-        await self.finish_item(self.item)
 
 
 @pyuvm.test()
@@ -53,7 +45,7 @@ class CycleModel(FastArrayBase):
             await self.env.drain()
             first, n_out = len(sb.accepts), len(sb.results)
             job = GemmJob(f"job{j}", qa, qb)
-            await self.run_sequence(_OneJob(f"job{j}", job))
+            await self.run_sequence(ItemSequence(f"job{j}", job))
             await self.env.drain()
             sb.flush()
             got = sb.results[-1] - sb.accepts[first]
@@ -136,4 +128,4 @@ class ScoreboardCatchesWrongModel(FastArrayBase):
             m_a = (2, 4, 8)[j]
             a, b = random_operands(rng, rows, 2 * g, cols, specials=False)
             qa, qb, _ = quantize_job(rng, a, b, m_a, 8, g, ew)
-            await self.run_sequence(_OneJob(f"wrong{j}", GemmJob(f"wrong{j}", qa, qb)))
+            await self.run_sequence(ItemSequence(f"wrong{j}", GemmJob(f"wrong{j}", qa, qb)))

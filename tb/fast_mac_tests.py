@@ -4,10 +4,10 @@ from __future__ import annotations
 import cocotb
 import numpy as np
 import pyuvm
-from pyuvm import uvm_factory, uvm_sequence
+from pyuvm import uvm_factory
 
 from fbuvm import seeds
-from fbuvm.components import FlexBlockTest, ScoreboardError
+from fbuvm.components import FlexBlockTest, ItemSequence, ScoreboardError
 from fast_mac_env import (PRECS, FastMacEnv, FastMacScoreboard, JobItem, ReductionSequence, gemm_pairs, params,
                           random_reduction)
 from models import fast
@@ -26,17 +26,9 @@ class FastMacBase(FlexBlockTest):
 
     async def send(self, name, pairs):
         """One burst of group pairs (no gaps between them unless the idle pattern inserts some)."""
-        await self.run_sequence(_OneItem(name, JobItem(name, pairs)))
+        await self.run_sequence(ItemSequence(name, JobItem(name, pairs)))
 
 
-class _OneItem(uvm_sequence):
-    def __init__(self, name, item):
-        super().__init__(name)
-        self.item = item
-
-    async def body(self):
-        await self.start_item(self.item)
-        await self.finish_item(self.item)
 
 
 @pyuvm.test()

@@ -6,10 +6,9 @@ import cocotb
 import numpy as np
 from cocotb.triggers import Event
 from cocotb_coverage.coverage import CoverCross, CoverPoint
-from pyuvm import uvm_sequence
 
 from fbuvm import seeds
-from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem
+from fbuvm.components import CoverageCollector, ItemSequence, Scoreboard, StreamEnv, StreamItem
 from models import bits_float32, float32_bits
 from models.core import BWD, FWD, G, PASS_NAMES, WG, W, X, core_gemm
 from models.fp2bfp import ROUNDING_NAMES
@@ -82,15 +81,6 @@ class JobItem(StreamItem):
         return dict(self.fields)
 
 
-class _Items(uvm_sequence):
-    def __init__(self, name, items):
-        super().__init__(name)
-        self.items = items
-
-    async def body(self):
-        for item in self.items:
-            await self.start_item(item)
-            await self.finish_item(item)
 
 
 # --- scoreboard -------------------------------------------------------------------------------------------
@@ -256,12 +246,12 @@ class CoreEnv(StreamEnv):
     async def load(self, tensors: dict) -> None:
         """Load tensors {region: matrix}."""
         items = [LoadTensor(f"ld{buf}", buf, t, self.p["K"]) for buf, t in tensors.items()]
-        await _Items("loads", items).start(self.seqr["ld"])
+        await ItemSequence("loads", *items).start(self.seqr["ld"])
 
     async def run_job(self, job: JobItem) -> int:
         """Send a job and wait for its last beat; returns its cycles (job edge to last-result edge)."""
         before = self.lasts
-        await _Items("job", [job]).start(self.seqr["job"])
+        await ItemSequence("job", job).start(self.seqr["job"])
         while self.lasts == before:
             self.done.clear()
             await self.clock.within(self.done.wait(), f"job {job.fields}: no last beat", cycles=200_000)

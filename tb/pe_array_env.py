@@ -11,7 +11,7 @@ from cocotb_coverage.coverage import CoverCross, CoverPoint
 from pyuvm import uvm_sequence
 
 from fbuvm import seeds
-from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem
+from fbuvm.components import CoverageCollector, ItemSequence, Scoreboard, StreamEnv, StreamItem
 from models import BFPTensor, Fp2Bfp, bfp_gemm, bits_float32, gemm_schedule, mag_bits, mode_code
 from models.fp2bfp import RTZ
 
@@ -280,7 +280,7 @@ async def run_job(env: PeArrayEnv, job: GemmJob, quantizer: Fp2Bfp, configure: b
     first = len(env.results)
     if configure:
         cfg = CfgItem("cfg", job.mode_a, job.mode_b, job.kblocks if cfg_kblocks is None else cfg_kblocks)
-        await _Single("cfg", cfg).start(env.seqr["cfg"])
+        await ItemSequence("cfg", cfg).start(env.seqr["cfg"])
     streams = [cocotb.start_soon(OperandSequence(f"{side}_ops", job, side, slots).start(env.seqr[side]))
                for side, slots in (("a", env.rows), ("b", env.cols))]
     try:
@@ -295,14 +295,6 @@ async def run_job(env: PeArrayEnv, job: GemmJob, quantizer: Fp2Bfp, configure: b
     return env.result_edge - env.cfg_edge
 
 
-class _Single(uvm_sequence):
-    def __init__(self, name, item):
-        super().__init__(name)
-        self.item = item
-
-    async def body(self):
-        await self.start_item(self.item)
-        await self.finish_item(self.item)
 
 
 def assemble(env: PeArrayEnv, job: GemmJob, beats: list[dict]) -> np.ndarray:

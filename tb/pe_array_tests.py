@@ -14,11 +14,11 @@ import pyuvm
 from pyuvm import uvm_factory
 
 from fbuvm import seeds
-from fbuvm.components import FlexBlockTest, WrongModelScoreboard, write_stats
+from fbuvm.components import FlexBlockTest, ItemSequence, WrongModelScoreboard, write_stats
 from models import ARRAY_FILL, FB12, FB16, FB24, BFPTensor, Fp2Bfp, bfp_gemm
 from models.bfp import MODE_NAMES
 from models.fp2bfp import RNA, RNE, ROUNDING_NAMES, RTZ, SR
-from pe_array_env import (CfgItem, GemmJob, OperandSequence, PeArrayEnv, PeArrayScoreboard, _Single, assemble,
+from pe_array_env import (CfgItem, GemmJob, OperandSequence, PeArrayEnv, PeArrayScoreboard, assemble,
                           conv_layer_gemms, fc_layer_gemms, ideal_cycles, run_job, sample_cfg_event,
                           utilization)
 
@@ -217,12 +217,12 @@ class ConfigWhileBusy(PeArrayBase):
             first = len(env.results)
             for job in jobs:
                 job.quantize(self.quantizer, rows, cols)
-            await _Single("cfg", CfgItem("cfg1", ma1, mb1, jobs[0].kblocks)).start(env.seqr["cfg"])
+            await ItemSequence("cfg", CfgItem("cfg1", ma1, mb1, jobs[0].kblocks)).start(env.seqr["cfg"])
             ops = [cocotb.start_soon(OperandSequence(f"{side}1", jobs[0], side, n).start(env.seqr[side]))
                    for side, n in (("a", rows), ("b", cols))]
             await env.clock.cycles(2)  # the first operands are in the FIFOs, the first tile starts
             offered = env.clock.cycle
-            await _Single("cfg", CfgItem("cfg2", ma2, mb2, jobs[1].kblocks)).start(env.seqr["cfg"])
+            await ItemSequence("cfg", CfgItem("cfg2", ma2, mb2, jobs[1].kblocks)).start(env.seqr["cfg"])
             held = env.cfg_edge - offered
             await gather(*ops)
             must_wait = ideal_cycles(jobs[0], rows, cols, env.k) - 3  # the first job's steps, less the 2 waited

@@ -37,6 +37,19 @@ class StreamItem(uvm_sequence_item):
         return f"{self.get_name()}: {self.beat()}"
 
 
+class ItemSequence(uvm_sequence):
+    """A sequence of items made beforehand (a configuration beat, one job's burst): sent in order."""
+
+    def __init__(self, name, *items: StreamItem):
+        super().__init__(name)
+        self.items = items
+
+    async def body(self):
+        for item in self.items:
+            await self.start_item(item)
+            await self.finish_item(item)
+
+
 class StreamDriver(uvm_driver):
     """Sends each item's beats through a StreamSource; `item.accepted` is False if a reset dropped them."""
 
