@@ -189,11 +189,13 @@ def _bf16_energy(g, mode):
     return Ops(mul=p * HOROWITZ["fp16_mul"], add=0.0, acc=p * HOROWITZ["fp32_add"], mem=traffic_pj(g, 16, 16))
 
 
+_NF_NAMES = {v: k for k, v in nf.FORMATS.items()}
+
 FAMILIES = {
     "FlexBlock": Family("FlexBlock", _fb_cycles, _fb_energy, lambda m: f"{MODE_NAMES[m[0]]}x{MODE_NAMES[m[1]]}"),
     "FAST": Family("FAST", _fast_cycles, _fast_energy, lambda m: f"m{m[0]}xm{m[1]}"),
     "BM": Family("Block Minifloat", _bm_cycles, _bm_energy, lambda m: f"{m[0].name}x{m[1].name}"),
-    "NeuroFlix": Family("NeuroFlix", _nf_cycles, _nf_energy, lambda m: f"{m[0]}x{m[1]}"),
+    "NeuroFlix": Family("NeuroFlix", _nf_cycles, _nf_energy, lambda m: f"{_NF_NAMES[m[0]]}x{_NF_NAMES[m[1]]}"),
     "BF16": Family("bfloat16", _bf16_cycles, _bf16_energy, lambda m: "bf16xbf16"),
 }
 
