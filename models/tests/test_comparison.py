@@ -132,6 +132,11 @@ def test_cycles_match_the_training_arithmetics():
             assert ar.block == cmp.BM_BLOCK
         want = sum(ar.cycles(g.m, g.k, g.n, g.pass_, g.layer) + fill for g in gemms)
         assert cmp.evaluate(rows[label], gemms).cycles == want, label
+    fst = arithmetics.create("FAST", "-", "-", cfg)  # the schedule's state set to 6-bit mantissas everywhere
+    fst.configure(len(cfg.sizes) - 1, 1)
+    fst.precision = [6] * (len(cfg.sizes) - 1)
+    want = sum(fst.cycles(g.m, g.k, g.n, g.pass_, g.layer) for g in gemms)
+    assert cmp.evaluate(rows["FAST (schedule)"], gemms).cycles == want
 
 
 # --- iso-area, mixtures, energy arithmetic ------------------------------------------------------------------
