@@ -302,7 +302,9 @@ def build(args) -> tuple[str, dict]:
           "",
           "## Assumptions and limits", "",
           "- Units, not arrays: the area is the MAC unit's (PE, fMAC, bm_mac, neuroflix_mac, bf16_mac) without the "
-          "array's sequencers and FIFOs (4-15% of FlexBlock's 4x4 array), the converters or the buffers.",
+          "array's feed, the converters or the buffers. FlexBlock's 4 x 4 array is 85% PEs (block sequencers 10%, "
+          "operand FIFOs 4%, docs/results/area.md); FAST's array has no feed of its own and the other designs no "
+          "array RTL yet, so counting arrays would cost FlexBlock about 15% more area against them.",
           "- Throughput scales linearly with units at iso-area (tile padding on a larger array not modelled); "
           "operand bandwidth is assumed to keep up.",
           "- Clock: a logic-depth estimate on generic gates, not a timed netlist. bfloat16's MAC is not pipelined yet "
@@ -310,6 +312,11 @@ def build(args) -> tuple[str, dict]:
           "comparison.",
           "- Energy: compute and on-chip operand traffic only (no conversion, DRAM, control or leakage); operation "
           "counts follow the cycle models' structure (sub-multiplier products per mode pair), not RTL toggle counts.",
+          "- Tool: ZigZag (`zigzag-dse` 3.9.1 on PyPI) resolves and would install (pip --dry-run: it pulls onnx, "
+          "pandas, sympy, seaborn and more); its hardware description gives a MAC array's unit an energy per "
+          "operation, so the mode-dependent activity (multi-mode sub-multipliers, chunk-serial passes, Kulisch "
+          "adds) would still come from a table like this one: it was not evaluated further (not in "
+          "requirements.txt), and the designs' own cycle models plus one published table are used.",
           "- Accuracy: a 3-layer MLP on the digits data set, the only network trained through the bit-exact models "
           "here; it does not predict ResNet-18 / ImageNet accuracy.",
           "", "![speed-up vs accuracy](" + args.out_name + ".png)", ""]
