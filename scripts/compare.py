@@ -214,7 +214,7 @@ def build(args) -> tuple[str, dict]:
          "",
          f"- cycles: each design's cycle model (the function its RTL bench asserts) on its 4 x 4 array of MAC units, "
          f"one training step (forward, back-prop, weight gradient of every layer);",
-         f"- unit areas: Yosys generic cells of each design's MAC unit, read from {', '.join(sorted({area[r.unit][1] for r in rows}))};",
+         f"- unit areas: Yosys generic cells of each design's MAC unit, from {', '.join(sorted({area[r.unit][1] for r in rows}))};",
          f"- clocks: logic-depth estimate from {clock_src} (period = (1.25 levels + 3) x 15 ps; ±40%);",
          f"- accuracy: {tr_src}; final test accuracy, mean ± std over seeds; FlexBlock rows with its truncation (RTZ);",
          f"- energy: Horowitz, ISSCC 2014, 45 nm (int add 0.03/0.05/0.1 pJ at 8/16/32 b, int mul 0.2 pJ at 8x8, "
