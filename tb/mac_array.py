@@ -95,6 +95,7 @@ class ArrayScoreboard(Scoreboard):
     def build_phase(self):
         super().build_phase()
         self.accepts, self.results = [], []  # rising edges that took beats / results, over the whole test
+        self.out_values: list[int] = []  # every output beat's result field, as taken
 
     def reset_model(self):
         self.tile = []
@@ -124,6 +125,7 @@ class ArrayScoreboard(Scoreboard):
 
     def write_output(self, actual) -> None:
         self.results.append(actual["cycle"])
+        self.out_values.append(actual["result"])
         super().write_output(actual)
 
     def same(self, expected, actual):
