@@ -36,6 +36,7 @@ DUTS = {
     "bm_array": "bm_array_tests",
     "bf16_array": "bf16_array_tests",
     "neuroflix_array": "neuroflix_array_tests",
+    "fp_mac": "fp_mac_tests",
 }
 
 

@@ -40,6 +40,8 @@ CONFIGS = [
     ("bf16_array", {"ROWS": 1, "COLS": 3, "N": 1}),
     ("neuroflix_array", {}),                                                        # 2 x 2, G = 8
     ("neuroflix_array", {"ROWS": 3, "COLS": 1, "G": 3}),
+    ("fp_mac", {}),                  # FP8 E4M3 (Block Minifloat's area reference)
+    ("fp_mac", {"E": 8, "M": 23}),   # binary32
 ]
 
 
