@@ -68,7 +68,7 @@ module fp_mac #(
   assign b_nan     = b_special && b_q[M-1:0] != '0;
   assign special   = a_special || b_special;
   assign mag       = (2*M+2)'(significand(a_q[E+M-1:0])) * (2*M+2)'(significand(b_q[E+M-1:0]));
-  assign p         = special ? '0 : (a_q[E+M] ^ b_q[E+M]) ? -PW'(mag) : PW'(mag);
+  assign p         = special ? '0 : (a_q[E+M] ^ b_q[E+M]) ? -(PW'(mag)) : PW'(mag);
   assign x         = lsb_exp(a_q[E+M-1:M]) + lsb_exp(b_q[E+M-1:M]);
   // NaN, or Inf x 0 -> invalid; any other Inf -> overflow
   logic invalid;
