@@ -5,6 +5,7 @@
 // take the same beats, so they run in lockstep (checked in simulation): the array's ready/valid are those of
 // MAC (0, 0), and a tile's results leave in one beat. This is the structure
 // models.block_minifloat.array_cycles counts.
+/* verilator lint_off MULTITOP */  // a top-level unit of its own, beside the others in rtl/
 module bm_array #(
   parameter int ROWS = 2,
   parameter int COLS = 2,
