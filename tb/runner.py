@@ -37,6 +37,7 @@ DUTS = {
     "bf16_array": "bf16_array_tests",
     "neuroflix_array": "neuroflix_array_tests",
     "fp_mac": "fp_mac_tests",
+    "bf16_fp2bf16": "bf16_fp2bf16_tests",
 }
 
 

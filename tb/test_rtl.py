@@ -42,6 +42,7 @@ CONFIGS = [
     ("neuroflix_array", {"ROWS": 3, "COLS": 1, "G": 3}),
     ("fp_mac", {}),                  # FP8 E4M3 (Block Minifloat's area reference)
     ("fp_mac", {"E": 8, "M": 23}),   # binary32
+    ("bf16_fp2bf16", {}),            # FP32 -> bfloat16 RNE, 4 per beat
 ]
 
 
