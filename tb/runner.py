@@ -38,6 +38,7 @@ DUTS = {
     "neuroflix_array": "neuroflix_array_tests",
     "fp_mac": "fp_mac_tests",
     "bf16_fp2bf16": "bf16_fp2bf16_tests",
+    "neuroflix_fp2nf": "neuroflix_fp2nf_tests",
 }
 
 

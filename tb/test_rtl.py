@@ -43,6 +43,7 @@ CONFIGS = [
     ("fp_mac", {}),                  # FP8 E4M3 (Block Minifloat's area reference)
     ("fp_mac", {"E": 8, "M": 23}),   # binary32
     ("bf16_fp2bf16", {}),            # FP32 -> bfloat16 RNE, 4 per beat
+    ("neuroflix_fp2nf", {}),         # FP32 -> FX4 / FX8 / E5M2 / FP16 with the tensor scale, 8 per beat
 ]
 
 

@@ -409,3 +409,14 @@ def test_round_lanes_wide_sums_against_oracle(rng):
         want = oracle.round_f32(Fraction(v) * oracle.pow2(lsb))
         assert int(bits) == want, f"trial {trial}: V = {v}, lsb {lsb}: model {int(bits):08x} oracle {want:08x}"
         assert int(flags) == (FLAG_OVERFLOW if oracle.f32_kind(want) == "inf" else 0)
+
+
+@pytest.mark.parametrize("fmt", [nf.FX4, nf.FX8, nf.E5M2, nf.FP16])
+def test_convert_is_the_quantizers_with_their_scale(fmt, rng):
+    """The on-chip converter's model (given the tensor scale) gives the quantizers' elements bit for bit;
+    the quantizers are the functions checked against the oracle above."""
+    for _ in range(40):
+        x = (rng.standard_normal(64) * 2.0 ** rng.integers(-60, 60, 64)).astype(np.float32)
+        x[rng.integers(0, 64, 6)] = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-45], np.float32)
+        q, scale = nf.quantize_fixed(x, fmt) if fmt in nf.FIXED_WIDTH else nf.quantize_float(x, fmt)
+        assert (nf.convert(x, fmt, scale) == q.astype(np.uint16)).all()
