@@ -5,6 +5,7 @@
 // exponent, up to Inf), NaN becomes the canonical 0x7FC0, Inf stays Inf.
 // The rounding sits between the input port and a credit FIFO (pushed at the edge that takes the beat):
 // outputs registered, in_ready the FIFO's registered credit count, one beat per cycle.
+/* verilator lint_off MULTITOP */  // a top-level unit of its own, beside the others in rtl/
 module bf16_fp2bf16 #(
   parameter int N = 4  // elements per beat
 ) (
