@@ -48,3 +48,12 @@ def mac(a, b, e: int, m: int) -> tuple[int, int]:
     t, f = terms(a, b, e, m)
     bits, flags = accumulate(t[:, None], f[:, None])
     return int(bits[0]), int(flags[0])
+
+
+LATENCY = 2  # edges from taking a reduction's last pair to pushing its result (rtl/fp_mac.sv)
+
+
+def job_cycles(pairs: int) -> int:
+    """Cycles of `pairs` operand pairs streamed back to back (any split into reductions), results taken at
+    once: from the edge that takes the first pair to the one that takes the last result."""
+    return pairs + LATENCY

@@ -7,7 +7,8 @@ from pyuvm import uvm_factory
 
 from fbuvm import seeds
 from fbuvm.components import FlexBlockTest, WrongModelScoreboard
-from fp_mac_env import FpMacEnv, FpMacScoreboard, ReductionSequence, fmt
+from fbuvm.components import ItemSequence
+from fp_mac_env import FpMacEnv, FpMacScoreboard, ReductionItem, ReductionSequence, _Burst, fmt, operands
 from models import fp_mac as model
 
 
@@ -31,6 +32,25 @@ class SingleProducts(FpMacBase):
     """Every pair its own reduction: each product's rounding seen alone, one result per cycle."""
     max_len = 1
     count = 150
+
+
+@pyuvm.test()
+class CycleCount(FpMacBase):
+    """Jobs streamed at full rate (one pair per cycle, results taken at once): the measured cycles equal
+    models.fp_mac.job_cycles (pairs + latency 2), single-pair reductions included (the output FIFO's depth
+    must keep one result per cycle)."""
+
+    async def body(self):
+        rng = seeds.rng("jobs")
+        for n_red, length in ((12, 1), (3, 5), (1, 9), (6, 2)):
+            items = [ReductionItem(f"r{r}", *operands(rng, length, "normal")) for r in range(n_red)]
+            self.env.first_edge = None
+            await self.run_sequence(ItemSequence(f"job{n_red}x{length}", _Burst("job", items)))
+            await self.env.drain()
+            got = self.env.result_edge - self.env.first_edge
+            want = model.job_cycles(n_red * length)
+            self.logger.info(f"{n_red} reductions x {length} pairs: {got} cycles measured, job_cycles {want}")
+            assert got == want, f"{n_red} x {length}: {got} cycles measured, job_cycles says {want}"
 
 
 @pyuvm.test()
