@@ -339,7 +339,8 @@ def convert(x, fmt: int, scale: int) -> np.ndarray:
     and a given tensor scale: exactly what quantize_fixed / quantize_float produce once the scale is known
     (fixed: sign-magnitude byte of nearest-even(|x| 2^-scale) saturated, NaN -> 0, Inf -> saturated;
     float: float_bits(x 2^-scale))."""
-    x = np.asarray(x, np.float32).astype(np.float64)
+    with np.errstate(invalid="ignore"):  # signalling-NaN payloads
+        x = np.asarray(x, np.float32).astype(np.float64)
     if fmt in FIXED_WIDTH:
         top = (1 << (FIXED_WIDTH[fmt] - 1)) - 1
         with np.errstate(invalid="ignore"):
@@ -347,5 +348,5 @@ def convert(x, fmt: int, scale: int) -> np.ndarray:
         mag = np.where(np.isnan(x), 0, np.minimum(mag, top)).astype(np.int64)
         sign = (x < 0) & (mag > 0)
         return ((sign.astype(np.int64) << 7) | mag).astype(np.uint16)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         return float_bits(np.ldexp(x, -scale).astype(np.float32), fmt)
