@@ -96,14 +96,24 @@ def gemm(a, b, lanes: int = 4) -> np.ndarray:
 
 
 # --- cycle model ----------------------------------------------------------------------------------------
-FILL = 1  # the edge that takes the last result, one after the edge that pushed it (first beat edge = 0)
+def latency(lanes: int = 4) -> int:
+    """Edges from taking a reduction's last beat to pushing its result: the operand register, the product
+    register and one register per tree level (rtl/bf16_mac.sv LATENCY = 2 + log2 N)."""
+    return 2 + int(math.log2(lanes))
 
 
-def gemm_cycles(m: int, kdim: int, n: int, rows: int = 4, cols: int = 4, lanes: int = 4,
-                fill: int = FILL) -> int:
+def fill(lanes: int = 4) -> int:
+    """Cycles a job takes beyond its B back-to-back beats (B + fill from the edge taking the first beat to
+    the edge taking the last result): the result is pushed LATENCY edges after the last beat and taken
+    out of the FIFO at the next edge."""
+    return latency(lanes)
+
+
+def gemm_cycles(m: int, kdim: int, n: int, rows: int = 4, cols: int = 4, lanes: int = 4) -> int:
     """Cycles of an output-stationary rows x cols array of bf16_mac units (one output element each, one
-    group of `lanes` pairs per cycle): every output tile takes ceil(Kdim / lanes) beats, back to back."""
-    return math.ceil(m / rows) * math.ceil(n / cols) * math.ceil(kdim / lanes) + fill
+    group of `lanes` pairs per cycle): every output tile takes ceil(Kdim / lanes) beats, back to back, then
+    the pipeline drains (first operand beat taken -> last result taken)."""
+    return math.ceil(m / rows) * math.ceil(n / cols) * math.ceil(kdim / lanes) + fill(lanes)
 
 
 class BF16Arithmetic:

@@ -331,3 +331,22 @@ class NeuroFlixArithmetic:
 
     def cycles(self, m: int, kdim: int, n: int, pass_: str, layer: int) -> int:
         return gemm_cycles(m, kdim, n, *self.mode(pass_), self.rows, self.cols)
+
+
+# --- the on-chip converter (rtl/neuroflix_fp2nf.sv) --------------------------------------------------------
+def convert(x, fmt: int, scale: int) -> np.ndarray:
+    """FP32 values -> the 16-bit element words of neuroflix_fp2nf for format `fmt` (FX4, FX8, E5M2, FP16)
+    and a given tensor scale: exactly what quantize_fixed / quantize_float produce once the scale is known
+    (fixed: sign-magnitude byte of nearest-even(|x| 2^-scale) saturated, NaN -> 0, Inf -> saturated;
+    float: float_bits(x 2^-scale))."""
+    with np.errstate(invalid="ignore"):  # signalling-NaN payloads
+        x = np.asarray(x, np.float32).astype(np.float64)
+    if fmt in FIXED_WIDTH:
+        top = (1 << (FIXED_WIDTH[fmt] - 1)) - 1
+        with np.errstate(invalid="ignore"):
+            mag = np.rint(np.ldexp(np.abs(x), -scale))
+        mag = np.where(np.isnan(x), 0, np.minimum(mag, top)).astype(np.int64)
+        sign = (x < 0) & (mag > 0)
+        return ((sign.astype(np.int64) << 7) | mag).astype(np.uint16)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float_bits(np.ldexp(x, -scale).astype(np.float32), fmt)

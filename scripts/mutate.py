@@ -72,6 +72,12 @@ TARGETS: dict[str, tuple[float, tuple[str, ...]]] = {
     "fast_mac.sv":        (2.0, ("fast_mac", "fast_array")),
     "fast_array.sv":      (0.5, ("fast_array",)),
     "fast_fp2bfp.sv":     (2.0, ("fast_fp2bfp",)),
+    "bm_array.sv":        (0.5, ("bm_array",)),
+    "bf16_array.sv":      (0.5, ("bf16_array",)),
+    "neuroflix_array.sv": (0.5, ("neuroflix_array",)),
+    "fp_mac.sv":          (1.5, ("fp_mac",)),
+    "bf16_fp2bf16.sv":    (1.0, ("bf16_fp2bf16",)),
+    "neuroflix_fp2nf.sv": (2.0, ("neuroflix_fp2nf",)),
 }
 
 # Parameter sets per DUT. 'default' is one run per DUT; 'regression' adds the other sets of tb/test_rtl.py
@@ -88,6 +94,12 @@ REGRESSION_CONFIGS = {
     "fast_mac": [{}, {"EW": 4}],
     "fast_array": [{}, {"ROWS": 3, "COLS": 1, "EW": 4}],
     "fast_fp2bfp": [{}, {"EW": 4, "G": 12, "SR_SEED": 0x1234}],
+    "bm_array": [{}, {"ROWS": 3, "COLS": 1, "K": 48, "EX": 2, "MX": 3, "EG": 3, "MG": 2}],
+    "bf16_array": [{}, {"ROWS": 1, "COLS": 3, "N": 1}],
+    "neuroflix_array": [{}, {"ROWS": 3, "COLS": 1, "G": 3}],
+    "fp_mac": [{}, {"E": 8, "M": 23}],
+    "bf16_fp2bf16": [{}],
+    "neuroflix_fp2nf": [{}],
 }
 
 

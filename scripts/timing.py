@@ -61,6 +61,9 @@ UNITS = [
     ("bm_mac (Block Minifloat BM8, K=16)", "bm_mac", {}, None),
     ("bf16_mac (bfloat16, 4 products/cycle)", "bf16_mac", {"N": 4}, None),
     ("neuroflix_mac (NeuroFlix, G=8)", "neuroflix_mac", {"G": 8}, None),
+    ("fp_mac FP32 (Block Minifloat's area reference)", "fp_mac", {"E": 8, "M": 23}, None),
+    ("bf16_fp2bf16 (FP32 -> bfloat16, N=4)", "bf16_fp2bf16", {"N": 4}, None),
+    ("neuroflix_fp2nf (FP32 -> FX/E5M2/FP16, G=8)", "neuroflix_fp2nf", {"G": 8}, None),
 ]
 
 

@@ -33,6 +33,12 @@ DUTS = {
     "bm_fp2bm": "bm_fp2bm_tests",
     "bf16_mac": "bf16_mac_tests",
     "neuroflix_mac": "neuroflix_mac_tests",
+    "bm_array": "bm_array_tests",
+    "bf16_array": "bf16_array_tests",
+    "neuroflix_array": "neuroflix_array_tests",
+    "fp_mac": "fp_mac_tests",
+    "bf16_fp2bf16": "bf16_fp2bf16_tests",
+    "neuroflix_fp2nf": "neuroflix_fp2nf_tests",
 }
 
 

@@ -34,6 +34,16 @@ CONFIGS = [
     ("bf16_mac", {"N": 1}),
     ("neuroflix_mac", {}),
     ("neuroflix_mac", {"G": 3}),
+    ("bm_array", {}),                                                               # 2 x 2, BM8, block 16
+    ("bm_array", {"ROWS": 3, "COLS": 1, "K": 48, "EX": 2, "MX": 3, "EG": 3, "MG": 2}),  # BM6, block 48
+    ("bf16_array", {}),                                                             # 2 x 2, N = 4
+    ("bf16_array", {"ROWS": 1, "COLS": 3, "N": 1}),
+    ("neuroflix_array", {}),                                                        # 2 x 2, G = 8
+    ("neuroflix_array", {"ROWS": 3, "COLS": 1, "G": 3}),
+    ("fp_mac", {}),                  # FP8 E4M3 (Block Minifloat's area reference)
+    ("fp_mac", {"E": 8, "M": 23}),   # binary32
+    ("bf16_fp2bf16", {}),            # FP32 -> bfloat16 RNE, 4 per beat
+    ("neuroflix_fp2nf", {}),         # FP32 -> FX4 / FX8 / E5M2 / FP16 with the tensor scale, 8 per beat
 ]
 
 

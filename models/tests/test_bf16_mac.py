@@ -198,4 +198,4 @@ def test_bf16_arithmetic_gemm_against_oracle(rng):
                 want, _ = o_mac([ga[k:k + 4] for k in range(0, 12, 4)], [gb[k:k + 4] for k in range(0, 12, 4)])
                 assert int(c[i, j].view(np.uint32)) == want
     assert ar.cycles(5, 11, 3, "fp", 0) == bm.gemm_cycles(5, 11, 3)
-    assert ar.cycles(8, 64, 8, "fp", 0) == 2 * 2 * 16 + bm.FILL
+    assert ar.cycles(8, 64, 8, "fp", 0) == 2 * 2 * 16 + bm.fill(4)
