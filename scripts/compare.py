@@ -313,13 +313,14 @@ def build(args) -> tuple[str, dict]:
           "## Assumptions and limits", "",
           "- Units, not arrays: the area is the MAC unit's (PE, fMAC, bm_mac, neuroflix_mac, bf16_mac) without the "
           "array's feed, the converters or the buffers. FlexBlock's 4 x 4 array is 85% PEs (block sequencers 10%, "
-          "operand FIFOs 4%, docs/results/area.md); FAST's array has no feed of its own and the other designs no "
-          "array RTL yet, so counting arrays would cost FlexBlock about 15% more area against them.",
+          "operand FIFOs 4%, docs/results/area.md); the other designs' arrays (rtl/fast_array.sv, bm_array.sv, "
+          "neuroflix_array.sv, bf16_array.sv) broadcast operands with no feed of their own, so counting arrays "
+          "would cost FlexBlock about 15% more area against them.",
           "- Throughput scales linearly with units at iso-area (tile padding on a larger array not modelled); "
           "operand bandwidth is assumed to keep up.",
-          "- Clock: a logic-depth estimate on generic gates, not a timed netlist. bfloat16's MAC is not pipelined yet "
-          "in the measured RTL (its clock estimate is the lowest); the same-clock column removes the clock from the "
-          "comparison.",
+          "- Clock: a logic-depth estimate on generic gates, not a timed netlist. Every MAC is pipelined to a "
+          "register-to-register path (bfloat16's since this revision: 375 -> 109 levels); the same-clock column "
+          "removes the clock from the comparison.",
           "- Energy: compute and on-chip operand traffic only (no conversion, DRAM, control or leakage); operation "
           "counts follow the cycle models' structure (sub-multiplier products per mode pair), not RTL toggle counts.",
           "- Tool: ZigZag (`zigzag-dse` 3.9.1 on PyPI) resolves and would install (pip --dry-run: it pulls onnx, "
