@@ -59,11 +59,14 @@ def core_gemm(pass_: int, x, w, g, mode_a: int, mode_b: int, round_a: int, round
                 block, quantizer=Fp2Bfp(block, seed, sr_bits))
 
 
-# The core's cycles of a job, from the rising edge that takes the job to the one that takes its last result,
-# with the results taken at once (the bench asserts it): CORE_CHECK for the job check, the conversion walk
-# (one block per cycle: (M + N) * KBLOCKS) and its pipeline (CORE_CONV_FILL: the buffer's two read stages,
-# fp2bfp's three, the BFP bank write), CORE_CFG for the array's configuration, CORE_READ for the BFP banks'
-# read into the credit FIFOs, then the array's schedule and fill (models.gemm_cycles).
+# The core's cycles (spec section 6, "Cycles"). A job is taken by the front (check, conversion into one set
+# of BFP banks), handed to the back (the array's configuration, compute walk, results) once the back has
+# taken the previous job's last tile, and the front is free again at once: job i + 1 converts while job i
+# computes. Front: CORE_CHECK + the conversion walk (one block per cycle: (M + N) * KBLOCKS) + CORE_CONV_FILL
+# (the buffer's two read stages, fp2bfp's three, the BFP bank write) from the edge that takes the job to
+# the one that sees its last block written. Back: CORE_CFG (the array takes its configuration) + CORE_READ
+# (the banks' read into the credit FIFOs) + the array's schedule and fill (models.gemm_cycles) from the
+# handover edge to the one that takes the last tile, with the results taken at once (the bench asserts it).
 CORE_CHECK, CORE_CONV_FILL, CORE_CFG, CORE_READ = 1, 6, 1, 1
 
 
@@ -71,9 +74,45 @@ def convert_cycles(m: int, kdim: int, n: int, block: int = 16) -> int:
     return (m + n) * math.ceil(kdim / block)
 
 
+def front_cycles(m: int, kdim: int, n: int, block: int = 16) -> int:
+    return CORE_CHECK + convert_cycles(m, kdim, n, block) + CORE_CONV_FILL
+
+
+def back_cycles(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16) -> int:
+    return CORE_CFG + CORE_READ + gemm_schedule(m, kdim, n, mode_a, mode_b, rows, cols, block) + ARRAY_FILL
+
+
 def core_cycles(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16) -> int:
-    return (CORE_CHECK + convert_cycles(m, kdim, n, block) + CORE_CONV_FILL + CORE_CFG + CORE_READ
-            + gemm_schedule(m, kdim, n, mode_a, mode_b, rows, cols, block) + ARRAY_FILL)
+    """One job alone: from the edge that takes it to the one that takes its last tile."""
+    return front_cycles(m, kdim, n, block) + back_cycles(m, kdim, n, mode_a, mode_b, rows, cols, block)
+
+
+def core_stream(jobs, takes=None, rows: int = 4, cols: int = 4, block: int = 16) -> tuple[list[int], list[int]]:
+    """A stream of jobs [(m, kdim, n, mode_a, mode_b), ...] through the two halves: (take cycles, last-tile
+    cycles), numbered as the bench numbers handshakes (ClockReset.cycle; core_cycles = last - take for a job
+    alone). Job i passes to the back in cycle H_i = max(T_i + front_i, E_{i-1} + 1) (the back is free the
+    cycle after its last tile is taken) and its last tile is taken in E_i = H_i + back_i; the front is free,
+    and job i + 1 can be taken, from cycle H_i on. takes: the measured take cycles (None: every job at once,
+    T_0 = 0, T_{i+1} = H_i)."""
+    t_out, e_out = [], []
+    handover = last = None
+    for i, (m, kdim, n, ma, mb) in enumerate(jobs):
+        t = takes[i] if takes is not None else (0 if handover is None else handover)
+        if handover is not None and t < handover:
+            raise ValueError(f"job {i} taken in cycle {t}, before the front was free (cycle {handover})")
+        handover = t + front_cycles(m, kdim, n, block)
+        if last is not None:
+            handover = max(handover, last + 1)
+        last = handover + back_cycles(m, kdim, n, ma, mb, rows, cols, block)
+        t_out.append(t)
+        e_out.append(last)
+    return t_out, e_out
+
+
+def core_period(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16) -> int:
+    """Cycles per job in a steady stream of equal jobs (each taken as soon as the front is free): the longer
+    of the front and the back (+ 1: the cycle that hands the job over)."""
+    return max(front_cycles(m, kdim, n, block), back_cycles(m, kdim, n, mode_a, mode_b, rows, cols, block) + 1)
 
 
 def load_cycles(rows: int, cols: int, block: int = 16) -> int:
@@ -102,4 +141,5 @@ def core_utilization(m: int, kdim: int, n: int, mode_a, mode_b, cycles: int, row
 
 
 __all__ = ["im2col", "load_cycles", "block_bits", "operand_bits_per_cycle", "FWD", "BWD", "WG", "PASS_NAMES", "X", "W", "G", "pass_operands", "core_gemm", "core_cycles",
-           "convert_cycles", "core_utilization", "cycles_per_block"]
+           "convert_cycles", "core_utilization", "cycles_per_block", "front_cycles", "back_cycles", "core_stream",
+           "core_period"]

@@ -6,21 +6,23 @@
 //             fp2bfp (one unit, the job's seed loaded at its start: A's blocks then B's, as models.gemm)
 //                │
 //                v
-//   BFP buffers: ROWS banks for A (row m in bank m mod ROWS), COLS banks for B
+//   BFP buffers: ROWS banks for A (row m in bank m mod ROWS), COLS banks for B; two sets (ping-pong)
 //                │  compute walk: every tile, its KBLOCKS block pairs, one a and one b beat per cycle
 //                v
 //             credit FIFOs ──> pe_array ──> out (tiles, slots outside M x N zeroed; or one error beat)
 //
 // A job is FWD (C = X . W), BWD (dX = dY . W^T) or WG (dW = X^T . dY) on the stored tensors X, W, G (= dY),
 // read in the orientation the pass needs; nothing is transposed or re-quantized by the host. The job is
-// converted once (each element rounded once, in the order models.gemm rounds it), then computed. A conv
+// converted once (each element rounded once, in the order models.gemm rounds it), then computed. Two
+// halves run concurrently: the front (check, conversion into one set of BFP banks) and the back (compute
+// from the other set, results): job i + 1 is loaded and converted while job i computes. A conv
 // job (FWD of a 3x3 conv, stride 1, pad 1) reads A = im2col(X) from X stored NHWC by an address generator.
 module flexblock_core #(
   parameter int ROWS    = 4,
   parameter int COLS    = 4,
   parameter int K       = 16,      // elements per block, a power of two >= 16
   parameter int DEPTH   = 256,     // FP32 words (K elements) per tensor region
-  parameter int BDEPTH  = 128,     // BFP blocks per bank of the converted-operand buffers
+  parameter int BDEPTH  = 128,     // BFP blocks per bank and set of the converted-operand buffers
   parameter int SR_BITS = 8,
   parameter int SR_SEED = 'hACE1
 ) (
@@ -66,12 +68,16 @@ module flexblock_core #(
   localparam int WORDS      = 3 * DEPTH;
   localparam int AW         = $clog2(WORDS);
   localparam int BAW        = $clog2(BDEPTH);
+  localparam int SAW        = $clog2(2 * BDEPTH);  // a bank holds two sets of BDEPTH blocks
   localparam int BLOCK_BITS = 8 + K + 16 * K + 2;  // {exp, sign, mag, flags}: pe_array's slot
   localparam logic [1:0] PASS_FWD = 2'd0, PASS_BWD = 2'd1, PASS_WG = 2'd2;
   localparam logic [1:0] BUF_X = 2'd0, BUF_W = 2'd1, BUF_G = 2'd2;
 
-  typedef enum logic [2:0] {S_IDLE, S_CHECK, S_CONV, S_CFG, S_RUN, S_ERR} state_e;
-  state_e state;
+  // front: the job check and the conversion walk; back: the array's configuration, compute walk, results
+  typedef enum logic [2:0] {F_IDLE, F_CHECK, F_CONV, F_WAIT, F_ERR} front_e;
+  typedef enum logic [1:0] {B_IDLE, B_CFG, B_RUN} back_e;
+  front_e fstate;
+  back_e  bstate;
 
   function automatic logic [AW-1:0] region(input logic [1:0] b);
     region = AW'(b) * AW'(DEPTH);
@@ -85,7 +91,7 @@ module flexblock_core #(
   logic        ld_take, ld_ok;
   logic [12:0] ld_cb;
   logic [28:0] ld_word;  // row*cb + cblk within the region
-  assign ld_ready = state == S_IDLE;
+  assign ld_ready = fstate == F_IDLE;
   assign ld_take  = ld_valid && ld_ready;
   assign ld_cb    = words_per_row(ld_cols);
   assign ld_word  = 29'(ld_row) * 29'(ld_cb) + 29'(ld_cblk);
@@ -120,7 +126,7 @@ module flexblock_core #(
   logic [1:0]  mode_a, mode_b, round_a, round_b;
   logic        conv;
   logic [15:0] img_h, img_w;
-  assign job_ready = state == S_IDLE;
+  assign job_ready = fstate == F_IDLE;
   assign job_take  = job_valid && job_ready;
 
   always_ff @(posedge clk) begin
@@ -155,7 +161,7 @@ module flexblock_core #(
   assign cols_b = col_b ? n : kdim;
   assign kblocks = words_per_row(kdim);
 
-  // Checked in S_CHECK (the registered job): a bad job is answered by one error beat.
+  // Checked in F_CHECK (the registered job): a bad job is answered by one error beat.
   logic [12:0] cb_a, cb_b;
   logic [15:0] mtiles, ntiles;
   logic        bad_job;
@@ -194,7 +200,7 @@ module flexblock_core #(
   logic [28:0] wcb;                 // W * cb: constant during the job
   logic signed [17:0] tap_h, tap_w; // the tap's input row and column
   logic        cc_last, tw_last, pw_last, ph_last;
-  assign cv_start   = state == S_CHECK && !bad_job;
+  assign cv_start   = fstate == F_CHECK && !bad_job;
   assign cv_kb_last = cv_kb == kblocks - 13'd1;
   assign cv_o_last  = cv_o == (cv_side ? n : m) - 16'd1;
   assign cv_col     = cv_side ? col_b : col_a;
@@ -305,6 +311,7 @@ module flexblock_core #(
   logic [12:0] wb_kb;
   logic [BAW-1:0] wb_base;
   logic        wb_kb_last, wb_o_last, wb_slot_last, cv_done;
+  logic        wr_set;  // the set of BFP banks the front converts into (the back reads the other)
   assign wb_kb_last   = wb_kb == kblocks - 13'd1;
   assign wb_o_last    = wb_o == (wb_side ? n : m) - 16'd1;
   assign wb_slot_last = wb_slot == (wb_side ? 16'(COLS - 1) : 16'(ROWS - 1));
@@ -328,6 +335,35 @@ module flexblock_core #(
     end
   end
 
+  // ---- handover: a converted job passes to the back once the back is free (its last tile taken) ------
+  logic        handover, back_free, out_take, o_last;
+  logic [15:0] c_m, c_n, c_mtiles, c_ntiles;   // the back's job
+  logic [12:0] c_kblocks;
+  logic [1:0]  c_mode_a, c_mode_b;
+  logic        rd_set;
+  assign back_free = bstate == B_IDLE || (bstate == B_RUN && out_take && o_last);
+  assign handover  = ((fstate == F_CONV && cv_done) || fstate == F_WAIT) && back_free;
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      wr_set <= 1'b0;
+    end else if (handover) begin
+      wr_set <= !wr_set;
+    end
+  end
+  always_ff @(posedge clk) begin
+    if (handover) begin
+      c_m       <= m;
+      c_n       <= n;
+      c_mtiles  <= mtiles;
+      c_ntiles  <= ntiles;
+      c_kblocks <= kblocks;
+      c_mode_a  <= mode_a;
+      c_mode_b  <= mode_b;
+      rd_set    <= wr_set;
+    end
+  end
+
   // ---- compute walk: tiles (ti, tj) row-major, KBLOCKS block pairs each ------------------------------
   logic        run_start, run_active, issue;
   logic [15:0] ti, tj, m0, n0;       // tile indices, first row / column
@@ -336,11 +372,11 @@ module flexblock_core #(
   logic        run_kb_last, tj_last, ti_last;
   logic        a_credit, b_credit;
   logic        cfg_valid, cfg_ready;
-  assign cfg_valid   = state == S_CFG;  // (a named signal: Icarus 11 leaves an enum compare in a port X)
-  assign run_start   = state == S_CFG && cfg_ready;
-  assign run_kb_last = run_kb == kblocks - 13'd1;
-  assign tj_last     = tj == ntiles - 16'd1;
-  assign ti_last     = ti == mtiles - 16'd1;
+  assign cfg_valid   = bstate == B_CFG;  // (a named signal: Icarus 11 leaves an enum compare in a port X)
+  assign run_start   = bstate == B_CFG && cfg_ready;
+  assign run_kb_last = run_kb == c_kblocks - 13'd1;
+  assign tj_last     = tj == c_ntiles - 16'd1;
+  assign ti_last     = ti == c_mtiles - 16'd1;
   assign issue       = run_active && a_credit && b_credit;
 
   always_ff @(posedge clk) begin
@@ -354,18 +390,22 @@ module flexblock_core #(
       if (run_kb_last) begin
         tj     <= tj_last ? '0 : tj + 16'd1;
         n0     <= tj_last ? '0 : n0 + 16'(COLS);
-        b_base <= tj_last ? '0 : b_base + BAW'(kblocks);
+        b_base <= tj_last ? '0 : b_base + BAW'(c_kblocks);
         if (tj_last) begin
           ti     <= ti + 16'd1;
           m0     <= m0 + 16'(ROWS);
-          a_base <= a_base + BAW'(kblocks);
+          a_base <= a_base + BAW'(c_kblocks);
           if (ti_last) run_active <= 1'b0;
         end
       end
     end
   end
 
-  // BFP banks; a slot outside M (N) is read as a zero block (exact zeros: padding changes nothing).
+  // BFP banks, two sets of BDEPTH blocks (set s at s * BDEPTH); a slot outside M (N) is read as a zero
+  // block (exact zeros: padding changes nothing).
+  function automatic logic [SAW-1:0] set_addr(input logic set, input logic [BAW-1:0] a);
+    set_addr = set ? SAW'(BDEPTH) + SAW'(a) : SAW'(a);
+  endfunction
   logic [ROWS*BLOCK_BITS-1:0] a_word;  // slot-major: slot r at [r*BLOCK_BITS +: BLOCK_BITS]
   logic [COLS*BLOCK_BITS-1:0] b_word;
   logic [ROWS-1:0] a_keep, a_keep_q;
@@ -373,22 +413,22 @@ module flexblock_core #(
   logic            issue_q;
   for (genvar r = 0; r < ROWS; r++) begin : g_abank
     logic [BLOCK_BITS-1:0] q;
-    op_ram #(.WIDTH(BLOCK_BITS), .DEPTH(BDEPTH)) u_bank (
-      .clk, .wr_en(fb_valid && !wb_side && wb_slot == 16'(r)), .wr_addr(wb_base + BAW'(wb_kb)),
+    op_ram #(.WIDTH(BLOCK_BITS), .DEPTH(2 * BDEPTH)) u_bank (
+      .clk, .wr_en(fb_valid && !wb_side && wb_slot == 16'(r)), .wr_addr(set_addr(wr_set, wb_base + BAW'(wb_kb))),
       .wr_data({fb_exp, fb_sign, fb_mag, fb_flags}),
-      .rd_en(issue), .rd_addr(a_base + BAW'(run_kb)), .rd_data(q)
+      .rd_en(issue), .rd_addr(set_addr(rd_set, a_base + BAW'(run_kb))), .rd_data(q)
     );
-    assign a_keep[r] = 17'(m0) + 17'(r) < 17'(m);
+    assign a_keep[r] = 17'(m0) + 17'(r) < 17'(c_m);
     assign a_word[r*BLOCK_BITS +: BLOCK_BITS] = a_keep_q[r] ? q : '0;
   end
   for (genvar c = 0; c < COLS; c++) begin : g_bbank
     logic [BLOCK_BITS-1:0] q;
-    op_ram #(.WIDTH(BLOCK_BITS), .DEPTH(BDEPTH)) u_bank (
-      .clk, .wr_en(fb_valid && wb_side && wb_slot == 16'(c)), .wr_addr(wb_base + BAW'(wb_kb)),
+    op_ram #(.WIDTH(BLOCK_BITS), .DEPTH(2 * BDEPTH)) u_bank (
+      .clk, .wr_en(fb_valid && wb_side && wb_slot == 16'(c)), .wr_addr(set_addr(wr_set, wb_base + BAW'(wb_kb))),
       .wr_data({fb_exp, fb_sign, fb_mag, fb_flags}),
-      .rd_en(issue), .rd_addr(b_base + BAW'(run_kb)), .rd_data(q)
+      .rd_en(issue), .rd_addr(set_addr(rd_set, b_base + BAW'(run_kb))), .rd_data(q)
     );
-    assign b_keep[c] = 17'(n0) + 17'(c) < 17'(n);
+    assign b_keep[c] = 17'(n0) + 17'(c) < 17'(c_n);
     assign b_word[c*BLOCK_BITS +: BLOCK_BITS] = b_keep_q[c] ? q : '0;
   end
 
@@ -439,8 +479,8 @@ module flexblock_core #(
   logic [2*ROWS*COLS-1:0]  pe_flags;
   pe_array #(.ROWS(ROWS), .COLS(COLS), .K(K)) u_array (
     .clk, .rst_n,
-    .cfg_valid, .cfg_ready, .cfg_mode_a(mode_a), .cfg_mode_b(mode_b),
-    .cfg_kblocks(16'(kblocks)),
+    .cfg_valid, .cfg_ready, .cfg_mode_a(c_mode_a), .cfg_mode_b(c_mode_b),
+    .cfg_kblocks(16'(c_kblocks)),
     .a_valid(pa_valid), .a_ready(pa_ready),
     .a_exp(pa_data[ROWS*BLOCK_BITS-1 -: 8*ROWS]), .a_sign(pa_data[2*ROWS + 16*K*ROWS +: K*ROWS]),
     .a_mag(pa_data[2*ROWS +: 16*K*ROWS]), .a_flags(pa_data[2*ROWS-1:0]),
@@ -451,21 +491,23 @@ module flexblock_core #(
   );
 
   // ---- results: tiles in the compute walk's order; slots outside M x N read +0, no flags -------------
+  // A bad job's error beat waits for the back to be idle: beats leave in the order the jobs came.
   logic [15:0] oi, oj, o_row, o_col;  // the tile being offered: indices, first row / column
-  logic        out_take, o_last;
-  assign o_last       = oi == mtiles - 16'd1 && oj == ntiles - 16'd1;
-  assign pe_out_ready = out_ready && state == S_RUN;
-  assign out_valid    = (state == S_RUN && pe_out_valid) || state == S_ERR;
+  logic        run_out;
+  assign run_out      = bstate == B_RUN;
+  assign o_last       = oi == c_mtiles - 16'd1 && oj == c_ntiles - 16'd1;
+  assign pe_out_ready = out_ready && run_out;
+  assign out_error    = fstate == F_ERR && bstate == B_IDLE;
+  assign out_valid    = (run_out && pe_out_valid) || out_error;
   assign out_take     = out_valid && out_ready;
-  assign out_error    = state == S_ERR;
-  assign out_last     = state == S_ERR || o_last;
-  assign out_row      = state == S_RUN ? o_row : '0;
-  assign out_col      = state == S_RUN ? o_col : '0;
+  assign out_last     = out_error || o_last;
+  assign out_row      = run_out ? o_row : '0;
+  assign out_col      = run_out ? o_col : '0;
 
   for (genvar r = 0; r < ROWS; r++) begin : g_orow
     for (genvar c = 0; c < COLS; c++) begin : g_ocol
       logic keep;
-      assign keep = state == S_RUN && 17'(o_row) + 17'(r) < 17'(m) && 17'(o_col) + 17'(c) < 17'(n);
+      assign keep = run_out && 17'(o_row) + 17'(r) < 17'(c_m) && 17'(o_col) + 17'(c) < 17'(c_n);
       assign out_result[32*(r*COLS + c) +: 32] = keep ? pe_result[32*(r*COLS + c) +: 32] : 32'd0;
       assign out_flags[2*(r*COLS + c) +: 2]    = keep ? pe_flags[2*(r*COLS + c) +: 2] : 2'd0;
     end
@@ -474,29 +516,40 @@ module flexblock_core #(
   always_ff @(posedge clk) begin
     if (run_start) begin
       oi <= '0; oj <= '0; o_row <= '0; o_col <= '0;
-    end else if (out_take && state == S_RUN) begin
-      oj    <= (oj == ntiles - 16'd1) ? '0 : oj + 16'd1;
-      o_col <= (oj == ntiles - 16'd1) ? '0 : o_col + 16'(COLS);
-      if (oj == ntiles - 16'd1) begin
+    end else if (out_take && run_out) begin
+      oj    <= (oj == c_ntiles - 16'd1) ? '0 : oj + 16'd1;
+      o_col <= (oj == c_ntiles - 16'd1) ? '0 : o_col + 16'(COLS);
+      if (oj == c_ntiles - 16'd1) begin
         oi    <= oi + 16'd1;
         o_row <= o_row + 16'(ROWS);
       end
     end
   end
 
-  // ---- job state ------------------------------------------------------------------------------------
+  // ---- job states -----------------------------------------------------------------------------------
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      state <= S_IDLE;
+      fstate <= F_IDLE;
     end else begin
-      unique case (state)
-        S_IDLE:  if (job_take) state <= S_CHECK;
-        S_CHECK: state <= bad_job ? S_ERR : S_CONV;
-        S_CONV:  if (cv_done) state <= S_CFG;
-        S_CFG:   if (cfg_ready) state <= S_RUN;
-        S_RUN:   if (out_take && o_last) state <= S_IDLE;
-        S_ERR:   if (out_take) state <= S_IDLE;
-        default: state <= S_IDLE;
+      unique case (fstate)
+        F_IDLE:  if (job_take) fstate <= F_CHECK;
+        F_CHECK: fstate <= bad_job ? F_ERR : F_CONV;
+        F_CONV:  if (cv_done) fstate <= handover ? F_IDLE : F_WAIT;
+        F_WAIT:  if (handover) fstate <= F_IDLE;
+        F_ERR:   if (out_take && out_error) fstate <= F_IDLE;
+        default: fstate <= F_IDLE;
+      endcase
+    end
+  end
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      bstate <= B_IDLE;
+    end else begin
+      unique case (bstate)
+        B_IDLE:  if (handover) bstate <= B_CFG;
+        B_CFG:   if (cfg_ready) bstate <= B_RUN;
+        B_RUN:   if (out_take && o_last) bstate <= handover ? B_CFG : B_IDLE;
+        default: bstate <= B_IDLE;
       endcase
     end
   end

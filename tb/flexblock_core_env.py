@@ -81,6 +81,17 @@ class JobItem(StreamItem):
         return dict(self.fields)
 
 
+class JobBurst(StreamItem):
+    """Several jobs offered back to back (job_valid held): the next is taken as soon as the front is free."""
+
+    def __init__(self, name, *jobs: JobItem):
+        super().__init__(name)
+        self.jobs = jobs
+
+    def beats(self):
+        return [j.beat() for j in self.jobs]
+
+
 
 
 # --- scoreboard -------------------------------------------------------------------------------------------
@@ -222,12 +233,14 @@ class CoreEnv(StreamEnv):
         super().build_phase()
         self.lasts = 0
         self.job_edge = self.last_edge = 0
+        self.job_edges, self.last_edges = [], []  # every job's take edge and last-beat edge, in order
         self.done = Event()
         self.sinks["out"].subscribe(self._take_out)
         self.sources["job"].subscribe(self._take_job)
 
     def _take_job(self, beat):
         self.job_edge = self.clock.cycle
+        self.job_edges.append(self.job_edge)
 
     # Handshake times as rising-edge numbers (ClockReset.cycle): the monitors publish a beat at the falling
     # edge after the rising edge that took it.
@@ -235,6 +248,7 @@ class CoreEnv(StreamEnv):
         if beat["last"]:
             self.lasts += 1
             self.last_edge = self.clock.cycle
+            self.last_edges.append(self.last_edge)
             self.done.set()
 
     def convert_output(self, beat):
@@ -257,6 +271,17 @@ class CoreEnv(StreamEnv):
             await self.clock.within(self.done.wait(), f"job {job.fields}: no last beat", cycles=200_000)
         self.scoreboard.flush()
         return self.last_edge - self.job_edge
+
+    async def run_burst(self, jobs: list) -> tuple[list[int], list[int]]:
+        """Offer jobs back to back and wait for all their last beats: (take edges, last-beat edges)."""
+        t0, l0 = len(self.job_edges), len(self.last_edges)
+        await ItemSequence("burst", JobBurst("burst", *jobs)).start(self.seqr["job"])
+        while len(self.last_edges) < l0 + len(jobs):
+            self.done.clear()
+            await self.clock.within(self.done.wait(), f"burst of {len(jobs)} jobs: a last beat missing",
+                                    cycles=2_000_000)
+        self.scoreboard.flush()
+        return self.job_edges[t0:], self.last_edges[l0:]
 
 
 def random_tensors(rng: np.random.Generator, pass_: int, m: int, kdim: int, n: int, kind: str = "normal") -> dict:
@@ -284,4 +309,4 @@ def random_tensors(rng: np.random.Generator, pass_: int, m: int, kdim: int, n: i
     return out
 
 
-__all__ = ["CoreEnv", "JobItem", "LoadTensor", "random_tensors", "stored_shapes", "job_error", "seeds", "cdiv"]
+__all__ = ["CoreEnv", "JobItem", "JobBurst", "LoadTensor", "random_tensors", "stored_shapes", "job_error", "seeds", "cdiv"]

@@ -16,7 +16,8 @@ from fbuvm import seeds
 from fbuvm.components import FlexBlockTest, WrongModelScoreboard, write_stats
 from flexblock_core_env import (CoreEnv, CoreScoreboard, JobItem, cdiv, job_error, random_tensors,
                                 stored_shapes)
-from models.core import BWD, FWD, WG, G, W, X, PASS_NAMES, convert_cycles, core_cycles, core_utilization
+from models.core import (BWD, FWD, WG, G, W, X, PASS_NAMES, convert_cycles, core_cycles, core_stream,
+                         core_utilization)
 from models import gemm_schedule
 
 VERILATOR = os.environ.get("FLEXBLOCK_SIM") == "verilator"
@@ -166,6 +167,51 @@ class CycleModel(CoreBase):
                 f"{convert_cycles(m, kdim, n, p['K'])}, array schedule "
                 f"{gemm_schedule(m, kdim, n, *modes, p['ROWS'], p['COLS'], p['K'])}), utilization "
                 f"{core_utilization(m, kdim, n, *modes, cycles, p['ROWS'], p['COLS']):.3f}")
+
+
+@pyuvm.test()
+class JobStream(CoreBase):
+    """Jobs offered back to back on loaded tensors (every pass, random modes, roundings, shapes, a bad job
+    among them): the front converts job i + 1 into one set of BFP banks while the back computes job i from
+    the other. Every job's take and last-tile edges equal models.core.core_stream's (given the measured take
+    edges); each job is taken the edge after the previous one's handover; the error beat keeps its place."""
+    count = 6
+
+    async def body(self):
+        rng = seeds.rng("stream")
+        p = self.env.p
+        k = p["K"]
+        for _ in range(2 if VERILATOR else 1):
+            # one set of tensors for all three passes: X and G M x Kdim and Kdim x M are different shapes,
+            # so FWD/BWD share X/W (square Kdim = N) and WG reads X stored Kdim x M
+            m, kdim = int(rng.integers(1, 3 * p["ROWS"])), int(rng.integers(1, 2 * k + 2))
+            n = kdim
+            tensors = {X: random_tensors(rng, FWD, m, kdim, n)[X], W: random_tensors(rng, FWD, m, kdim, n)[W],
+                       G: random_tensors(rng, BWD, m, kdim, n)[G]}
+            await self.env.load(tensors)
+            jobs, shapes = [], []
+            for i in range(seeds.scaled(self.count if VERILATOR else 3)):
+                pass_ = [FWD, BWD][i % 2]
+                modes = [int(v) for v in rng.integers(0, 3, 2)]
+                jobs.append(JobItem(f"s{i}", pass_, m, kdim, n, *modes, *(int(v) for v in rng.integers(0, 4, 2)),
+                                    seed=int(rng.integers(0, 1 << 16))))
+                shapes.append((m, kdim, n, *modes))
+            bad_at = int(rng.integers(1, len(jobs)))
+            jobs.insert(bad_at, JobItem("bad", 3, 1, 1, 1))
+            takes, lasts = await self.env.run_burst(jobs)
+            good = [i for i in range(len(jobs)) if i != bad_at]
+            # the bad job splits the stream: its error beat waits for the back, the next job for the beat
+            for part in (good[:bad_at], good[bad_at:]):
+                t = [takes[i] for i in part]
+                want_t, want_e = core_stream([shapes[good.index(i)] for i in part], t, p["ROWS"], p["COLS"], k)
+                got_e = [lasts[i] for i in part]
+                assert got_e == want_e, (f"jobs {[jobs[i].fields for i in part]}: last tiles at edges {got_e}, "
+                                         f"models.core.core_stream says {want_e} (takes {t})")
+                _, free = core_stream([shapes[good.index(i)] for i in part], None, p["ROWS"], p["COLS"], k)
+                gaps = [b - a for a, b in zip(t, t[1:])]
+                want_gaps = [b - a for a, b in zip(_, _[1:])]
+                assert gaps == want_gaps, f"jobs taken {gaps} edges apart, the front frees {want_gaps} apart"
+            self.logger.info(f"stream of {len(jobs)} jobs {m}x{kdim}x{n}: takes {takes}, last tiles {lasts}")
 
 
 @pyuvm.test()

@@ -64,6 +64,36 @@ def test_core_cycles_parts():
                                                    + core.CORE_CFG + core.CORE_READ + gemm_cycles(*dims, *modes))
 
 
+def test_core_stream_event_by_event(rng):
+    """core_stream against a cycle-by-cycle walk of the two halves written out independently: the front
+    takes a job when free, works front_cycles on it, then waits until the back is free; the back is free
+    the cycle after it hands out a job's last tile."""
+    for trial in range(20):
+        jobs = [tuple(int(v) for v in rng.integers(1, 40, 3)) + tuple(int(v) for v in rng.integers(0, 3, 2))
+                for _ in range(int(rng.integers(1, 6)))]
+        fronts = [core.front_cycles(*j[:3]) for j in jobs]
+        backs = [core.back_cycles(*j) for j in jobs]
+        takes, lasts = [], []
+        cycle, i, front_job, front_left, back_job, back_left, back_free_at = 0, 0, None, 0, None, 0, 0
+        while len(lasts) < len(jobs):
+            if front_job is None and i < len(jobs):      # take a job
+                front_job, front_left = i, fronts[i]
+                takes.append(cycle)
+                i += 1
+            if back_job is not None and back_left == 0:  # last tile taken in this cycle
+                lasts.append(cycle)
+                back_job, back_free_at = None, cycle + 1
+            if front_job is not None and front_left == 0 and back_job is None and cycle >= back_free_at:
+                back_job, back_left, front_job = front_job, backs[front_job], None  # handover
+                continue                                  # the front may take the next job this cycle
+            front_left = max(front_left - 1, 0) if front_job is not None else 0
+            back_left = back_left - 1 if back_job is not None else 0
+            cycle += 1
+        assert core.core_stream(jobs) == (takes, lasts), f"trial {trial}: jobs {jobs}"
+        if len(set(jobs)) == 1 and len(jobs) >= 3:
+            assert lasts[-1] - lasts[-2] == core.core_period(*jobs[0])
+
+
 def test_conv_forward_vs_oracle(rng):
     """A 3x3 conv's FWD (stride 1, padding 1) through core_gemm(conv=(H, W)) against the oracle on an im2col
     written out element by element from the NHWC pixels x C tensor (column t * C + c, t = 3 (dh + 1) + dw + 1)."""
