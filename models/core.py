@@ -59,6 +59,27 @@ def core_gemm(pass_: int, x, w, g, mode_a: int, mode_b: int, round_a: int, round
                 block, quantizer=Fp2Bfp(block, seed, sr_bits))
 
 
+def requantize_output(c, mode: int, rounding: int, seed: int, rows: int = 4, block: int = 16,
+                      sr_bits: int = lfsr.DEFAULT_SR_BITS) -> list[dict]:
+    """The core's output requantization (job_out_bfp): C (M x N binary32) as BFP blocks along its rows,
+    block (i, jb) = C[i, jb*K .. jb*K + K - 1] with columns >= N as +0, in the order the core converts and
+    sends them: by tile row (rows ti*ROWS ..), then column block jb, then row; the converter's LFSRs take
+    the job's seed, so the t-th block sent rounds with the lanes' state t. Returns one dict per block: row,
+    col, exp, sign (K), mag (K), flags."""
+    c = np.asarray(c, np.float32)
+    m, n = c.shape
+    nb = -(-n // block)
+    padded = np.zeros((m, nb * block), np.float32)
+    padded[:, :n] = c
+    order = [(i, jb) for t0 in range(0, m, rows) for jb in range(nb) for i in range(t0, min(t0 + rows, m))]
+    blocks = np.stack([padded[i, jb * block:(jb + 1) * block] for i, jb in order])
+    q = Fp2Bfp(block, seed, sr_bits)(blocks, mode, rounding)
+    exp, flags = q.exp.reshape(-1), q.flags.reshape(-1)
+    sign, mag = q.sign.reshape(-1, block), q.mag.reshape(-1, block)
+    return [{"row": i, "col": jb * block, "exp": int(exp[t]), "sign": sign[t].astype(np.uint8),
+             "mag": mag[t].astype(np.uint32), "flags": int(flags[t])} for t, (i, jb) in enumerate(order)]
+
+
 # The core's cycles (spec section 6, "Cycles"). A job is taken by the front (check, conversion into one set
 # of BFP banks), handed to the back (the array's configuration, compute walk, results) once the back has
 # taken the previous job's last tile, and the front is free again at once: job i + 1 converts while job i
@@ -115,6 +136,43 @@ def core_period(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: 
     return max(front_cycles(m, kdim, n, block), back_cycles(m, kdim, n, mode_a, mode_b, rows, cols, block) + 1)
 
 
+# Layers for the core's utilization table (scripts/core_report.py, the bench's LayerUtilization): each
+# pass of a layer runs as a stream of equal jobs, one TILE x TILE block of C each with the whole reduction
+# (a job's binary32 results cannot be summed with another's bit-exactly).
+TILE = 32
+CONV_TILE = (4, 8)  # a conv FWD job's pixels: an H x W tile of the map (read as an image: no halo)
+WG_PIXELS = 256     # a conv / FC WG job's reduction: the pixels / tokens of one slice of the batch
+LAYERS = {
+    "conv": ("ResNet-18 conv2_x: 3x3, 64 -> 64 channels, 56 x 56", {"c": 64, "co": 64, "h": 56, "w": 56}),
+    "fc": ("Transformer (BERT-base) attention output: 768 -> 768, 512 tokens", {"fin": 768, "fout": 768,
+                                                                                "tokens": 512}),
+}
+
+
+def layer_job(kind: str, pass_: int, tile: int = TILE) -> dict:
+    """One job of a layer's pass: m, kdim, n, conv ((H, W) when the core's im2col address generator reads X;
+    conv BWD / WG are GEMMs on host-built im2col operands) and `jobs`, the jobs in the whole layer (one
+    image / batch slice)."""
+    dims = LAYERS[kind][1]
+    if kind == "conv":
+        c, co, pixels = dims["c"], dims["co"], dims["h"] * dims["w"]
+        th, tw = CONV_TILE
+        m = th * tw
+        if pass_ == FWD:   # Y = im2col(X) . W: pixels x 9C x Cout
+            return {"m": m, "kdim": 9 * c, "n": tile, "conv": (th, tw), "jobs": -(-pixels // m) * -(-co // tile)}
+        if pass_ == BWD:   # dX = im2col(dY) . W_flipped: pixels x 9Cout x C
+            return {"m": m, "kdim": 9 * co, "n": tile, "conv": None, "jobs": -(-pixels // m) * -(-c // tile)}
+        return {"m": tile, "kdim": WG_PIXELS, "n": tile, "conv": None,  # dW = im2col(X)^T . dY: 9C x pixels x Cout
+                "jobs": -(-9 * c // tile) * -(-co // tile) * -(-pixels // WG_PIXELS)}
+    fin, fout, tokens = dims["fin"], dims["fout"], dims["tokens"]
+    if pass_ == FWD:
+        return {"m": tile, "kdim": fin, "n": tile, "conv": None, "jobs": -(-tokens // tile) * -(-fout // tile)}
+    if pass_ == BWD:
+        return {"m": tile, "kdim": fout, "n": tile, "conv": None, "jobs": -(-tokens // tile) * -(-fin // tile)}
+    return {"m": tile, "kdim": min(tokens, WG_PIXELS), "n": tile, "conv": None,
+            "jobs": -(-fin // tile) * -(-fout // tile) * -(-tokens // WG_PIXELS)}
+
+
 def load_cycles(rows: int, cols: int, block: int = 16) -> int:
     """ld beats (one per cycle with ld_valid held) to store a rows x cols tensor: one per K elements of a row."""
     return rows * math.ceil(cols / block)
@@ -142,4 +200,4 @@ def core_utilization(m: int, kdim: int, n: int, mode_a, mode_b, cycles: int, row
 
 __all__ = ["im2col", "load_cycles", "block_bits", "operand_bits_per_cycle", "FWD", "BWD", "WG", "PASS_NAMES", "X", "W", "G", "pass_operands", "core_gemm", "core_cycles",
            "convert_cycles", "core_utilization", "cycles_per_block", "front_cycles", "back_cycles", "core_stream",
-           "core_period"]
+           "core_period", "LAYERS", "TILE", "layer_job", "requantize_output"]

@@ -10,6 +10,9 @@
 //                │  compute walk: every tile, its KBLOCKS block pairs, one a and one b beat per cycle
 //                v
 //             credit FIFOs ──> pe_array ──> out (tiles, slots outside M x N zeroed; or one error beat)
+//                                     │  job_out_bfp: K / COLS tiles gathered, ROWS rows of K columns
+//                                     v
+//                              fp2bfp (the output converter) ──> out (BFP blocks along C's rows)
 //
 // A job is FWD (C = X . W), BWD (dX = dY . W^T) or WG (dW = X^T . dY) on the stored tensors X, W, G (= dY),
 // read in the orientation the pass needs; nothing is transposed or re-quantized by the host. The job is
@@ -52,6 +55,9 @@ module flexblock_core #(
   input  logic                    job_conv,    // FWD of a 3x3 conv (stride 1, pad 1): A = im2col(X), X in NHWC
   input  logic [15:0]             job_img_h,   // conv: image height and width (M = images * H * W pixels)
   input  logic [15:0]             job_img_w,
+  input  logic                    job_out_bfp,   // results as BFP blocks along C's rows (K columns each)
+  input  logic [1:0]              job_out_mode,  // their mode and rounding (the next layer's)
+  input  logic [1:0]              job_out_round,
   // out: one beat per ROWS x COLS tile of C, row-major over tiles; or one error beat for a bad job
   output logic                    out_valid,
   input  logic                    out_ready,
@@ -60,7 +66,13 @@ module flexblock_core #(
   output logic [15:0]             out_row,     // the tile's first row of C
   output logic [15:0]             out_col,     // the tile's first column of C
   output logic                    out_last,
-  output logic                    out_error
+  output logic                    out_error,
+  // a BFP beat (out_bfp): block of C[out_row][out_col .. out_col + K - 1] (columns >= N converted as +0)
+  output logic                    out_bfp,
+  output logic [7:0]              out_exp,
+  output logic [K-1:0]            out_sign,
+  output logic [16*K-1:0]         out_mag,
+  output logic [1:0]              out_bflags    // the block's {overflow, invalid}
 );
   import flexblock_pkg::*;
 
@@ -126,6 +138,9 @@ module flexblock_core #(
   logic [1:0]  mode_a, mode_b, round_a, round_b;
   logic        conv;
   logic [15:0] img_h, img_w;
+  logic        out_bfp_q;
+  logic [1:0]  out_mode_q, out_round_q;
+  logic [15:0] seed_q;
   assign job_ready = fstate == F_IDLE;
   assign job_take  = job_valid && job_ready;
 
@@ -142,6 +157,10 @@ module flexblock_core #(
       conv    <= job_conv;
       img_h   <= job_img_h;
       img_w   <= job_img_w;
+      out_bfp_q   <= job_out_bfp;
+      out_mode_q  <= job_out_mode;
+      out_round_q <= job_out_round;
+      seed_q      <= job_seed;
     end
   end
 
@@ -340,8 +359,10 @@ module flexblock_core #(
   logic [15:0] c_m, c_n, c_mtiles, c_ntiles;   // the back's job
   logic [12:0] c_kblocks;
   logic [1:0]  c_mode_a, c_mode_b;
+  logic        c_bfp;
+  logic [1:0]  c_out_mode, c_out_round;
   logic        rd_set;
-  assign back_free = bstate == B_IDLE || (bstate == B_RUN && out_take && o_last);
+  assign back_free = bstate == B_IDLE || (bstate == B_RUN && out_take && out_last);
   assign handover  = ((fstate == F_CONV && cv_done) || fstate == F_WAIT) && back_free;
 
   always_ff @(posedge clk) begin
@@ -360,6 +381,9 @@ module flexblock_core #(
       c_kblocks <= kblocks;
       c_mode_a  <= mode_a;
       c_mode_b  <= mode_b;
+      c_bfp       <= out_bfp_q;
+      c_out_mode  <= out_mode_q;
+      c_out_round <= out_round_q;
       rd_set    <= wr_set;
     end
   end
@@ -492,31 +516,38 @@ module flexblock_core #(
 
   // ---- results: tiles in the compute walk's order; slots outside M x N read +0, no flags -------------
   // A bad job's error beat waits for the back to be idle: beats leave in the order the jobs came.
-  logic [15:0] oi, oj, o_row, o_col;  // the tile being offered: indices, first row / column
-  logic        run_out;
+  logic [15:0] oi, oj, o_row, o_col;  // the tile being taken from the array: indices, first row / column
+  logic        run_out, tile_take, run_valid, run_last;
+  logic [15:0] e_row0, e_r, e_col, e_row, e_rows;  // the BFP block leaving (below)
+  logic        e_rlast, e_clast;
+  logic [32*ROWS*COLS-1:0] tile_result;
+  logic [2*ROWS*COLS-1:0]  tile_flags;
   assign run_out      = bstate == B_RUN;
   assign o_last       = oi == c_mtiles - 16'd1 && oj == c_ntiles - 16'd1;
-  assign pe_out_ready = out_ready && run_out;
+  assign tile_take    = pe_out_valid && pe_out_ready;
   assign out_error    = fstate == F_ERR && bstate == B_IDLE;
-  assign out_valid    = (run_out && pe_out_valid) || out_error;
+  assign out_valid    = (run_out && run_valid) || out_error;
   assign out_take     = out_valid && out_ready;
-  assign out_last     = out_error || o_last;
-  assign out_row      = run_out ? o_row : '0;
-  assign out_col      = run_out ? o_col : '0;
+  assign out_last     = out_error || (run_out && run_last);
+  assign out_bfp      = run_out && c_bfp;
+  assign out_row      = !run_out ? '0 : c_bfp ? e_row : o_row;
+  assign out_col      = !run_out ? '0 : c_bfp ? e_col : o_col;
+  assign out_result   = (run_out && !c_bfp) ? tile_result : '0;
+  assign out_flags    = (run_out && !c_bfp) ? tile_flags : '0;
 
   for (genvar r = 0; r < ROWS; r++) begin : g_orow
     for (genvar c = 0; c < COLS; c++) begin : g_ocol
       logic keep;
-      assign keep = run_out && 17'(o_row) + 17'(r) < 17'(c_m) && 17'(o_col) + 17'(c) < 17'(c_n);
-      assign out_result[32*(r*COLS + c) +: 32] = keep ? pe_result[32*(r*COLS + c) +: 32] : 32'd0;
-      assign out_flags[2*(r*COLS + c) +: 2]    = keep ? pe_flags[2*(r*COLS + c) +: 2] : 2'd0;
+      assign keep = 17'(o_row) + 17'(r) < 17'(c_m) && 17'(o_col) + 17'(c) < 17'(c_n);
+      assign tile_result[32*(r*COLS + c) +: 32] = keep ? pe_result[32*(r*COLS + c) +: 32] : 32'd0;
+      assign tile_flags[2*(r*COLS + c) +: 2]    = keep ? pe_flags[2*(r*COLS + c) +: 2] : 2'd0;
     end
   end
 
   always_ff @(posedge clk) begin
     if (run_start) begin
       oi <= '0; oj <= '0; o_row <= '0; o_col <= '0;
-    end else if (out_take && run_out) begin
+    end else if (tile_take) begin
       oj    <= (oj == c_ntiles - 16'd1) ? '0 : oj + 16'd1;
       o_col <= (oj == c_ntiles - 16'd1) ? '0 : o_col + 16'(COLS);
       if (oj == c_ntiles - 16'd1) begin
@@ -525,6 +556,93 @@ module flexblock_core #(
       end
     end
   end
+
+  // ---- output requantization (job_out_bfp): GT = K / COLS tiles of a tile row gather ROWS rows of K
+  // columns; each of the group's rows < M goes through the output converter as one block (lanes at columns
+  // >= N as +0), row by row, groups in the tiles' order. The converter's LFSRs take the job's seed at the
+  // handover, so block t of the job's output rounds with the lanes' state t (models.core.requantize_output).
+  localparam int GT = K / COLS;
+  localparam int GW = GT > 1 ? $clog2(GT) : 1;
+  logic [31:0]    gbuf [ROWS][K];
+  logic [GW-1:0]  g_pos;          // the tile's place in its group
+  logic           g_issue;        // the group's rows are going into the converter
+  logic [15:0]    g_col0;         // the group's first column
+  logic [15:0]    g_r, g_rows;    // row being issued, rows < M in the group
+  logic           g_full, g_take, g_rlast;
+  logic [32*K-1:0] g_data;
+  logic           ocv_in_ready, ocv_valid;
+  logic [7:0]     ocv_exp;
+  logic [K-1:0]   ocv_sign;
+  logic [16*K-1:0] ocv_mag;
+  logic [1:0]     ocv_flags, ocv_mode_unused;
+  assign pe_out_ready = run_out && (c_bfp ? !g_issue : out_ready);
+  assign g_full  = 32'(g_pos) == 32'(GT - 1) || oj == c_ntiles - 16'd1;
+  assign g_take  = g_issue && ocv_in_ready;
+  assign g_rlast = g_r == g_rows - 16'd1;
+  for (genvar l = 0; l < K; l++) begin : g_lane
+    assign g_data[32*l +: 32] = 17'(g_col0) + 17'(l) < 17'(c_n) ? gbuf[g_r[$clog2(ROWS > 1 ? ROWS : 2)-1:0]][l] : 32'd0;
+  end
+
+  always_ff @(posedge clk) begin
+    if (tile_take && c_bfp) begin
+      for (int r = 0; r < ROWS; r++) begin
+        for (int c = 0; c < COLS; c++) begin
+          gbuf[r][32'(g_pos) * COLS + c] <= tile_result[32*(r*COLS + c) +: 32];
+        end
+      end
+    end
+  end
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      g_issue <= 1'b0;
+    end else if (run_start) begin
+      g_issue <= 1'b0;
+      g_pos   <= '0;
+    end else if (tile_take && c_bfp) begin
+      if (g_pos == '0) g_col0 <= o_col;
+      g_pos <= g_full ? '0 : g_pos + GW'(1);
+      if (g_full) begin
+        g_issue <= 1'b1;
+        g_r     <= '0;
+        g_rows  <= 17'(o_row) + 17'(ROWS) > 17'(c_m) ? c_m - o_row : 16'(ROWS);
+      end
+    end else if (g_take) begin
+      g_r <= g_r + 16'd1;
+      if (g_rlast) g_issue <= 1'b0;
+    end
+  end
+
+  fp2bfp #(.K(K), .SR_BITS(SR_BITS), .SR_SEED(SR_SEED)) u_out_fp2bfp (
+    .clk, .rst_n,
+    .in_valid(g_issue), .in_ready(ocv_in_ready), .in_data(g_data),
+    .in_mode(c_out_mode), .in_rounding(c_out_round),
+    .seed_load(handover), .seed(seed_q),
+    .out_valid(ocv_valid), .out_ready(out_ready && out_bfp),
+    .out_exp(ocv_exp), .out_sign(ocv_sign), .out_mag(ocv_mag), .out_flags(ocv_flags), .out_mode(ocv_mode_unused)
+  );
+  assign out_exp    = out_bfp ? ocv_exp : '0;
+  assign out_sign   = out_bfp ? ocv_sign : '0;
+  assign out_mag    = out_bfp ? ocv_mag : '0;
+  assign out_bflags = out_bfp ? ocv_flags : '0;
+
+  // The blocks leave in the order they went in: (tile row, group, row); counted again at the output.
+  assign e_row   = e_row0 + e_r;
+  assign e_rows  = 17'(e_row0) + 17'(ROWS) > 17'(c_m) ? c_m - e_row0 : 16'(ROWS);
+  assign e_rlast = e_r == e_rows - 16'd1;
+  assign e_clast = 17'(e_col) + 17'(K) >= 17'(c_n);
+  always_ff @(posedge clk) begin
+    if (run_start) begin
+      e_row0 <= '0; e_r <= '0; e_col <= '0;
+    end else if (out_take && out_bfp) begin
+      e_r <= e_rlast ? '0 : e_r + 16'd1;
+      if (e_rlast) begin
+        e_col <= e_clast ? '0 : e_col + 16'(K);
+        if (e_clast) e_row0 <= e_row0 + 16'(ROWS);
+      end
+    end
+  end
+  assign run_valid = c_bfp ? ocv_valid : pe_out_valid;
+  assign run_last  = c_bfp ? (e_rlast && e_clast && 17'(e_row0) + 17'(ROWS) >= 17'(c_m)) : o_last;
 
   // ---- job states -----------------------------------------------------------------------------------
   always_ff @(posedge clk) begin
@@ -548,7 +666,7 @@ module flexblock_core #(
       unique case (bstate)
         B_IDLE:  if (handover) bstate <= B_CFG;
         B_CFG:   if (cfg_ready) bstate <= B_RUN;
-        B_RUN:   if (out_take && o_last) bstate <= handover ? B_CFG : B_IDLE;
+        B_RUN:   if (out_take && out_last) bstate <= handover ? B_CFG : B_IDLE;
         default: bstate <= B_IDLE;
       endcase
     end
@@ -558,16 +676,18 @@ module flexblock_core #(
   stream_checker #(.NAME("flexblock_core.ld"), .WIDTH(2 + 48 + 32 * K)) u_ld_check (
     .clk, .rst_n, .valid(ld_valid), .ready(ld_ready), .data({ld_buf, ld_row, ld_cblk, ld_cols, ld_data})
   );
-  stream_checker #(.NAME("flexblock_core.job"), .WIDTH(2 + 48 + 8 + 16 + 33)) u_job_check (
+  stream_checker #(.NAME("flexblock_core.job"), .WIDTH(2 + 48 + 8 + 16 + 33 + 5)) u_job_check (
     .clk, .rst_n, .valid(job_valid), .ready(job_ready),
     .data({job_pass, job_m, job_kdim, job_n, job_mode_a, job_mode_b, job_round_a, job_round_b, job_seed,
-           job_conv, job_img_h, job_img_w})
+           job_conv, job_img_h, job_img_w, job_out_bfp, job_out_mode, job_out_round})
   );
-  stream_checker #(.NAME("flexblock_core.out"), .WIDTH(34 * ROWS * COLS + 34)) u_out_check (
+  stream_checker #(.NAME("flexblock_core.out"), .WIDTH(34 * ROWS * COLS + 34 + 1 + 8 + 17 * K + 2)) u_out_check (
     .clk, .rst_n, .valid(out_valid), .ready(out_ready),
-    .data({out_result, out_flags, out_row, out_col, out_last, out_error})
+    .data({out_result, out_flags, out_row, out_col, out_last, out_error, out_bfp, out_exp, out_sign, out_mag,
+           out_bflags})
   );
   initial assert (K >= 16 && (K & (K - 1)) == 0) else $fatal(1, "flexblock_core: K must be a power of two >= 16");
+  initial assert (COLS <= K && K % COLS == 0) else $fatal(1, "flexblock_core: COLS must divide K");
   always @(posedge clk) begin
     if (rst_n) begin
       // the converter's output is always taken, so its credits never run out

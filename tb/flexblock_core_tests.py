@@ -16,8 +16,8 @@ from fbuvm import seeds
 from fbuvm.components import FlexBlockTest, WrongModelScoreboard, write_stats
 from flexblock_core_env import (CoreEnv, CoreScoreboard, JobItem, cdiv, job_error, random_tensors,
                                 stored_shapes)
-from models.core import (BWD, FWD, WG, G, W, X, PASS_NAMES, convert_cycles, core_cycles, core_stream,
-                         core_utilization)
+from models.core import (BWD, FWD, WG, G, W, X, LAYERS, PASS_NAMES, convert_cycles, core_cycles, core_period,
+                         core_stream, core_utilization, layer_job)
 from models import gemm_schedule
 
 VERILATOR = os.environ.get("FLEXBLOCK_SIM") == "verilator"
@@ -37,18 +37,23 @@ class CoreBase(FlexBlockTest):
         return (int(rng.integers(1, tiles * p["ROWS"] + 2)), int(rng.integers(1, (tiles + 1) * p["K"] - 2 * tiles)),
                 int(rng.integers(1, tiles * p["COLS"] + 2)))
 
+    out_bfp_share = 0.0  # the share of jobs whose results are requantized to BFP on chip (random mode, rounding)
+
     def jobs(self, rng):
         for _ in range(seeds.scaled(self.count if VERILATOR else (self.count + 1) // 2)):
             pass_ = int(rng.integers(0, 3))
             yield pass_, self.dims(rng), [int(v) for v in rng.integers(0, 3, 2)], [int(v) for v in rng.integers(0, 4, 2)]
 
-    async def run_one(self, rng, pass_, dims, modes, rounds, tensors=None):
+    async def run_one(self, rng, pass_, dims, modes, rounds, tensors=None, out_bfp=None):
         m, kdim, n = dims
         tensors = tensors if tensors is not None else random_tensors(rng, pass_, m, kdim, n, self.kind)
         await self.env.load(tensors)
-        job = JobItem(f"{PASS_NAMES[pass_]}", pass_, m, kdim, n, *modes, *rounds, seed=int(rng.integers(0, 1 << 16)))
+        if out_bfp is None and rng.random() < self.out_bfp_share:
+            out_bfp = (int(rng.integers(0, 3)), int(rng.integers(0, 4)))
+        job = JobItem(f"{PASS_NAMES[pass_]}", pass_, m, kdim, n, *modes, *rounds, seed=int(rng.integers(0, 1 << 16)),
+                      out_bfp=out_bfp)
         cycles = await self.env.run_job(job)
-        if self.check_cycles and not job_error(job.fields, self.env.p):
+        if self.check_cycles and not job_error(job.fields, self.env.p) and out_bfp is None:
             p = self.env.p
             want = core_cycles(m, kdim, n, *modes, p["ROWS"], p["COLS"], p["K"])
             assert cycles == want, (f"job {job.fields}: {cycles} cycles, the cycle model says {want} "
@@ -63,8 +68,39 @@ class CoreBase(FlexBlockTest):
 
 @pyuvm.test()
 class RandomJobs(CoreBase):
-    """Random passes, shapes (partial tiles, partial blocks), mode pairs and roundings per operand."""
+    """Random passes, shapes (partial tiles, partial blocks), mode pairs and roundings per operand; a third of
+    the jobs with their results requantized to BFP on chip."""
     count = 6
+    out_bfp_share = 0.35
+
+
+@pyuvm.test()
+class OutputRequantization(CoreBase):
+    """Results converted on chip to BFP blocks along C's rows in every output mode x rounding (SR with the
+    job's seed in the output converter): N across several K-column blocks and partial ones (lanes past N
+    convert as +0), partial tile rows, special operands (NaN / Inf results raise the block flags), jobs
+    back to back with binary32 jobs between them."""
+
+    async def body(self):
+        rng = seeds.rng("requant")
+        p = self.env.p
+        k = p["K"]
+        cross = list(itertools.product(range(3), range(4)))
+        if not VERILATOR:
+            cross = cross[int(rng.integers(0, 2))::2]
+        for i, (mode, rnd) in enumerate(cross):
+            self.kind = ("normal", "special-both", "special-huge")[i % 3]
+            dims = (int(rng.integers(1, 2 * p["ROWS"] + 2)), int(rng.integers(1, k + 4)),
+                    int(rng.integers(1, 2 * k + 3)) if VERILATOR or i % 2 else int(rng.integers(1, k + 2)))
+            await self.run_one(rng, int(rng.integers(0, 3)), dims, [int(v) for v in rng.integers(0, 3, 2)],
+                               [int(v) for v in rng.integers(0, 4, 2)], out_bfp=(mode, rnd))
+        # back to back: BFP, binary32, BFP on one load (the output converter reseeds at each handover)
+        m, kdim, n = p["ROWS"] + 1, k + 1, k + 2
+        self.kind = "normal"
+        await self.env.load(random_tensors(rng, FWD, m, kdim, n))
+        jobs = [JobItem(f"b{j}", FWD, m, kdim, n, 2, 2, 3, 3, seed=int(rng.integers(0, 1 << 16)),
+                        out_bfp=(2, 3) if j != 1 else None) for j in range(3)]
+        await self.env.run_burst(jobs)
 
 
 @pyuvm.test()
@@ -184,8 +220,11 @@ class JobStream(CoreBase):
         for _ in range(2 if VERILATOR else 1):
             # one set of tensors for all three passes: X and G M x Kdim and Kdim x M are different shapes,
             # so FWD/BWD share X/W (square Kdim = N) and WG reads X stored Kdim x M
-            m, kdim = int(rng.integers(1, 3 * p["ROWS"])), int(rng.integers(1, 2 * k + 2))
-            n = kdim
+            while True:  # a shape both passes accept at this size
+                m, kdim = int(rng.integers(1, 3 * p["ROWS"])), int(rng.integers(1, 2 * k + 2))
+                n = kdim
+                if not any(job_error(JobItem("", ps, m, kdim, n).fields, p) for ps in (FWD, BWD)):
+                    break
             tensors = {X: random_tensors(rng, FWD, m, kdim, n)[X], W: random_tensors(rng, FWD, m, kdim, n)[W],
                        G: random_tensors(rng, BWD, m, kdim, n)[G]}
             await self.env.load(tensors)
@@ -212,6 +251,52 @@ class JobStream(CoreBase):
                 want_gaps = [b - a for a, b in zip(_, _[1:])]
                 assert gaps == want_gaps, f"jobs taken {gaps} edges apart, the front frees {want_gaps} apart"
             self.logger.info(f"stream of {len(jobs)} jobs {m}x{kdim}x{n}: takes {takes}, last tiles {lasts}")
+
+
+@pyuvm.test()
+class LayerUtilization(CoreBase):
+    """Layer passes as streams of equal jobs (models.core.layer_job: one 32 x 32 block of C per job, the whole
+    reduction), two jobs back to back per mode pair on one load of the tensors: the steady-state cycles per
+    job (the second job's last tile minus the first's) equal models.core.core_period, every result is
+    checked by the scoreboard, and the figures go to the stats file for scripts/core_report.py. With
+    FLEXBLOCK_CORE_LAYERS=full (the report, Verilator, DEPTH >= 1536, BDEPTH >= 384): every layer of
+    models.core.LAYERS x FWD/BWD/WG x the 9 mode pairs; otherwise one small FC-shaped stream in two mode
+    pairs at the bench's size."""
+
+    async def body(self):
+        p = self.env.p
+        rng = seeds.rng("layers")
+        if os.environ.get("FLEXBLOCK_CORE_LAYERS") == "full":
+            cases = [(kind, pass_, layer_job(kind, pass_)) for kind in LAYERS for pass_ in (FWD, BWD, WG)]
+            pairs = [(a, b) for a in range(3) for b in range(3)]
+        else:
+            cases = [("fc", FWD, {"m": 2 * p["ROWS"], "kdim": 2 * p["K"], "n": 2 * p["COLS"], "conv": None, "jobs": 1})]
+            pairs = [(2, 2), (0, 1)]
+        records = []
+        for kind, pass_, job in cases:
+            m, kdim, n, conv = job["m"], job["kdim"], job["n"], job["conv"]
+            if conv:
+                tensors = {X: random_tensors(rng, FWD, m, kdim // 9, 1)[X], W: random_tensors(rng, FWD, 1, kdim, n)[W]}
+            else:
+                tensors = random_tensors(rng, pass_, m, kdim, n)
+            await self.env.load(tensors)
+            for modes in pairs:
+                jobs = [JobItem(f"{kind}.{PASS_NAMES[pass_]}", pass_, m, kdim, n, *modes, 0, 0,
+                                seed=int(rng.integers(0, 1 << 16)), conv=conv) for _ in range(2)]
+                assert not job_error(jobs[0].fields, p), f"{kind} {job}: does not fit DEPTH {p['DEPTH']} / BDEPTH {p['BDEPTH']}"
+                takes, lasts = await self.env.run_burst(jobs)
+                shape = (m, kdim, n, *modes)
+                _, want = core_stream([shape, shape], takes, p["ROWS"], p["COLS"], p["K"])
+                assert lasts == want, f"{kind} {PASS_NAMES[pass_]} {shape}: last tiles {lasts}, core_stream says {want}"
+                period = lasts[1] - lasts[0]
+                assert period == core_period(*shape, p["ROWS"], p["COLS"], p["K"]), (period, shape)
+                util = core_utilization(m, kdim, n, *modes, period, p["ROWS"], p["COLS"])
+                records.append({"layer": kind, "pass": pass_, "modes": list(modes), "m": m, "kdim": kdim, "n": n,
+                                "conv": bool(conv), "first_job": lasts[0] - takes[0], "period": period,
+                                "utilization": util})
+                self.logger.info(f"{kind} {PASS_NAMES[pass_]} {m}x{kdim}x{n} modes {modes}: first job "
+                                 f"{lasts[0] - takes[0]} cycles, then {period} per job: utilization {util:.4f}")
+        write_stats({"layers": records})
 
 
 @pyuvm.test()
