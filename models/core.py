@@ -45,16 +45,29 @@ def im2col(x, img_h: int, img_w: int) -> np.ndarray:
     return np.stack(taps, axis=3).reshape(pixels, 9 * c)
 
 
+def flip_taps(w, c: int) -> np.ndarray:
+    """B of a 3x3 conv's BWD GEMM from W stored 9C x Cout (row t * C + c): row t * Cout + co, column c =
+    W[(8 - t) * C + c, co] (the kernel rotated by 180 degrees, input and output channels swapped)."""
+    w = np.asarray(w, np.float32)
+    cout = w.shape[1]
+    return w.reshape(9, c, cout)[::-1].transpose(0, 2, 1).reshape(9 * cout, c)
+
+
 def core_gemm(pass_: int, x, w, g, mode_a: int, mode_b: int, round_a: int, round_b: int,
               seed: int = lfsr.DEFAULT_SEED, block: int = 16, sr_bits: int = lfsr.DEFAULT_SR_BITS,
               conv: tuple[int, int] | None = None):
-    """One job of the core: (C as float32 M x N, flags). conv = (H, W): the FWD of a 3x3 conv layer, A =
-    im2col(X) (X pixels x C), B = W (9C x Cout, rows t * C + c)."""
+    """One job of the core: (C as float32 M x N, flags). conv = (H, W), a 3x3 conv layer (stride 1, padding
+    1): FWD Y = im2col(X) . W (X pixels x C, W 9C x Cout, rows t * C + c); BWD dX = im2col(dY) . flip_taps(W)
+    (dY pixels x Cout)."""
     if conv is not None:
-        if pass_ != FWD:
-            raise ValueError("the core maps only the FWD pass of a conv layer")
-        x = im2col(x, *conv)
-    a, b = pass_operands(pass_, x, w, g)
+        if pass_ == FWD:
+            a, b = im2col(x, *conv), w
+        elif pass_ == BWD:
+            a, b = im2col(g, *conv), flip_taps(w, np.asarray(w).shape[0] // 9)
+        else:
+            raise ValueError("the core maps only the FWD and BWD passes of a conv layer")
+    else:
+        a, b = pass_operands(pass_, x, w, g)
     return gemm(np.asarray(a, np.float32), np.asarray(b, np.float32), mode_a, mode_b, (round_a, round_b),
                 block, quantizer=Fp2Bfp(block, seed, sr_bits))
 
@@ -150,9 +163,9 @@ LAYERS = {
 
 
 def layer_job(kind: str, pass_: int, tile: int = TILE) -> dict:
-    """One job of a layer's pass: m, kdim, n, conv ((H, W) when the core's im2col address generator reads X;
-    conv BWD / WG are GEMMs on host-built im2col operands) and `jobs`, the jobs in the whole layer (one
-    image / batch slice)."""
+    """One job of a layer's pass: m, kdim, n, conv ((H, W) when the core's im2col address generator reads X
+    (FWD) or dY (BWD); conv WG is a GEMM on a host-built im2col operand) and `jobs`, the jobs in the whole
+    layer (one image / batch slice)."""
     dims = LAYERS[kind][1]
     if kind == "conv":
         c, co, pixels = dims["c"], dims["co"], dims["h"] * dims["w"]
@@ -160,8 +173,8 @@ def layer_job(kind: str, pass_: int, tile: int = TILE) -> dict:
         m = th * tw
         if pass_ == FWD:   # Y = im2col(X) . W: pixels x 9C x Cout
             return {"m": m, "kdim": 9 * c, "n": tile, "conv": (th, tw), "jobs": -(-pixels // m) * -(-co // tile)}
-        if pass_ == BWD:   # dX = im2col(dY) . W_flipped: pixels x 9Cout x C
-            return {"m": m, "kdim": 9 * co, "n": tile, "conv": None, "jobs": -(-pixels // m) * -(-c // tile)}
+        if pass_ == BWD:   # dX = im2col(dY) . flip_taps(W): pixels x 9Cout x C
+            return {"m": m, "kdim": 9 * co, "n": tile, "conv": (th, tw), "jobs": -(-pixels // m) * -(-c // tile)}
         return {"m": tile, "kdim": WG_PIXELS, "n": tile, "conv": None,  # dW = im2col(X)^T . dY: 9C x pixels x Cout
                 "jobs": -(-9 * c // tile) * -(-co // tile) * -(-pixels // WG_PIXELS)}
     fin, fout, tokens = dims["fin"], dims["fout"], dims["tokens"]
@@ -200,4 +213,4 @@ def core_utilization(m: int, kdim: int, n: int, mode_a, mode_b, cycles: int, row
 
 __all__ = ["im2col", "load_cycles", "block_bits", "operand_bits_per_cycle", "FWD", "BWD", "WG", "PASS_NAMES", "X", "W", "G", "pass_operands", "core_gemm", "core_cycles",
            "convert_cycles", "core_utilization", "cycles_per_block", "front_cycles", "back_cycles", "core_stream",
-           "core_period", "LAYERS", "TILE", "layer_job", "requantize_output"]
+           "core_period", "LAYERS", "TILE", "layer_job", "requantize_output", "flip_taps"]

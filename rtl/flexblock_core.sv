@@ -19,7 +19,8 @@
 // converted once (each element rounded once, in the order models.gemm rounds it), then computed. Two
 // halves run concurrently: the front (check, conversion into one set of BFP banks) and the back (compute
 // from the other set, results): job i + 1 is loaded and converted while job i computes. A conv
-// job (FWD of a 3x3 conv, stride 1, pad 1) reads A = im2col(X) from X stored NHWC by an address generator.
+// job (3x3, stride 1, pad 1) reads A = im2col(X) (FWD) or im2col(dY) (BWD) from the tensor stored NHWC by
+// an address generator; conv BWD reads B = W with its taps flipped (row (8 - t) C + c of W for tap t).
 module flexblock_core #(
   parameter int ROWS    = 4,
   parameter int COLS    = 4,
@@ -52,7 +53,7 @@ module flexblock_core #(
   input  logic [1:0]              job_round_a,
   input  logic [1:0]              job_round_b,
   input  logic [15:0]             job_seed,    // loaded into the converter's SR LFSRs at the job's start
-  input  logic                    job_conv,    // FWD of a 3x3 conv (stride 1, pad 1): A = im2col(X), X in NHWC
+  input  logic                    job_conv,    // a 3x3 conv (stride 1, pad 1): FWD A = im2col(X), BWD A = im2col(dY)
   input  logic [15:0]             job_img_h,   // conv: image height and width (M = images * H * W pixels)
   input  logic [15:0]             job_img_w,
   input  logic                    job_out_bfp,   // results as BFP blocks along C's rows (K columns each)
@@ -176,8 +177,9 @@ module flexblock_core #(
   assign col_b  = pass == PASS_FWD || pass == PASS_WG;
   assign rows_a = col_a ? kdim : m;
   assign cols_a = conv ? 16'(kdim / 16'd9) : col_a ? m : kdim;  // conv: X is pixels x C, Kdim = 9 C
-  assign rows_b = col_b ? kdim : n;
-  assign cols_b = col_b ? n : kdim;
+  // conv BWD: W stored 9C x Cout (C = N, Cout = Kdim / 9), read along its rows with the taps flipped
+  assign rows_b = col_b ? kdim : conv ? 16'(9 * 32'(n)) : n;
+  assign cols_b = col_b ? n : conv ? 16'(kdim / 16'd9) : kdim;
   assign kblocks = words_per_row(kdim);
 
   // Checked in F_CHECK (the registered job): a bad job is answered by one error beat.
@@ -188,9 +190,9 @@ module flexblock_core #(
   assign cb_b   = words_per_row(cols_b);
   assign mtiles = 16'((17'(m) + 17'(ROWS - 1)) / 17'(ROWS));
   assign ntiles = 16'((17'(n) + 17'(COLS - 1)) / 17'(COLS));
-  // A conv job is FWD with C a multiple of K (each block then holds one tap's K channels) and an image.
+  // A conv job is FWD or BWD with C a multiple of K (each block then holds one tap's K channels) and an image.
   assign bad_job = pass == 2'd3 || m == '0 || kdim == '0 || n == '0
-                || (conv && (pass != PASS_FWD || img_h == '0 || img_w == '0
+                || (conv && (pass == PASS_WG || img_h == '0 || img_w == '0
                              || 16'(kdim) != 16'(cb_a) * 16'(9 * K)))
                 || 29'(rows_a) * 29'(cb_a) > 29'(DEPTH) || 29'(rows_b) * 29'(cb_b) > 29'(DEPTH)
                 || 29'(mtiles) * 29'(kblocks) > 29'(BDEPTH) || 29'(ntiles) * 29'(kblocks) > 29'(BDEPTH);
@@ -227,6 +229,7 @@ module flexblock_core #(
   assign cv_conv    = conv && !cv_side;
   assign cv_word    = AW'(32'(region(cv_side ? buf_b : buf_a))
                           + (cv_conv ? 32'($signed({1'b0, cv_oword}) + tap_word) + 32'(cc)
+                             : cv_flip ? 32'(ftap_word) + 32'(cv_oword) + 32'(cc)
                              : cv_col ? 32'(cv_kword) + 32'(cv_o >> KW) : 32'(cv_oword) + 32'(cv_kb)));
   assign tap_h      = 18'(ph) + 18'(th) - 18'sd1;
   assign tap_w      = 18'(pw) + 18'(tw) - 18'sd1;
@@ -237,6 +240,24 @@ module flexblock_core #(
   assign ph_last    = ph == img_h - 16'd1;
 
   assign wcb        = 29'(img_w) * 29'(cb_a);
+
+  // Conv BWD, B side: column c of B, block kb = t * cb + cc is word cc of W's row (8 - t) C + c. The flipped
+  // tap's first row (8 - t) C and its word offset (8 - t) C cb are kept by subtractions (C cb: a product
+  // constant over the job).
+  logic        cv_flip;
+  logic [15:0] ftap_row;
+  logic [28:0] ftap_word, ccb;
+  assign cv_flip = conv && cv_side && pass == PASS_BWD;
+  assign ccb     = 29'(n) * 29'(cb_b);
+  always_ff @(posedge clk) begin
+    if (cv_start || (cv_active && cv_kb_last)) begin
+      ftap_row  <= 16'(8 * 32'(n));
+      ftap_word <= 29'(8) * ccb;
+    end else if (cv_active && cc_last) begin
+      ftap_row  <= ftap_row - n;
+      ftap_word <= ftap_word - ccb;
+    end
+  end
 
   always_ff @(posedge clk) begin
     if (cv_start || (cv_active && cv_kb_last)) begin  // a new pixel: its first tap, (-1, -1)
@@ -300,7 +321,8 @@ module flexblock_core #(
     .wr_en(ldq_valid), .wr_addr(ldq_addr), .wr_rot(ldq_rot), .wr_data(ldq_data),
     .rd_en(cv_active), .rd_col(cv_col), .rd_word(cv_word), .rd_cb(cv_cb),
     .rd_zero(cv_conv && !tap_in),
-    .rd_i(cv_conv ? 16'(18'(cv_o) + tap_i) : cv_col ? cv_k0 : cv_o), .rd_j(cv_conv ? 16'(cc) << KW : cv_col ? cv_o : cv_k0),
+    .rd_i(cv_conv ? 16'(18'(cv_o) + tap_i) : cv_flip ? ftap_row + cv_o : cv_col ? cv_k0 : cv_o),
+    .rd_j(cv_conv || cv_flip ? 16'(cc) << KW : cv_col ? cv_o : cv_k0),
     .rd_rows(cv_side ? rows_b : rows_a), .rd_cols(cv_side ? cols_b : cols_a),
     .rd_valid, .rd_data
   );

@@ -79,9 +79,11 @@ def run_layers() -> Path:
 
 
 def stored_beats(pass_: int, m: int, kdim: int, n: int, conv: bool) -> int:
-    """ld beats to load a job's two tensors (conv FWD: X pixels x C, W 9C x N)."""
+    """ld beats to load a job's two tensors (conv FWD: X pixels x C, W 9C x N; conv BWD: dY pixels x Cout,
+    W 9N x Cout)."""
     if conv:
-        return load_cycles(m, kdim // 9, K) + load_cycles(kdim, n, K)
+        w_rows, w_cols = (kdim, n) if pass_ == FWD else (9 * n, kdim // 9)
+        return load_cycles(m, kdim // 9, K) + load_cycles(w_rows, w_cols, K)
     shapes = {FWD: [(m, kdim), (kdim, n)], BWD: [(m, kdim), (n, kdim)], WG: [(kdim, m), (kdim, n)]}[pass_]
     return sum(load_cycles(r, c, K) for r, c in shapes)
 
@@ -96,7 +98,8 @@ def layer_table(records: list[dict]) -> list[str]:
         for pass_ in (FWD, BWD, WG):
             job = layer_job(kind, pass_)
             m, kdim, n = job["m"], job["kdim"], job["n"]
-            how = " (im2col address generator)" if job["conv"] else (" (host im2col)" if kind == "conv" else "")
+            how = (" (im2col address generator)" if job["conv"] and pass_ == FWD else
+                   " (address generator, flipped W)" if job["conv"] else " (host im2col)" if kind == "conv" else "")
             for a in range(3):
                 for b in range(3):
                     model = core_period(m, kdim, n, a, b, ROWS, COLS, K)
@@ -113,6 +116,25 @@ def layer_table(records: list[dict]) -> list[str]:
                                  f"| {MODE_NAMES[a]} x {MODE_NAMES[b]} | {rtl} | {um:.1%} | {uw:.1%} |")
     lines.append("")
     lines.append("Lowest measured utilization: " + ", ".join(f"{k} {v:.1%}" for k, v in worst.items()) + ".")
+    return lines
+
+
+def compact_table(records: list[dict]) -> list[str]:
+    """layer x pass rows, mode-pair columns: RTL utilization (model's in parentheses)."""
+    pairs = [(a, b) for a in range(3) for b in range(3)]
+    lines = ["| layer | pass | " + " | ".join(f"{MODE_NAMES[a]} x {MODE_NAMES[b]}" for a, b in pairs) + " |",
+             "|---|---|" + "---:|" * len(pairs)]
+    got = {(r["layer"], r["pass"], tuple(r["modes"])): r for r in records}
+    for kind in LAYERS:
+        for pass_ in (FWD, BWD, WG):
+            job = layer_job(kind, pass_)
+            cells = []
+            for a, b in pairs:
+                model = core_utilization(job["m"], job["kdim"], job["n"], a, b,
+                                         core_period(job["m"], job["kdim"], job["n"], a, b, ROWS, COLS, K), ROWS, COLS)
+                r = got.get((kind, pass_, (a, b)))
+                cells.append(f"{r['utilization']:.1%} ({model:.1%})" if r else f"— ({model:.1%})")
+            lines.append(f"| {kind} | {PASS_NAMES[pass_]} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -139,8 +161,8 @@ def main(argv=None) -> int:
         "LayerUtilization, TrainingStep).", "",
         "## Utilization per layer, pass and mode pair", "",
         f"RTL: {source}. Each layer pass runs as a stream of equal jobs, one {ROWS * 8} x {COLS * 8} block of C each "
-        "with the whole reduction (models.core.layer_job; a conv FWD job is a 4 x 8 pixel tile of the map read as an "
-        "image, i.e. without its halo; conv BWD and WG are GEMMs on host-built im2col operands; a WG job reduces "
+        "with the whole reduction (models.core.layer_job; a conv FWD / BWD job is a 4 x 8 pixel tile of the map read as an "
+        "image, i.e. without its halo, through the address generator; conv WG is a GEMM on a host-built im2col operand; a WG job reduces "
         "over a 256-pixel / 256-token slice of the batch). The core converts job i + 1 while it computes job i, so "
         "a job costs max(front, back + 1) cycles (spec section 6, Cycles); the RTL columns are measured on two jobs "
         "back to back per cell on the tensors loaded once: `first job` from its take to its last tile, `cycles / "
@@ -148,6 +170,8 @@ def main(argv=None) -> int:
         f"(16 x {ROWS * COLS} sub-multipliers x cycles per job). `with loads`: the model's figure when each job's two "
         "tensors are loaded over `ld` (one beat of K elements per cycle) before the front converts them (loads "
         "overlap the back's compute but not the front's conversion).", "",
+        "Summary: utilization measured on the RTL (the cycle model's in parentheses):", "",
+        *compact_table(records), "",
         *(layer_table(records) if records or args.model_only else []), "",
         "## Operand bandwidth at full rate", "",
         f"One A beat ({ROWS} blocks) and one B beat ({COLS} blocks) per block pair. Dense: each element at its mode's "
