@@ -216,7 +216,8 @@ class JobStream(CoreBase):
     """Jobs offered back to back on loaded tensors (every pass, random modes, roundings, shapes, a bad job
     among them): the front converts job i + 1 into one set of BFP banks while the back computes job i from
     the other. Every job's take and last-tile edges equal models.core.core_stream's (given the measured take
-    edges); each job is taken the edge after the previous one's handover; the error beat keeps its place."""
+    edges); each job is taken the edge after the previous one's handover; the error beat keeps its place.
+    Where the buffers allow it, a stream whose jobs fill both sets completely."""
     count = 6
 
     async def body(self):
@@ -257,6 +258,17 @@ class JobStream(CoreBase):
                 want_gaps = [b - a for a, b in zip(_, _[1:])]
                 assert gaps == want_gaps, f"jobs taken {gaps} edges apart, the front frees {want_gaps} apart"
             self.logger.info(f"stream of {len(jobs)} jobs {m}x{kdim}x{n}: takes {takes}, last tiles {lasts}")
+        # Both sets full: where the buffers allow it (ROWS * BDEPTH <= DEPTH, e.g. the 2 x 2 regression size),
+        # two FWD jobs of one block per row whose A fills every word of a set: the second is converted
+        # while the first computes (a set mix-up collides here).
+        if p["ROWS"] * p["BDEPTH"] <= p["DEPTH"]:
+            m, kdim, n = p["ROWS"] * p["BDEPTH"], k, p["COLS"]
+            await self.env.load(random_tensors(rng, FWD, m, kdim, n))
+            jobs = [JobItem(f"full{i}", FWD, m, kdim, n, 1, 1, 0, 0, seed=i) for i in range(2)]
+            assert not job_error(jobs[0].fields, p)
+            takes, lasts = await self.env.run_burst(jobs)
+            _, want = core_stream([(m, kdim, n, 1, 1)] * 2, takes, p["ROWS"], p["COLS"], k)
+            assert lasts == want, f"full-bank stream {m}x{kdim}x{n}: last tiles {lasts}, core_stream says {want}"
 
 
 @pyuvm.test()
