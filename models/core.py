@@ -45,25 +45,62 @@ def im2col(x, img_h: int, img_w: int) -> np.ndarray:
     return np.stack(taps, axis=3).reshape(pixels, 9 * c)
 
 
+def flip_taps(w, c: int) -> np.ndarray:
+    """B of a 3x3 conv's BWD GEMM from W stored 9C x Cout (row t * C + c): row t * Cout + co, column c =
+    W[(8 - t) * C + c, co] (the kernel rotated by 180 degrees, input and output channels swapped)."""
+    w = np.asarray(w, np.float32)
+    cout = w.shape[1]
+    return w.reshape(9, c, cout)[::-1].transpose(0, 2, 1).reshape(9 * cout, c)
+
+
 def core_gemm(pass_: int, x, w, g, mode_a: int, mode_b: int, round_a: int, round_b: int,
               seed: int = lfsr.DEFAULT_SEED, block: int = 16, sr_bits: int = lfsr.DEFAULT_SR_BITS,
               conv: tuple[int, int] | None = None):
-    """One job of the core: (C as float32 M x N, flags). conv = (H, W): the FWD of a 3x3 conv layer, A =
-    im2col(X) (X pixels x C), B = W (9C x Cout, rows t * C + c)."""
+    """One job of the core: (C as float32 M x N, flags). conv = (H, W), a 3x3 conv layer (stride 1, padding
+    1): FWD Y = im2col(X) . W (X pixels x C, W 9C x Cout, rows t * C + c); BWD dX = im2col(dY) . flip_taps(W)
+    (dY pixels x Cout)."""
     if conv is not None:
-        if pass_ != FWD:
-            raise ValueError("the core maps only the FWD pass of a conv layer")
-        x = im2col(x, *conv)
-    a, b = pass_operands(pass_, x, w, g)
+        if pass_ == FWD:
+            a, b = im2col(x, *conv), w
+        elif pass_ == BWD:
+            a, b = im2col(g, *conv), flip_taps(w, np.asarray(w).shape[0] // 9)
+        else:
+            raise ValueError("the core maps only the FWD and BWD passes of a conv layer")
+    else:
+        a, b = pass_operands(pass_, x, w, g)
     return gemm(np.asarray(a, np.float32), np.asarray(b, np.float32), mode_a, mode_b, (round_a, round_b),
                 block, quantizer=Fp2Bfp(block, seed, sr_bits))
 
 
-# The core's cycles of a job, from the rising edge that takes the job to the one that takes its last result,
-# with the results taken at once (the bench asserts it): CORE_CHECK for the job check, the conversion walk
-# (one block per cycle: (M + N) * KBLOCKS) and its pipeline (CORE_CONV_FILL: the buffer's two read stages,
-# fp2bfp's three, the BFP bank write), CORE_CFG for the array's configuration, CORE_READ for the BFP banks'
-# read into the credit FIFOs, then the array's schedule and fill (models.gemm_cycles).
+def requantize_output(c, mode: int, rounding: int, seed: int, rows: int = 4, block: int = 16,
+                      sr_bits: int = lfsr.DEFAULT_SR_BITS) -> list[dict]:
+    """The core's output requantization (job_out_bfp): C (M x N binary32) as BFP blocks along its rows,
+    block (i, jb) = C[i, jb*K .. jb*K + K - 1] with columns >= N as +0, in the order the core converts and
+    sends them: by tile row (rows ti*ROWS ..), then column block jb, then row; the converter's LFSRs take
+    the job's seed, so the t-th block sent rounds with the lanes' state t. Returns one dict per block: row,
+    col, exp, sign (K), mag (K), flags."""
+    c = np.asarray(c, np.float32)
+    m, n = c.shape
+    nb = -(-n // block)
+    padded = np.zeros((m, nb * block), np.float32)
+    padded[:, :n] = c
+    order = [(i, jb) for t0 in range(0, m, rows) for jb in range(nb) for i in range(t0, min(t0 + rows, m))]
+    blocks = np.stack([padded[i, jb * block:(jb + 1) * block] for i, jb in order])
+    q = Fp2Bfp(block, seed, sr_bits)(blocks, mode, rounding)
+    exp, flags = q.exp.reshape(-1), q.flags.reshape(-1)
+    sign, mag = q.sign.reshape(-1, block), q.mag.reshape(-1, block)
+    return [{"row": i, "col": jb * block, "exp": int(exp[t]), "sign": sign[t].astype(np.uint8),
+             "mag": mag[t].astype(np.uint32), "flags": int(flags[t])} for t, (i, jb) in enumerate(order)]
+
+
+# The core's cycles (spec section 6, "Cycles"). A job is taken by the front (check, conversion into one set
+# of BFP banks), handed to the back (the array's configuration, compute walk, results) once the back has
+# taken the previous job's last tile, and the front is free again at once: job i + 1 converts while job i
+# computes. Front: CORE_CHECK + the conversion walk (one block per cycle: (M + N) * KBLOCKS) + CORE_CONV_FILL
+# (the buffer's two read stages, fp2bfp's three, the BFP bank write) from the edge that takes the job to
+# the one that sees its last block written. Back: CORE_CFG (the array takes its configuration) + CORE_READ
+# (the banks' read into the credit FIFOs) + the array's schedule and fill (models.gemm_cycles) from the
+# handover edge to the one that takes the last tile, with the results taken at once (the bench asserts it).
 CORE_CHECK, CORE_CONV_FILL, CORE_CFG, CORE_READ = 1, 6, 1, 1
 
 
@@ -71,9 +108,82 @@ def convert_cycles(m: int, kdim: int, n: int, block: int = 16) -> int:
     return (m + n) * math.ceil(kdim / block)
 
 
+def front_cycles(m: int, kdim: int, n: int, block: int = 16) -> int:
+    return CORE_CHECK + convert_cycles(m, kdim, n, block) + CORE_CONV_FILL
+
+
+def back_cycles(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16) -> int:
+    return CORE_CFG + CORE_READ + gemm_schedule(m, kdim, n, mode_a, mode_b, rows, cols, block) + ARRAY_FILL
+
+
 def core_cycles(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16) -> int:
-    return (CORE_CHECK + convert_cycles(m, kdim, n, block) + CORE_CONV_FILL + CORE_CFG + CORE_READ
-            + gemm_schedule(m, kdim, n, mode_a, mode_b, rows, cols, block) + ARRAY_FILL)
+    """One job alone: from the edge that takes it to the one that takes its last tile."""
+    return front_cycles(m, kdim, n, block) + back_cycles(m, kdim, n, mode_a, mode_b, rows, cols, block)
+
+
+def core_stream(jobs, takes=None, rows: int = 4, cols: int = 4, block: int = 16) -> tuple[list[int], list[int]]:
+    """A stream of jobs [(m, kdim, n, mode_a, mode_b), ...] through the two halves: (take cycles, last-tile
+    cycles), numbered as the bench numbers handshakes (ClockReset.cycle; core_cycles = last - take for a job
+    alone). Job i passes to the back in cycle H_i = max(T_i + front_i, E_{i-1} + 1) (the back is free the
+    cycle after its last tile is taken) and its last tile is taken in E_i = H_i + back_i; the front is free,
+    and job i + 1 can be taken, from cycle H_i on. takes: the measured take cycles (None: every job at once,
+    T_0 = 0, T_{i+1} = H_i)."""
+    t_out, e_out = [], []
+    handover = last = None
+    for i, (m, kdim, n, ma, mb) in enumerate(jobs):
+        t = takes[i] if takes is not None else (0 if handover is None else handover)
+        if handover is not None and t < handover:
+            raise ValueError(f"job {i} taken in cycle {t}, before the front was free (cycle {handover})")
+        handover = t + front_cycles(m, kdim, n, block)
+        if last is not None:
+            handover = max(handover, last + 1)
+        last = handover + back_cycles(m, kdim, n, ma, mb, rows, cols, block)
+        t_out.append(t)
+        e_out.append(last)
+    return t_out, e_out
+
+
+def core_period(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16) -> int:
+    """Cycles per job in a steady stream of equal jobs (each taken as soon as the front is free): the longer
+    of the front and the back (+ 1: the cycle that hands the job over)."""
+    return max(front_cycles(m, kdim, n, block), back_cycles(m, kdim, n, mode_a, mode_b, rows, cols, block) + 1)
+
+
+# Layers for the core's utilization table (scripts/core_report.py, the bench's LayerUtilization): each
+# pass of a layer runs as a stream of equal jobs, one TILE x TILE block of C each with the whole reduction
+# (a job's binary32 results cannot be summed with another's bit-exactly).
+TILE = 32
+CONV_TILE = (4, 8)  # a conv FWD job's pixels: an H x W tile of the map (read as an image: no halo)
+WG_PIXELS = 256     # a conv / FC WG job's reduction: the pixels / tokens of one slice of the batch
+LAYERS = {
+    "conv": ("ResNet-18 conv2_x: 3x3, 64 -> 64 channels, 56 x 56", {"c": 64, "co": 64, "h": 56, "w": 56}),
+    "fc": ("Transformer (BERT-base) attention output: 768 -> 768, 512 tokens", {"fin": 768, "fout": 768,
+                                                                                "tokens": 512}),
+}
+
+
+def layer_job(kind: str, pass_: int, tile: int = TILE) -> dict:
+    """One job of a layer's pass: m, kdim, n, conv ((H, W) when the core's im2col address generator reads X
+    (FWD) or dY (BWD); conv WG is a GEMM on a host-built im2col operand) and `jobs`, the jobs in the whole
+    layer (one image / batch slice)."""
+    dims = LAYERS[kind][1]
+    if kind == "conv":
+        c, co, pixels = dims["c"], dims["co"], dims["h"] * dims["w"]
+        th, tw = CONV_TILE
+        m = th * tw
+        if pass_ == FWD:   # Y = im2col(X) . W: pixels x 9C x Cout
+            return {"m": m, "kdim": 9 * c, "n": tile, "conv": (th, tw), "jobs": -(-pixels // m) * -(-co // tile)}
+        if pass_ == BWD:   # dX = im2col(dY) . flip_taps(W): pixels x 9Cout x C
+            return {"m": m, "kdim": 9 * co, "n": tile, "conv": (th, tw), "jobs": -(-pixels // m) * -(-c // tile)}
+        return {"m": tile, "kdim": WG_PIXELS, "n": tile, "conv": None,  # dW = im2col(X)^T . dY: 9C x pixels x Cout
+                "jobs": -(-9 * c // tile) * -(-co // tile) * -(-pixels // WG_PIXELS)}
+    fin, fout, tokens = dims["fin"], dims["fout"], dims["tokens"]
+    if pass_ == FWD:
+        return {"m": tile, "kdim": fin, "n": tile, "conv": None, "jobs": -(-tokens // tile) * -(-fout // tile)}
+    if pass_ == BWD:
+        return {"m": tile, "kdim": fout, "n": tile, "conv": None, "jobs": -(-tokens // tile) * -(-fin // tile)}
+    return {"m": tile, "kdim": min(tokens, WG_PIXELS), "n": tile, "conv": None,
+            "jobs": -(-fin // tile) * -(-fout // tile) * -(-tokens // WG_PIXELS)}
 
 
 def load_cycles(rows: int, cols: int, block: int = 16) -> int:
@@ -102,4 +212,5 @@ def core_utilization(m: int, kdim: int, n: int, mode_a, mode_b, cycles: int, row
 
 
 __all__ = ["im2col", "load_cycles", "block_bits", "operand_bits_per_cycle", "FWD", "BWD", "WG", "PASS_NAMES", "X", "W", "G", "pass_operands", "core_gemm", "core_cycles",
-           "convert_cycles", "core_utilization", "cycles_per_block"]
+           "convert_cycles", "core_utilization", "cycles_per_block", "front_cycles", "back_cycles", "core_stream",
+           "core_period", "LAYERS", "TILE", "layer_job", "requantize_output", "flip_taps"]

@@ -6,21 +6,27 @@
 //             fp2bfp (one unit, the job's seed loaded at its start: A's blocks then B's, as models.gemm)
 //                │
 //                v
-//   BFP buffers: ROWS banks for A (row m in bank m mod ROWS), COLS banks for B
+//   BFP buffers: ROWS banks for A (row m in bank m mod ROWS), COLS banks for B; two sets (ping-pong)
 //                │  compute walk: every tile, its KBLOCKS block pairs, one a and one b beat per cycle
 //                v
 //             credit FIFOs ──> pe_array ──> out (tiles, slots outside M x N zeroed; or one error beat)
+//                                     │  job_out_bfp: K / COLS tiles gathered, ROWS rows of K columns
+//                                     v
+//                              fp2bfp (the output converter) ──> out (BFP blocks along C's rows)
 //
 // A job is FWD (C = X . W), BWD (dX = dY . W^T) or WG (dW = X^T . dY) on the stored tensors X, W, G (= dY),
 // read in the orientation the pass needs; nothing is transposed or re-quantized by the host. The job is
-// converted once (each element rounded once, in the order models.gemm rounds it), then computed. A conv
-// job (FWD of a 3x3 conv, stride 1, pad 1) reads A = im2col(X) from X stored NHWC by an address generator.
+// converted once (each element rounded once, in the order models.gemm rounds it), then computed. Two
+// halves run concurrently: the front (check, conversion into one set of BFP banks) and the back (compute
+// from the other set, results): job i + 1 is loaded and converted while job i computes. A conv
+// job (3x3, stride 1, pad 1) reads A = im2col(X) (FWD) or im2col(dY) (BWD) from the tensor stored NHWC by
+// an address generator; conv BWD reads B = W with its taps flipped (row (8 - t) C + c of W for tap t).
 module flexblock_core #(
   parameter int ROWS    = 4,
   parameter int COLS    = 4,
   parameter int K       = 16,      // elements per block, a power of two >= 16
   parameter int DEPTH   = 256,     // FP32 words (K elements) per tensor region
-  parameter int BDEPTH  = 128,     // BFP blocks per bank of the converted-operand buffers
+  parameter int BDEPTH  = 128,     // BFP blocks per bank and set of the converted-operand buffers
   parameter int SR_BITS = 8,
   parameter int SR_SEED = 'hACE1
 ) (
@@ -47,9 +53,12 @@ module flexblock_core #(
   input  logic [1:0]              job_round_a,
   input  logic [1:0]              job_round_b,
   input  logic [15:0]             job_seed,    // loaded into the converter's SR LFSRs at the job's start
-  input  logic                    job_conv,    // FWD of a 3x3 conv (stride 1, pad 1): A = im2col(X), X in NHWC
+  input  logic                    job_conv,    // a 3x3 conv (stride 1, pad 1): FWD A = im2col(X), BWD A = im2col(dY)
   input  logic [15:0]             job_img_h,   // conv: image height and width (M = images * H * W pixels)
   input  logic [15:0]             job_img_w,
+  input  logic                    job_out_bfp,   // results as BFP blocks along C's rows (K columns each)
+  input  logic [1:0]              job_out_mode,  // their mode and rounding (the next layer's)
+  input  logic [1:0]              job_out_round,
   // out: one beat per ROWS x COLS tile of C, row-major over tiles; or one error beat for a bad job
   output logic                    out_valid,
   input  logic                    out_ready,
@@ -58,7 +67,13 @@ module flexblock_core #(
   output logic [15:0]             out_row,     // the tile's first row of C
   output logic [15:0]             out_col,     // the tile's first column of C
   output logic                    out_last,
-  output logic                    out_error
+  output logic                    out_error,
+  // a BFP beat (out_bfp): block of C[out_row][out_col .. out_col + K - 1] (columns >= N converted as +0)
+  output logic                    out_bfp,
+  output logic [7:0]              out_exp,
+  output logic [K-1:0]            out_sign,
+  output logic [16*K-1:0]         out_mag,
+  output logic [1:0]              out_bflags    // the block's {overflow, invalid}
 );
   import flexblock_pkg::*;
 
@@ -66,12 +81,16 @@ module flexblock_core #(
   localparam int WORDS      = 3 * DEPTH;
   localparam int AW         = $clog2(WORDS);
   localparam int BAW        = $clog2(BDEPTH);
+  localparam int SAW        = $clog2(2 * BDEPTH);  // a bank holds two sets of BDEPTH blocks
   localparam int BLOCK_BITS = 8 + K + 16 * K + 2;  // {exp, sign, mag, flags}: pe_array's slot
   localparam logic [1:0] PASS_FWD = 2'd0, PASS_BWD = 2'd1, PASS_WG = 2'd2;
   localparam logic [1:0] BUF_X = 2'd0, BUF_W = 2'd1, BUF_G = 2'd2;
 
-  typedef enum logic [2:0] {S_IDLE, S_CHECK, S_CONV, S_CFG, S_RUN, S_ERR} state_e;
-  state_e state;
+  // front: the job check and the conversion walk; back: the array's configuration, compute walk, results
+  typedef enum logic [2:0] {F_IDLE, F_CHECK, F_CONV, F_WAIT, F_ERR} front_e;
+  typedef enum logic [1:0] {B_IDLE, B_CFG, B_RUN} back_e;
+  front_e fstate;
+  back_e  bstate;
 
   function automatic logic [AW-1:0] region(input logic [1:0] b);
     region = AW'(b) * AW'(DEPTH);
@@ -85,7 +104,7 @@ module flexblock_core #(
   logic        ld_take, ld_ok;
   logic [12:0] ld_cb;
   logic [28:0] ld_word;  // row*cb + cblk within the region
-  assign ld_ready = state == S_IDLE;
+  assign ld_ready = fstate == F_IDLE;
   assign ld_take  = ld_valid && ld_ready;
   assign ld_cb    = words_per_row(ld_cols);
   assign ld_word  = 29'(ld_row) * 29'(ld_cb) + 29'(ld_cblk);
@@ -120,7 +139,10 @@ module flexblock_core #(
   logic [1:0]  mode_a, mode_b, round_a, round_b;
   logic        conv;
   logic [15:0] img_h, img_w;
-  assign job_ready = state == S_IDLE;
+  logic        out_bfp_q;
+  logic [1:0]  out_mode_q, out_round_q;
+  logic [15:0] seed_q;
+  assign job_ready = fstate == F_IDLE;
   assign job_take  = job_valid && job_ready;
 
   always_ff @(posedge clk) begin
@@ -136,6 +158,10 @@ module flexblock_core #(
       conv    <= job_conv;
       img_h   <= job_img_h;
       img_w   <= job_img_w;
+      out_bfp_q   <= job_out_bfp;
+      out_mode_q  <= job_out_mode;
+      out_round_q <= job_out_round;
+      seed_q      <= job_seed;
     end
   end
 
@@ -151,11 +177,12 @@ module flexblock_core #(
   assign col_b  = pass == PASS_FWD || pass == PASS_WG;
   assign rows_a = col_a ? kdim : m;
   assign cols_a = conv ? 16'(kdim / 16'd9) : col_a ? m : kdim;  // conv: X is pixels x C, Kdim = 9 C
-  assign rows_b = col_b ? kdim : n;
-  assign cols_b = col_b ? n : kdim;
+  // conv BWD: W stored 9C x Cout (C = N, Cout = Kdim / 9), read along its rows with the taps flipped
+  assign rows_b = col_b ? kdim : conv ? 16'(9 * 32'(n)) : n;
+  assign cols_b = col_b ? n : conv ? 16'(kdim / 16'd9) : kdim;
   assign kblocks = words_per_row(kdim);
 
-  // Checked in S_CHECK (the registered job): a bad job is answered by one error beat.
+  // Checked in F_CHECK (the registered job): a bad job is answered by one error beat.
   logic [12:0] cb_a, cb_b;
   logic [15:0] mtiles, ntiles;
   logic        bad_job;
@@ -163,9 +190,9 @@ module flexblock_core #(
   assign cb_b   = words_per_row(cols_b);
   assign mtiles = 16'((17'(m) + 17'(ROWS - 1)) / 17'(ROWS));
   assign ntiles = 16'((17'(n) + 17'(COLS - 1)) / 17'(COLS));
-  // A conv job is FWD with C a multiple of K (each block then holds one tap's K channels) and an image.
+  // A conv job is FWD or BWD with C a multiple of K (each block then holds one tap's K channels) and an image.
   assign bad_job = pass == 2'd3 || m == '0 || kdim == '0 || n == '0
-                || (conv && (pass != PASS_FWD || img_h == '0 || img_w == '0
+                || (conv && (pass == PASS_WG || img_h == '0 || img_w == '0
                              || 16'(kdim) != 16'(cb_a) * 16'(9 * K)))
                 || 29'(rows_a) * 29'(cb_a) > 29'(DEPTH) || 29'(rows_b) * 29'(cb_b) > 29'(DEPTH)
                 || 29'(mtiles) * 29'(kblocks) > 29'(BDEPTH) || 29'(ntiles) * 29'(kblocks) > 29'(BDEPTH);
@@ -194,7 +221,7 @@ module flexblock_core #(
   logic [28:0] wcb;                 // W * cb: constant during the job
   logic signed [17:0] tap_h, tap_w; // the tap's input row and column
   logic        cc_last, tw_last, pw_last, ph_last;
-  assign cv_start   = state == S_CHECK && !bad_job;
+  assign cv_start   = fstate == F_CHECK && !bad_job;
   assign cv_kb_last = cv_kb == kblocks - 13'd1;
   assign cv_o_last  = cv_o == (cv_side ? n : m) - 16'd1;
   assign cv_col     = cv_side ? col_b : col_a;
@@ -202,6 +229,7 @@ module flexblock_core #(
   assign cv_conv    = conv && !cv_side;
   assign cv_word    = AW'(32'(region(cv_side ? buf_b : buf_a))
                           + (cv_conv ? 32'($signed({1'b0, cv_oword}) + tap_word) + 32'(cc)
+                             : cv_flip ? 32'(ftap_word) + 32'(cv_oword) + 32'(cc)
                              : cv_col ? 32'(cv_kword) + 32'(cv_o >> KW) : 32'(cv_oword) + 32'(cv_kb)));
   assign tap_h      = 18'(ph) + 18'(th) - 18'sd1;
   assign tap_w      = 18'(pw) + 18'(tw) - 18'sd1;
@@ -212,6 +240,24 @@ module flexblock_core #(
   assign ph_last    = ph == img_h - 16'd1;
 
   assign wcb        = 29'(img_w) * 29'(cb_a);
+
+  // Conv BWD, B side: column c of B, block kb = t * cb + cc is word cc of W's row (8 - t) C + c. The flipped
+  // tap's first row (8 - t) C and its word offset (8 - t) C cb are kept by subtractions (C cb: a product
+  // constant over the job).
+  logic        cv_flip;
+  logic [15:0] ftap_row;
+  logic [28:0] ftap_word, ccb;
+  assign cv_flip = conv && cv_side && pass == PASS_BWD;
+  assign ccb     = 29'(n) * 29'(cb_b);
+  always_ff @(posedge clk) begin
+    if (cv_start || (cv_active && cv_kb_last)) begin
+      ftap_row  <= 16'(8 * 32'(n));
+      ftap_word <= 29'(8) * ccb;
+    end else if (cv_active && cc_last) begin
+      ftap_row  <= ftap_row - n;
+      ftap_word <= ftap_word - ccb;
+    end
+  end
 
   always_ff @(posedge clk) begin
     if (cv_start || (cv_active && cv_kb_last)) begin  // a new pixel: its first tap, (-1, -1)
@@ -275,7 +321,8 @@ module flexblock_core #(
     .wr_en(ldq_valid), .wr_addr(ldq_addr), .wr_rot(ldq_rot), .wr_data(ldq_data),
     .rd_en(cv_active), .rd_col(cv_col), .rd_word(cv_word), .rd_cb(cv_cb),
     .rd_zero(cv_conv && !tap_in),
-    .rd_i(cv_conv ? 16'(18'(cv_o) + tap_i) : cv_col ? cv_k0 : cv_o), .rd_j(cv_conv ? 16'(cc) << KW : cv_col ? cv_o : cv_k0),
+    .rd_i(cv_conv ? 16'(18'(cv_o) + tap_i) : cv_flip ? ftap_row + cv_o : cv_col ? cv_k0 : cv_o),
+    .rd_j(cv_conv || cv_flip ? 16'(cc) << KW : cv_col ? cv_o : cv_k0),
     .rd_rows(cv_side ? rows_b : rows_a), .rd_cols(cv_side ? cols_b : cols_a),
     .rd_valid, .rd_data
   );
@@ -305,6 +352,7 @@ module flexblock_core #(
   logic [12:0] wb_kb;
   logic [BAW-1:0] wb_base;
   logic        wb_kb_last, wb_o_last, wb_slot_last, cv_done;
+  logic        wr_set;  // the set of BFP banks the front converts into (the back reads the other)
   assign wb_kb_last   = wb_kb == kblocks - 13'd1;
   assign wb_o_last    = wb_o == (wb_side ? n : m) - 16'd1;
   assign wb_slot_last = wb_slot == (wb_side ? 16'(COLS - 1) : 16'(ROWS - 1));
@@ -328,6 +376,40 @@ module flexblock_core #(
     end
   end
 
+  // ---- handover: a converted job passes to the back once the back is free (its last tile taken) ------
+  logic        handover, back_free, out_take, o_last;
+  logic [15:0] c_m, c_n, c_mtiles, c_ntiles;   // the back's job
+  logic [12:0] c_kblocks;
+  logic [1:0]  c_mode_a, c_mode_b;
+  logic        c_bfp;
+  logic [1:0]  c_out_mode, c_out_round;
+  logic        rd_set;
+  assign back_free = bstate == B_IDLE || (bstate == B_RUN && out_take && out_last);
+  assign handover  = ((fstate == F_CONV && cv_done) || fstate == F_WAIT) && back_free;
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      wr_set <= 1'b0;
+    end else if (handover) begin
+      wr_set <= !wr_set;
+    end
+  end
+  always_ff @(posedge clk) begin
+    if (handover) begin
+      c_m       <= m;
+      c_n       <= n;
+      c_mtiles  <= mtiles;
+      c_ntiles  <= ntiles;
+      c_kblocks <= kblocks;
+      c_mode_a  <= mode_a;
+      c_mode_b  <= mode_b;
+      c_bfp       <= out_bfp_q;
+      c_out_mode  <= out_mode_q;
+      c_out_round <= out_round_q;
+      rd_set    <= wr_set;
+    end
+  end
+
   // ---- compute walk: tiles (ti, tj) row-major, KBLOCKS block pairs each ------------------------------
   logic        run_start, run_active, issue;
   logic [15:0] ti, tj, m0, n0;       // tile indices, first row / column
@@ -336,11 +418,11 @@ module flexblock_core #(
   logic        run_kb_last, tj_last, ti_last;
   logic        a_credit, b_credit;
   logic        cfg_valid, cfg_ready;
-  assign cfg_valid   = state == S_CFG;  // (a named signal: Icarus 11 leaves an enum compare in a port X)
-  assign run_start   = state == S_CFG && cfg_ready;
-  assign run_kb_last = run_kb == kblocks - 13'd1;
-  assign tj_last     = tj == ntiles - 16'd1;
-  assign ti_last     = ti == mtiles - 16'd1;
+  assign cfg_valid   = bstate == B_CFG;  // (a named signal: Icarus 11 leaves an enum compare in a port X)
+  assign run_start   = bstate == B_CFG && cfg_ready;
+  assign run_kb_last = run_kb == c_kblocks - 13'd1;
+  assign tj_last     = tj == c_ntiles - 16'd1;
+  assign ti_last     = ti == c_mtiles - 16'd1;
   assign issue       = run_active && a_credit && b_credit;
 
   always_ff @(posedge clk) begin
@@ -354,18 +436,22 @@ module flexblock_core #(
       if (run_kb_last) begin
         tj     <= tj_last ? '0 : tj + 16'd1;
         n0     <= tj_last ? '0 : n0 + 16'(COLS);
-        b_base <= tj_last ? '0 : b_base + BAW'(kblocks);
+        b_base <= tj_last ? '0 : b_base + BAW'(c_kblocks);
         if (tj_last) begin
           ti     <= ti + 16'd1;
           m0     <= m0 + 16'(ROWS);
-          a_base <= a_base + BAW'(kblocks);
+          a_base <= a_base + BAW'(c_kblocks);
           if (ti_last) run_active <= 1'b0;
         end
       end
     end
   end
 
-  // BFP banks; a slot outside M (N) is read as a zero block (exact zeros: padding changes nothing).
+  // BFP banks, two sets of BDEPTH blocks (set s at s * BDEPTH); a slot outside M (N) is read as a zero
+  // block (exact zeros: padding changes nothing).
+  function automatic logic [SAW-1:0] set_addr(input logic set, input logic [BAW-1:0] a);
+    set_addr = set ? SAW'(BDEPTH) + SAW'(a) : SAW'(a);
+  endfunction
   logic [ROWS*BLOCK_BITS-1:0] a_word;  // slot-major: slot r at [r*BLOCK_BITS +: BLOCK_BITS]
   logic [COLS*BLOCK_BITS-1:0] b_word;
   logic [ROWS-1:0] a_keep, a_keep_q;
@@ -373,22 +459,22 @@ module flexblock_core #(
   logic            issue_q;
   for (genvar r = 0; r < ROWS; r++) begin : g_abank
     logic [BLOCK_BITS-1:0] q;
-    op_ram #(.WIDTH(BLOCK_BITS), .DEPTH(BDEPTH)) u_bank (
-      .clk, .wr_en(fb_valid && !wb_side && wb_slot == 16'(r)), .wr_addr(wb_base + BAW'(wb_kb)),
+    op_ram #(.WIDTH(BLOCK_BITS), .DEPTH(2 * BDEPTH)) u_bank (
+      .clk, .wr_en(fb_valid && !wb_side && wb_slot == 16'(r)), .wr_addr(set_addr(wr_set, wb_base + BAW'(wb_kb))),
       .wr_data({fb_exp, fb_sign, fb_mag, fb_flags}),
-      .rd_en(issue), .rd_addr(a_base + BAW'(run_kb)), .rd_data(q)
+      .rd_en(issue), .rd_addr(set_addr(rd_set, a_base + BAW'(run_kb))), .rd_data(q)
     );
-    assign a_keep[r] = 17'(m0) + 17'(r) < 17'(m);
+    assign a_keep[r] = 17'(m0) + 17'(r) < 17'(c_m);
     assign a_word[r*BLOCK_BITS +: BLOCK_BITS] = a_keep_q[r] ? q : '0;
   end
   for (genvar c = 0; c < COLS; c++) begin : g_bbank
     logic [BLOCK_BITS-1:0] q;
-    op_ram #(.WIDTH(BLOCK_BITS), .DEPTH(BDEPTH)) u_bank (
-      .clk, .wr_en(fb_valid && wb_side && wb_slot == 16'(c)), .wr_addr(wb_base + BAW'(wb_kb)),
+    op_ram #(.WIDTH(BLOCK_BITS), .DEPTH(2 * BDEPTH)) u_bank (
+      .clk, .wr_en(fb_valid && wb_side && wb_slot == 16'(c)), .wr_addr(set_addr(wr_set, wb_base + BAW'(wb_kb))),
       .wr_data({fb_exp, fb_sign, fb_mag, fb_flags}),
-      .rd_en(issue), .rd_addr(b_base + BAW'(run_kb)), .rd_data(q)
+      .rd_en(issue), .rd_addr(set_addr(rd_set, b_base + BAW'(run_kb))), .rd_data(q)
     );
-    assign b_keep[c] = 17'(n0) + 17'(c) < 17'(n);
+    assign b_keep[c] = 17'(n0) + 17'(c) < 17'(c_n);
     assign b_word[c*BLOCK_BITS +: BLOCK_BITS] = b_keep_q[c] ? q : '0;
   end
 
@@ -439,8 +525,8 @@ module flexblock_core #(
   logic [2*ROWS*COLS-1:0]  pe_flags;
   pe_array #(.ROWS(ROWS), .COLS(COLS), .K(K)) u_array (
     .clk, .rst_n,
-    .cfg_valid, .cfg_ready, .cfg_mode_a(mode_a), .cfg_mode_b(mode_b),
-    .cfg_kblocks(16'(kblocks)),
+    .cfg_valid, .cfg_ready, .cfg_mode_a(c_mode_a), .cfg_mode_b(c_mode_b),
+    .cfg_kblocks(16'(c_kblocks)),
     .a_valid(pa_valid), .a_ready(pa_ready),
     .a_exp(pa_data[ROWS*BLOCK_BITS-1 -: 8*ROWS]), .a_sign(pa_data[2*ROWS + 16*K*ROWS +: K*ROWS]),
     .a_mag(pa_data[2*ROWS +: 16*K*ROWS]), .a_flags(pa_data[2*ROWS-1:0]),
@@ -451,52 +537,159 @@ module flexblock_core #(
   );
 
   // ---- results: tiles in the compute walk's order; slots outside M x N read +0, no flags -------------
-  logic [15:0] oi, oj, o_row, o_col;  // the tile being offered: indices, first row / column
-  logic        out_take, o_last;
-  assign o_last       = oi == mtiles - 16'd1 && oj == ntiles - 16'd1;
-  assign pe_out_ready = out_ready && state == S_RUN;
-  assign out_valid    = (state == S_RUN && pe_out_valid) || state == S_ERR;
+  // A bad job's error beat waits for the back to be idle: beats leave in the order the jobs came.
+  logic [15:0] oi, oj, o_row, o_col;  // the tile being taken from the array: indices, first row / column
+  logic        run_out, tile_take, run_valid, run_last;
+  logic [15:0] e_row0, e_r, e_col, e_row, e_rows;  // the BFP block leaving (below)
+  logic        e_rlast, e_clast;
+  logic [32*ROWS*COLS-1:0] tile_result;
+  logic [2*ROWS*COLS-1:0]  tile_flags;
+  assign run_out      = bstate == B_RUN;
+  assign o_last       = oi == c_mtiles - 16'd1 && oj == c_ntiles - 16'd1;
+  assign tile_take    = pe_out_valid && pe_out_ready;
+  assign out_error    = fstate == F_ERR && bstate == B_IDLE;
+  assign out_valid    = (run_out && run_valid) || out_error;
   assign out_take     = out_valid && out_ready;
-  assign out_error    = state == S_ERR;
-  assign out_last     = state == S_ERR || o_last;
-  assign out_row      = state == S_RUN ? o_row : '0;
-  assign out_col      = state == S_RUN ? o_col : '0;
+  assign out_last     = out_error || (run_out && run_last);
+  assign out_bfp      = run_out && c_bfp;
+  assign out_row      = !run_out ? '0 : c_bfp ? e_row : o_row;
+  assign out_col      = !run_out ? '0 : c_bfp ? e_col : o_col;
+  assign out_result   = (run_out && !c_bfp) ? tile_result : '0;
+  assign out_flags    = (run_out && !c_bfp) ? tile_flags : '0;
 
   for (genvar r = 0; r < ROWS; r++) begin : g_orow
     for (genvar c = 0; c < COLS; c++) begin : g_ocol
       logic keep;
-      assign keep = state == S_RUN && 17'(o_row) + 17'(r) < 17'(m) && 17'(o_col) + 17'(c) < 17'(n);
-      assign out_result[32*(r*COLS + c) +: 32] = keep ? pe_result[32*(r*COLS + c) +: 32] : 32'd0;
-      assign out_flags[2*(r*COLS + c) +: 2]    = keep ? pe_flags[2*(r*COLS + c) +: 2] : 2'd0;
+      assign keep = 17'(o_row) + 17'(r) < 17'(c_m) && 17'(o_col) + 17'(c) < 17'(c_n);
+      assign tile_result[32*(r*COLS + c) +: 32] = keep ? pe_result[32*(r*COLS + c) +: 32] : 32'd0;
+      assign tile_flags[2*(r*COLS + c) +: 2]    = keep ? pe_flags[2*(r*COLS + c) +: 2] : 2'd0;
     end
   end
 
   always_ff @(posedge clk) begin
     if (run_start) begin
       oi <= '0; oj <= '0; o_row <= '0; o_col <= '0;
-    end else if (out_take && state == S_RUN) begin
-      oj    <= (oj == ntiles - 16'd1) ? '0 : oj + 16'd1;
-      o_col <= (oj == ntiles - 16'd1) ? '0 : o_col + 16'(COLS);
-      if (oj == ntiles - 16'd1) begin
+    end else if (tile_take) begin
+      oj    <= (oj == c_ntiles - 16'd1) ? '0 : oj + 16'd1;
+      o_col <= (oj == c_ntiles - 16'd1) ? '0 : o_col + 16'(COLS);
+      if (oj == c_ntiles - 16'd1) begin
         oi    <= oi + 16'd1;
         o_row <= o_row + 16'(ROWS);
       end
     end
   end
 
-  // ---- job state ------------------------------------------------------------------------------------
+  // ---- output requantization (job_out_bfp): GT = K / COLS tiles of a tile row gather ROWS rows of K
+  // columns; each of the group's rows < M goes through the output converter as one block (lanes at columns
+  // >= N as +0), row by row, groups in the tiles' order. The converter's LFSRs take the job's seed at the
+  // handover, so block t of the job's output rounds with the lanes' state t (models.core.requantize_output).
+  localparam int GT = K / COLS;
+  localparam int GW = GT > 1 ? $clog2(GT) : 1;
+  logic [31:0]    gbuf [ROWS][K];
+  logic [GW-1:0]  g_pos;          // the tile's place in its group
+  logic           g_issue;        // the group's rows are going into the converter
+  logic [15:0]    g_col0;         // the group's first column
+  logic [15:0]    g_r, g_rows;    // row being issued, rows < M in the group
+  logic           g_full, g_take, g_rlast;
+  logic [32*K-1:0] g_data;
+  logic           ocv_in_ready, ocv_valid;
+  logic [7:0]     ocv_exp;
+  logic [K-1:0]   ocv_sign;
+  logic [16*K-1:0] ocv_mag;
+  logic [1:0]     ocv_flags, ocv_mode_unused;
+  assign pe_out_ready = run_out && (c_bfp ? !g_issue : out_ready);
+  assign g_full  = 32'(g_pos) == 32'(GT - 1) || oj == c_ntiles - 16'd1;
+  assign g_take  = g_issue && ocv_in_ready;
+  assign g_rlast = g_r == g_rows - 16'd1;
+  for (genvar l = 0; l < K; l++) begin : g_lane
+    assign g_data[32*l +: 32] = 17'(g_col0) + 17'(l) < 17'(c_n) ? gbuf[g_r[$clog2(ROWS > 1 ? ROWS : 2)-1:0]][l] : 32'd0;
+  end
+
+  always_ff @(posedge clk) begin
+    if (tile_take && c_bfp) begin
+      for (int r = 0; r < ROWS; r++) begin
+        for (int c = 0; c < COLS; c++) begin
+          gbuf[r][32'(g_pos) * COLS + c] <= tile_result[32*(r*COLS + c) +: 32];
+        end
+      end
+    end
+  end
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      state <= S_IDLE;
+      g_issue <= 1'b0;
+    end else if (run_start) begin
+      g_issue <= 1'b0;
+      g_pos   <= '0;
+    end else if (tile_take && c_bfp) begin
+      if (g_pos == '0) g_col0 <= o_col;
+      g_pos <= g_full ? '0 : g_pos + GW'(1);
+      if (g_full) begin
+        g_issue <= 1'b1;
+        g_r     <= '0;
+        g_rows  <= 17'(o_row) + 17'(ROWS) > 17'(c_m) ? c_m - o_row : 16'(ROWS);
+      end
+    end else if (g_take) begin
+      g_r <= g_r + 16'd1;
+      if (g_rlast) g_issue <= 1'b0;
+    end
+  end
+
+  fp2bfp #(.K(K), .SR_BITS(SR_BITS), .SR_SEED(SR_SEED)) u_out_fp2bfp (
+    .clk, .rst_n,
+    .in_valid(g_issue), .in_ready(ocv_in_ready), .in_data(g_data),
+    .in_mode(c_out_mode), .in_rounding(c_out_round),
+    .seed_load(handover), .seed(seed_q),
+    .out_valid(ocv_valid), .out_ready(out_ready && out_bfp),
+    .out_exp(ocv_exp), .out_sign(ocv_sign), .out_mag(ocv_mag), .out_flags(ocv_flags), .out_mode(ocv_mode_unused)
+  );
+  assign out_exp    = out_bfp ? ocv_exp : '0;
+  assign out_sign   = out_bfp ? ocv_sign : '0;
+  assign out_mag    = out_bfp ? ocv_mag : '0;
+  assign out_bflags = out_bfp ? ocv_flags : '0;
+
+  // The blocks leave in the order they went in: (tile row, group, row); counted again at the output.
+  assign e_row   = e_row0 + e_r;
+  assign e_rows  = 17'(e_row0) + 17'(ROWS) > 17'(c_m) ? c_m - e_row0 : 16'(ROWS);
+  assign e_rlast = e_r == e_rows - 16'd1;
+  assign e_clast = 17'(e_col) + 17'(K) >= 17'(c_n);
+  always_ff @(posedge clk) begin
+    if (run_start) begin
+      e_row0 <= '0; e_r <= '0; e_col <= '0;
+    end else if (out_take && out_bfp) begin
+      e_r <= e_rlast ? '0 : e_r + 16'd1;
+      if (e_rlast) begin
+        e_col <= e_clast ? '0 : e_col + 16'(K);
+        if (e_clast) e_row0 <= e_row0 + 16'(ROWS);
+      end
+    end
+  end
+  assign run_valid = c_bfp ? ocv_valid : pe_out_valid;
+  assign run_last  = c_bfp ? (e_rlast && e_clast && 17'(e_row0) + 17'(ROWS) >= 17'(c_m)) : o_last;
+
+  // ---- job states -----------------------------------------------------------------------------------
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      fstate <= F_IDLE;
     end else begin
-      unique case (state)
-        S_IDLE:  if (job_take) state <= S_CHECK;
-        S_CHECK: state <= bad_job ? S_ERR : S_CONV;
-        S_CONV:  if (cv_done) state <= S_CFG;
-        S_CFG:   if (cfg_ready) state <= S_RUN;
-        S_RUN:   if (out_take && o_last) state <= S_IDLE;
-        S_ERR:   if (out_take) state <= S_IDLE;
-        default: state <= S_IDLE;
+      unique case (fstate)
+        F_IDLE:  if (job_take) fstate <= F_CHECK;
+        F_CHECK: fstate <= bad_job ? F_ERR : F_CONV;
+        F_CONV:  if (cv_done) fstate <= handover ? F_IDLE : F_WAIT;
+        F_WAIT:  if (handover) fstate <= F_IDLE;
+        F_ERR:   if (out_take && out_error) fstate <= F_IDLE;
+        default: fstate <= F_IDLE;
+      endcase
+    end
+  end
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      bstate <= B_IDLE;
+    end else begin
+      unique case (bstate)
+        B_IDLE:  if (handover) bstate <= B_CFG;
+        B_CFG:   if (cfg_ready) bstate <= B_RUN;
+        B_RUN:   if (out_take && out_last) bstate <= handover ? B_CFG : B_IDLE;
+        default: bstate <= B_IDLE;
       endcase
     end
   end
@@ -505,16 +698,18 @@ module flexblock_core #(
   stream_checker #(.NAME("flexblock_core.ld"), .WIDTH(2 + 48 + 32 * K)) u_ld_check (
     .clk, .rst_n, .valid(ld_valid), .ready(ld_ready), .data({ld_buf, ld_row, ld_cblk, ld_cols, ld_data})
   );
-  stream_checker #(.NAME("flexblock_core.job"), .WIDTH(2 + 48 + 8 + 16 + 33)) u_job_check (
+  stream_checker #(.NAME("flexblock_core.job"), .WIDTH(2 + 48 + 8 + 16 + 33 + 5)) u_job_check (
     .clk, .rst_n, .valid(job_valid), .ready(job_ready),
     .data({job_pass, job_m, job_kdim, job_n, job_mode_a, job_mode_b, job_round_a, job_round_b, job_seed,
-           job_conv, job_img_h, job_img_w})
+           job_conv, job_img_h, job_img_w, job_out_bfp, job_out_mode, job_out_round})
   );
-  stream_checker #(.NAME("flexblock_core.out"), .WIDTH(34 * ROWS * COLS + 34)) u_out_check (
+  stream_checker #(.NAME("flexblock_core.out"), .WIDTH(34 * ROWS * COLS + 34 + 1 + 8 + 17 * K + 2)) u_out_check (
     .clk, .rst_n, .valid(out_valid), .ready(out_ready),
-    .data({out_result, out_flags, out_row, out_col, out_last, out_error})
+    .data({out_result, out_flags, out_row, out_col, out_last, out_error, out_bfp, out_exp, out_sign, out_mag,
+           out_bflags})
   );
   initial assert (K >= 16 && (K & (K - 1)) == 0) else $fatal(1, "flexblock_core: K must be a power of two >= 16");
+  initial assert (COLS <= K && K % COLS == 0) else $fatal(1, "flexblock_core: COLS must divide K");
   always @(posedge clk) begin
     if (rst_n) begin
       // the converter's output is always taken, so its credits never run out

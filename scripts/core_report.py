@@ -1,13 +1,14 @@
-"""Figures of the accelerator core (docs/spec.md section 6) from its cycle model, models.core.core_cycles,
-which the flexblock_core bench asserts equal to the RTL on every job it times (CycleModel, and all 8 GEMMs of
-the training step in TrainingStep). Writes docs/results/core.md.
+"""Figures of the accelerator core (docs/spec.md section 6). Writes docs/results/core.md.
 
-    .venv/bin/python scripts/core_report.py [--out docs/results/core.md]
+    .venv/bin/python scripts/core_report.py [--out docs/results/core.md] [--stats FILE] [--model-only]
 
-Tables: the operand bandwidth each mode pair needs at full rate (dense and in 16-bit slots) against the
-core's read widths; the first training step of `make train` (FB12LG16, batch 32) through the 4 x 4 core:
-per GEMM the tensor loads, the conversion, the array's schedule and fill, utilization over the job and over
-the array's part alone.
+Tables: core utilization per layer (models.core.LAYERS: a ResNet-18 conv layer, a Transformer FC layer) x
+pass x mode pair, measured on the RTL (Verilator, the bench's LayerUtilization test with
+FLEXBLOCK_CORE_LAYERS=full: two jobs back to back per cell, the steady-state cycles per job) beside the
+cycle model's prediction (models.core.core_period); the operand bandwidth each mode pair needs at full rate
+(dense and in 16-bit slots) against the core's read widths; the first training step of `make train`
+(FB12LG16, batch 32) through the 4 x 4 core (cycle model, which TrainingStep asserts on the RTL).
+--stats FILE reuses a stats file of an earlier run instead of simulating (about 10 minutes on Verilator).
 """
 from __future__ import annotations
 
@@ -19,8 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from models import ARRAY_FILL, gemm_schedule  # noqa: E402
 from models.bfp import MODE_NAMES  # noqa: E402
-from models.core import (BWD, FWD, WG, block_bits, convert_cycles, core_cycles, load_cycles,  # noqa: E402
+from models.core import (BWD, FWD, LAYERS, PASS_NAMES, WG, back_cycles, block_bits, convert_cycles,  # noqa: E402
+                         core_cycles, core_period, core_utilization, front_cycles, layer_job, load_cycles,
                          operand_bits_per_cycle)
+
+REPORT_PARAMS = {"ROWS": 4, "COLS": 4, "DEPTH": 1536, "BDEPTH": 384}  # buffers that hold every layer job
 
 ROWS = COLS = 4
 K = 16
@@ -60,14 +64,115 @@ def training_table() -> list[str]:
     return lines
 
 
+def run_layers() -> Path:
+    """Run LayerUtilization (full) on Verilator; returns its stats file."""
+    import tempfile
+    sys.path.insert(0, str(ROOT / "tb"))
+    import runner
+    out = Path(tempfile.mkdtemp(prefix="core_report_"))
+    runner.run("flexblock_core", "verilator", testcase="LayerUtilization", parameters=REPORT_PARAMS,
+               extra_env={"FLEXBLOCK_STATS_DIR": str(out), "FLEXBLOCK_CORE_LAYERS": "full"})
+    files = sorted(out.glob("flexblock_core-LayerUtilization-*.json"))
+    if not files:
+        raise SystemExit(f"no stats file in {out}")
+    return files[-1]
+
+
+def stored_beats(pass_: int, m: int, kdim: int, n: int, conv: bool) -> int:
+    """ld beats to load a job's two tensors (conv FWD: X pixels x C, W 9C x N; conv BWD: dY pixels x Cout,
+    W 9N x Cout)."""
+    if conv:
+        w_rows, w_cols = (kdim, n) if pass_ == FWD else (9 * n, kdim // 9)
+        return load_cycles(m, kdim // 9, K) + load_cycles(w_rows, w_cols, K)
+    shapes = {FWD: [(m, kdim), (kdim, n)], BWD: [(m, kdim), (n, kdim)], WG: [(kdim, m), (kdim, n)]}[pass_]
+    return sum(load_cycles(r, c, K) for r, c in shapes)
+
+
+def layer_table(records: list[dict]) -> list[str]:
+    lines = ["| layer | pass | job M x Kdim x N | jobs / layer | A x B | first job (RTL) | cycles / job (RTL) "
+             "| cycles / job (model) | utilization (RTL) | utilization (model) | with loads (model) |",
+             "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+    got = {(r["layer"], r["pass"], tuple(r["modes"])): r for r in records}
+    worst = {}
+    for kind in LAYERS:
+        for pass_ in (FWD, BWD, WG):
+            job = layer_job(kind, pass_)
+            m, kdim, n = job["m"], job["kdim"], job["n"]
+            how = (" (im2col address generator)" if job["conv"] and pass_ == FWD else
+                   " (address generator, flipped W)" if job["conv"] else " (host im2col)" if kind == "conv" else "")
+            for a in range(3):
+                for b in range(3):
+                    model = core_period(m, kdim, n, a, b, ROWS, COLS, K)
+                    um = core_utilization(m, kdim, n, a, b, model, ROWS, COLS)
+                    loads = stored_beats(pass_, m, kdim, n, bool(job["conv"]))
+                    with_loads = max(loads + front_cycles(m, kdim, n, K), back_cycles(m, kdim, n, a, b, ROWS, COLS, K) + 1)
+                    uw = core_utilization(m, kdim, n, a, b, with_loads, ROWS, COLS)
+                    r = got.get((kind, pass_, (a, b)))
+                    rtl = (f"{r['first_job']} | {r['period']} | {model} | {r['utilization']:.1%}" if r
+                           else f"— | — | {model} | —")
+                    if r:
+                        worst[kind] = min(worst.get(kind, 1.0), r["utilization"])
+                    lines.append(f"| {kind} | {PASS_NAMES[pass_]}{how} | {m}x{kdim}x{n} | {job['jobs']} "
+                                 f"| {MODE_NAMES[a]} x {MODE_NAMES[b]} | {rtl} | {um:.1%} | {uw:.1%} |")
+    lines.append("")
+    lines.append("Lowest measured utilization: " + ", ".join(f"{k} {v:.1%}" for k, v in worst.items()) + ".")
+    return lines
+
+
+def compact_table(records: list[dict]) -> list[str]:
+    """layer x pass rows, mode-pair columns: RTL utilization (model's in parentheses)."""
+    pairs = [(a, b) for a in range(3) for b in range(3)]
+    lines = ["| layer | pass | " + " | ".join(f"{MODE_NAMES[a]} x {MODE_NAMES[b]}" for a, b in pairs) + " |",
+             "|---|---|" + "---:|" * len(pairs)]
+    got = {(r["layer"], r["pass"], tuple(r["modes"])): r for r in records}
+    for kind in LAYERS:
+        for pass_ in (FWD, BWD, WG):
+            job = layer_job(kind, pass_)
+            cells = []
+            for a, b in pairs:
+                model = core_utilization(job["m"], job["kdim"], job["n"], a, b,
+                                         core_period(job["m"], job["kdim"], job["n"], a, b, ROWS, COLS, K), ROWS, COLS)
+                r = got.get((kind, pass_, (a, b)))
+                cells.append(f"{r['utilization']:.1%} ({model:.1%})" if r else f"— ({model:.1%})")
+            lines.append(f"| {kind} | {PASS_NAMES[pass_]} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(ROOT / "docs/results/core.md"))
+    ap.add_argument("--stats", help="a LayerUtilization stats file from an earlier run (skips the simulation)")
+    ap.add_argument("--model-only", action="store_true", help="no RTL run: the layer table's RTL columns stay empty")
     args = ap.parse_args(argv)
+    import json
+    records = []
+    if not args.model_only:
+        stats = Path(args.stats) if args.stats else run_layers()
+        data = json.loads(stats.read_text())
+        records = data["layers"]
+        source = f"Verilator, seed {data['seed']}, parameters {data['params']}"
+    else:
+        source = "not run (--model-only)"
     text = [
         f"# The accelerator core ({ROWS}x{COLS}, K={K})", "",
-        "Generated by `scripts/core_report.py` from `models.core.core_cycles`, which the flexblock_core bench asserts "
-        "equal to the RTL's cycles (tb/flexblock_core_tests.py: CycleModel, TrainingStep).", "",
+        "Generated by `scripts/core_report.py` (2-core hdl machine, 2026-11-28). Cycle model: `models.core` "
+        "(`core_cycles` for a job alone, `core_stream` / `core_period` for jobs back to back), which the "
+        "flexblock_core bench asserts equal to the RTL's cycles (tb/flexblock_core_tests.py: CycleModel, JobStream, "
+        "LayerUtilization, TrainingStep).", "",
+        "## Utilization per layer, pass and mode pair", "",
+        f"RTL: {source}. Each layer pass runs as a stream of equal jobs, one {ROWS * 8} x {COLS * 8} block of C each "
+        "with the whole reduction (models.core.layer_job; a conv FWD / BWD job is a 4 x 8 pixel tile of the map read as an "
+        "image, i.e. without its halo, through the address generator; conv WG is a GEMM on a host-built im2col operand; a WG job reduces "
+        "over a 256-pixel / 256-token slice of the batch). The core converts job i + 1 while it computes job i, so "
+        "a job costs max(front, back + 1) cycles (spec section 6, Cycles); the RTL columns are measured on two jobs "
+        "back to back per cell on the tensors loaded once: `first job` from its take to its last tile, `cycles / "
+        "job` the second job's last tile minus the first's. Utilization = useful sub-multiplier operations / "
+        f"(16 x {ROWS * COLS} sub-multipliers x cycles per job). `with loads`: the model's figure when each job's two "
+        "tensors are loaded over `ld` (one beat of K elements per cycle) before the front converts them (loads "
+        "overlap the back's compute but not the front's conversion).", "",
+        "Summary: utilization measured on the RTL (the cycle model's in parentheses):", "",
+        *compact_table(records), "",
+        *(layer_table(records) if records or args.model_only else []), "",
         "## Operand bandwidth at full rate", "",
         f"One A beat ({ROWS} blocks) and one B beat ({COLS} blocks) per block pair. Dense: each element at its mode's "
         f"width (sign + W bits; block = 8 + 2 + K(W+1) bits: {block_bits(0)} / {block_bits(1)} / {block_bits(2)} for "

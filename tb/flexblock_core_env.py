@@ -10,7 +10,7 @@ from cocotb_coverage.coverage import CoverCross, CoverPoint
 from fbuvm import seeds
 from fbuvm.components import CoverageCollector, ItemSequence, Scoreboard, StreamEnv, StreamItem
 from models import bits_float32, float32_bits
-from models.core import BWD, FWD, G, PASS_NAMES, WG, W, X, core_gemm
+from models.core import BWD, FWD, G, PASS_NAMES, WG, W, X, core_gemm, requantize_output
 from models.fp2bfp import ROUNDING_NAMES
 
 
@@ -25,9 +25,10 @@ def cdiv(a: int, b: int) -> int:
 
 def stored_shapes(pass_: int, m: int, kdim: int, n: int, conv: bool = False) -> dict:
     """tensor region -> the stored shape a pass reads (spec section 6's table, restated); a conv FWD reads X
-    as pixels x C (Kdim = 9 C) and W as 9C x Cout."""
+    as pixels x C (Kdim = 9 C) and W as 9C x Cout; a conv BWD dY as pixels x Cout (Kdim = 9 Cout) and W as
+    9C x Cout (C = N)."""
     if conv:
-        return {X: (m, kdim // 9), W: (kdim, n)}
+        return {BWD: {G: (m, kdim // 9), W: (9 * n, kdim // 9)}}.get(pass_, {X: (m, kdim // 9), W: (kdim, n)})
     return {FWD: {X: (m, kdim), W: (kdim, n)},
             BWD: {G: (m, kdim), W: (n, kdim)},
             WG: {X: (kdim, m), G: (kdim, n)}}.get(pass_, {})
@@ -39,7 +40,7 @@ def job_error(job: dict, p: dict) -> bool:
     if job["pass"] == 3 or 0 in (m, kdim, n):
         return True
     k = p["K"]
-    if job["conv"] and (job["pass"] != FWD or 0 in (job["img_h"], job["img_w"]) or kdim % (9 * k)):
+    if job["conv"] and (job["pass"] not in (FWD, BWD) or 0 in (job["img_h"], job["img_w"]) or kdim % (9 * k)):
         return True
     if any(r * cdiv(c, k) > p["DEPTH"] for r, c in stored_shapes(job["pass"], m, kdim, n, job["conv"]).values()):
         return True
@@ -71,14 +72,29 @@ class LoadTensor(StreamItem):
 
 class JobItem(StreamItem):
     def __init__(self, name, pass_: int, m: int, kdim: int, n: int, mode_a: int = 0, mode_b: int = 0,
-                 round_a: int = 0, round_b: int = 0, seed: int = 0xACE1, conv: tuple[int, int] | None = None):
+                 round_a: int = 0, round_b: int = 0, seed: int = 0xACE1, conv: tuple[int, int] | None = None,
+                 out_bfp: tuple[int, int] | None = None):
+        """out_bfp = (mode, rounding): the results requantized on chip to BFP blocks along C's rows."""
         super().__init__(name)
         self.fields = {"pass": pass_, "m": m, "kdim": kdim, "n": n, "mode_a": mode_a, "mode_b": mode_b,
                        "round_a": round_a, "round_b": round_b, "seed": seed, "conv": int(conv is not None),
-                       "img_h": conv[0] if conv else 0, "img_w": conv[1] if conv else 0}
+                       "img_h": conv[0] if conv else 0, "img_w": conv[1] if conv else 0,
+                       "out_bfp": int(out_bfp is not None), "out_mode": out_bfp[0] if out_bfp else 0,
+                       "out_round": out_bfp[1] if out_bfp else 0}
 
     def beat(self):
         return dict(self.fields)
+
+
+class JobBurst(StreamItem):
+    """Several jobs offered back to back (job_valid held): the next is taken as soon as the front is free."""
+
+    def __init__(self, name, *jobs: JobItem):
+        super().__init__(name)
+        self.jobs = jobs
+
+    def beats(self):
+        return [j.beat() for j in self.jobs]
 
 
 
@@ -126,7 +142,8 @@ class CoreScoreboard(Scoreboard):
     def _job(self, job):
         p = self.p
         if job_error(job, p):
-            return [{"error": 1, "last": 1, "row": 0, "col": 0, "result": np.zeros(p["ROWS"] * p["COLS"], np.uint32),
+            return [{**self.no_block(), "error": 1, "last": 1, "row": 0, "col": 0,
+                     "result": np.zeros(p["ROWS"] * p["COLS"], np.uint32),
                      "flags": np.zeros(p["ROWS"] * p["COLS"], np.uint8), "job": job}]
         m, kdim, n = job["m"], job["kdim"], job["n"]
         shapes = stored_shapes(job["pass"], m, kdim, n, job["conv"])
@@ -140,9 +157,21 @@ class CoreScoreboard(Scoreboard):
         self.last_prediction = c
         return self.tiles(job, c, flags, model)
 
+    def no_block(self) -> dict:
+        k = self.p["K"]
+        return {"bfp": 0, "exp": 0, "sign": np.zeros(k, np.uint8), "mag": np.zeros(k, np.uint32), "bflags": 0}
+
     def tiles(self, job, c, flags, model=None) -> list[dict]:
-        """The job's tile beats, row-major over tiles, slots outside M x N zero."""
+        """The job's tile beats, row-major over tiles, slots outside M x N zero; or with out_bfp its BFP blocks
+        (models.core.requantize_output)."""
         p = self.p
+        if job["out_bfp"]:
+            blocks = requantize_output(c, job["out_mode"], job["out_round"], job["seed"], p["ROWS"], p["K"],
+                                       p["SR_BITS"])
+            zeros = {"result": np.zeros(p["ROWS"] * p["COLS"], np.uint32), "flags": np.zeros(p["ROWS"] * p["COLS"], np.uint8)}
+            return [{**zeros, "error": 0, "last": int(t == len(blocks) - 1), "row": b["row"], "col": b["col"], "bfp": 1,
+                     "exp": b["exp"], "sign": b["sign"], "mag": b["mag"], "bflags": b["flags"], "job": job,
+                     "model": model, "index": t} for t, b in enumerate(blocks)]
         m, n = job["m"], job["n"]
         rows, cols = p["ROWS"], p["COLS"]
         mt, nt = cdiv(m, rows), cdiv(n, cols)
@@ -153,21 +182,24 @@ class CoreScoreboard(Scoreboard):
         out = []
         for i in range(mt):
             for j in range(nt):
-                out.append({"error": 0, "last": int(i == mt - 1 and j == nt - 1), "row": i * rows, "col": j * cols,
+                out.append({**self.no_block(), "error": 0, "last": int(i == mt - 1 and j == nt - 1), "row": i * rows, "col": j * cols,
                             "result": cb[i * rows:(i + 1) * rows, j * cols:(j + 1) * cols].ravel(),
                             "flags": cf[i * rows:(i + 1) * rows, j * cols:(j + 1) * cols].ravel(), "job": job,
                             "model": model, "index": len(out)})
         return out
 
     def same(self, expected, actual):
-        return (all(expected[f] == actual[f] for f in ("error", "last", "row", "col"))
-                and np.array_equal(expected["result"], actual["result"])
-                and np.array_equal(expected["flags"], actual["flags"]))
+        return (all(expected[f] == actual[f] for f in ("error", "last", "row", "col", "bfp", "exp", "bflags"))
+                and all(np.array_equal(expected[f], actual[f]) for f in ("result", "flags", "sign", "mag")))
 
     def describe(self, expected, actual):
         job = expected["job"]
         lines = [f"job {PASS_NAMES.get(job['pass'], job['pass'])} {job}; tile at ({expected['row']}, {expected['col']})",
-                 "  " + ", ".join(f"{f}: expected {expected[f]} actual {actual[f]}" for f in ("error", "last", "row", "col"))]
+                 "  " + ", ".join(f"{f}: expected {expected[f]} actual {actual[f]}"
+                                  for f in ("error", "last", "row", "col", "bfp", "exp", "bflags"))]
+        if expected["bfp"] or actual["bfp"]:
+            lines.append(f"  sign: expected {expected['sign'].tolist()} actual {actual['sign'].tolist()}")
+            lines.append(f"  mag:  expected {expected['mag'].tolist()} actual {actual['mag'].tolist()}")
         bad = np.flatnonzero((expected["result"] != actual["result"]) | (expected["flags"] != actual["flags"]))
         for i in bad[:8]:
             r, c = divmod(int(i), self.p["COLS"])
@@ -188,6 +220,10 @@ def _value(bits) -> float:
 @CoverPoint("flexblock_core.rounding", xf=lambda job, kind: job["round_a"], bins=list(ROUNDING_NAMES))
 @CoverPoint("flexblock_core.kind", xf=lambda job, kind: kind, bins=["result", "error"])
 @CoverPoint("flexblock_core.layer", xf=lambda job, kind: "conv" if job["conv"] else "fc", bins=["fc", "conv"])
+@CoverPoint("flexblock_core.output", xf=lambda job, kind: job["out_mode"] if job["out_bfp"] else "binary32",
+            bins=["binary32", 0, 1, 2])
+@CoverPoint("flexblock_core.output_rounding", xf=lambda job, kind: job["out_round"] if job["out_bfp"] else None,
+            bins=list(ROUNDING_NAMES))
 @CoverCross("flexblock_core.pass_x_mode_pair", items=["flexblock_core.pass", "flexblock_core.mode_pair"],
             ign_bins=[(3, None)])
 @CoverCross("flexblock_core.pass_x_rounding", items=["flexblock_core.pass", "flexblock_core.rounding"],
@@ -210,7 +246,7 @@ class CoreCoverage(CoverageCollector):
 
 
 class CoreEnv(StreamEnv):
-    outputs = {"out": ["result", "flags", "row", "col", "last", "error"]}
+    outputs = {"out": ["result", "flags", "row", "col", "last", "error", "bfp", "exp", "sign", "mag", "bflags"]}
     scoreboard_class = CoreScoreboard
     coverage_class = CoreCoverage
 
@@ -218,16 +254,18 @@ class CoreEnv(StreamEnv):
         self.p = dut_params()
         self.inputs = {"ld": ["buf", "row", "cblk", "cols", "data"],
                        "job": ["pass", "m", "kdim", "n", "mode_a", "mode_b", "round_a", "round_b", "seed", "conv",
-                               "img_h", "img_w"]}
+                               "img_h", "img_w", "out_bfp", "out_mode", "out_round"]}
         super().build_phase()
         self.lasts = 0
         self.job_edge = self.last_edge = 0
+        self.job_edges, self.last_edges = [], []  # every job's take edge and last-beat edge, in order
         self.done = Event()
         self.sinks["out"].subscribe(self._take_out)
         self.sources["job"].subscribe(self._take_job)
 
     def _take_job(self, beat):
         self.job_edge = self.clock.cycle
+        self.job_edges.append(self.job_edge)
 
     # Handshake times as rising-edge numbers (ClockReset.cycle): the monitors publish a beat at the falling
     # edge after the rising edge that took it.
@@ -235,13 +273,17 @@ class CoreEnv(StreamEnv):
         if beat["last"]:
             self.lasts += 1
             self.last_edge = self.clock.cycle
+            self.last_edges.append(self.last_edge)
             self.done.set()
 
     def convert_output(self, beat):
         n = self.p["ROWS"] * self.p["COLS"]
         result = np.frombuffer(beat["result"].to_bytes(4 * n, "little"), "<u4").copy()
         flags = np.array([(beat["flags"] >> (2 * i)) & 3 for i in range(n)], np.uint8)
-        return {**beat, "result": result, "flags": flags}
+        k = self.p["K"]
+        sign = np.array([(beat["sign"] >> i) & 1 for i in range(k)], np.uint8)
+        mag = np.frombuffer(beat["mag"].to_bytes(2 * k, "little"), "<u2").astype(np.uint32)
+        return {**beat, "result": result, "flags": flags, "sign": sign, "mag": mag}
 
     async def load(self, tensors: dict) -> None:
         """Load tensors {region: matrix}."""
@@ -257,6 +299,17 @@ class CoreEnv(StreamEnv):
             await self.clock.within(self.done.wait(), f"job {job.fields}: no last beat", cycles=200_000)
         self.scoreboard.flush()
         return self.last_edge - self.job_edge
+
+    async def run_burst(self, jobs: list) -> tuple[list[int], list[int]]:
+        """Offer jobs back to back and wait for all their last beats: (take edges, last-beat edges)."""
+        t0, l0 = len(self.job_edges), len(self.last_edges)
+        await ItemSequence("burst", JobBurst("burst", *jobs)).start(self.seqr["job"])
+        while len(self.last_edges) < l0 + len(jobs):
+            self.done.clear()
+            await self.clock.within(self.done.wait(), f"burst of {len(jobs)} jobs: a last beat missing",
+                                    cycles=2_000_000)
+        self.scoreboard.flush()
+        return self.job_edges[t0:], self.last_edges[l0:]
 
 
 def random_tensors(rng: np.random.Generator, pass_: int, m: int, kdim: int, n: int, kind: str = "normal") -> dict:
@@ -284,4 +337,4 @@ def random_tensors(rng: np.random.Generator, pass_: int, m: int, kdim: int, n: i
     return out
 
 
-__all__ = ["CoreEnv", "JobItem", "LoadTensor", "random_tensors", "stored_shapes", "job_error", "seeds", "cdiv"]
+__all__ = ["CoreEnv", "JobItem", "JobBurst", "LoadTensor", "random_tensors", "stored_shapes", "job_error", "seeds", "cdiv"]

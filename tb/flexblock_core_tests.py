@@ -16,7 +16,8 @@ from fbuvm import seeds
 from fbuvm.components import FlexBlockTest, WrongModelScoreboard, write_stats
 from flexblock_core_env import (CoreEnv, CoreScoreboard, JobItem, cdiv, job_error, random_tensors,
                                 stored_shapes)
-from models.core import BWD, FWD, WG, G, W, X, PASS_NAMES, convert_cycles, core_cycles, core_utilization
+from models.core import (BWD, FWD, WG, G, W, X, LAYERS, PASS_NAMES, convert_cycles, core_cycles, core_period,
+                         core_stream, core_utilization, layer_job)
 from models import gemm_schedule
 
 VERILATOR = os.environ.get("FLEXBLOCK_SIM") == "verilator"
@@ -36,18 +37,23 @@ class CoreBase(FlexBlockTest):
         return (int(rng.integers(1, tiles * p["ROWS"] + 2)), int(rng.integers(1, (tiles + 1) * p["K"] - 2 * tiles)),
                 int(rng.integers(1, tiles * p["COLS"] + 2)))
 
+    out_bfp_share = 0.0  # the share of jobs whose results are requantized to BFP on chip (random mode, rounding)
+
     def jobs(self, rng):
         for _ in range(seeds.scaled(self.count if VERILATOR else (self.count + 1) // 2)):
             pass_ = int(rng.integers(0, 3))
             yield pass_, self.dims(rng), [int(v) for v in rng.integers(0, 3, 2)], [int(v) for v in rng.integers(0, 4, 2)]
 
-    async def run_one(self, rng, pass_, dims, modes, rounds, tensors=None):
+    async def run_one(self, rng, pass_, dims, modes, rounds, tensors=None, out_bfp=None):
         m, kdim, n = dims
         tensors = tensors if tensors is not None else random_tensors(rng, pass_, m, kdim, n, self.kind)
         await self.env.load(tensors)
-        job = JobItem(f"{PASS_NAMES[pass_]}", pass_, m, kdim, n, *modes, *rounds, seed=int(rng.integers(0, 1 << 16)))
+        if out_bfp is None and rng.random() < self.out_bfp_share:
+            out_bfp = (int(rng.integers(0, 3)), int(rng.integers(0, 4)))
+        job = JobItem(f"{PASS_NAMES[pass_]}", pass_, m, kdim, n, *modes, *rounds, seed=int(rng.integers(0, 1 << 16)),
+                      out_bfp=out_bfp)
         cycles = await self.env.run_job(job)
-        if self.check_cycles and not job_error(job.fields, self.env.p):
+        if self.check_cycles and not job_error(job.fields, self.env.p) and out_bfp is None:
             p = self.env.p
             want = core_cycles(m, kdim, n, *modes, p["ROWS"], p["COLS"], p["K"])
             assert cycles == want, (f"job {job.fields}: {cycles} cycles, the cycle model says {want} "
@@ -62,8 +68,40 @@ class CoreBase(FlexBlockTest):
 
 @pyuvm.test()
 class RandomJobs(CoreBase):
-    """Random passes, shapes (partial tiles, partial blocks), mode pairs and roundings per operand."""
+    """Random passes, shapes (partial tiles, partial blocks), mode pairs and roundings per operand; a third of
+    the jobs with their results requantized to BFP on chip."""
     count = 6
+    out_bfp_share = 0.35
+
+
+@pyuvm.test()
+class OutputRequantization(CoreBase):
+    """Results converted on chip to BFP blocks along C's rows in every output mode x rounding (SR with the
+    job's seed in the output converter): N across several K-column blocks and partial ones (lanes past N
+    convert as +0), partial tile rows, special operands (NaN / Inf results raise the block flags), jobs
+    back to back with binary32 jobs between them. Verilator: all 12 output mode x rounding pairs; Icarus: 3."""
+
+    async def body(self):
+        rng = seeds.rng("requant")
+        p = self.env.p
+        k = p["K"]
+        cross = list(itertools.product(range(3), range(4)))
+        if not VERILATOR:  # 3 of the 12 (Icarus is slow): every output mode, the roundings in turn
+            r0 = int(rng.integers(0, 4))
+            cross = [(mode, (r0 + mode) % 4) for mode in range(3)]
+        for i, (mode, rnd) in enumerate(cross):
+            self.kind = ("normal", "special-both", "special-huge")[i % 3]
+            dims = (int(rng.integers(1, 2 * p["ROWS"] + 2)), int(rng.integers(1, k + 4)),
+                    int(rng.integers(1, 2 * k + 3)) if VERILATOR or i % 2 else int(rng.integers(1, k + 2)))
+            await self.run_one(rng, int(rng.integers(0, 3)), dims, [int(v) for v in rng.integers(0, 3, 2)],
+                               [int(v) for v in rng.integers(0, 4, 2)], out_bfp=(mode, rnd))
+        # back to back: BFP, binary32, BFP on one load (the output converter reseeds at each handover)
+        m, kdim, n = p["ROWS"] + 1, k + 1, k + 2
+        self.kind = "normal"
+        await self.env.load(random_tensors(rng, FWD, m, kdim, n))
+        jobs = [JobItem(f"b{j}", FWD, m, kdim, n, 2, 2, 3, 3, seed=int(rng.integers(0, 1 << 16)),
+                        out_bfp=(2, 3) if j != 1 else None) for j in range(3)]
+        await self.env.run_burst(jobs)
 
 
 @pyuvm.test()
@@ -95,10 +133,12 @@ class SpecialOperands(CoreBase):
 
 
 @pyuvm.test()
-class ConvForward(CoreBase):
-    """3x3 conv FWD (stride 1, padding 1) read as im2col straight from X stored NHWC (pixels x C, C = K):
-    the core's address generator shifts each pixel by the tap and zeroes taps outside the image; some jobs
-    with back-to-back images, partial tiles, every rounding; a conv job with a bad shape gets an error beat."""
+class ConvLayer(CoreBase):
+    """3x3 conv (stride 1, padding 1) FWD and BWD from tensors stored NHWC: FWD reads im2col(X) (X pixels x
+    C), BWD im2col(dY) (dY pixels x Cout) through the address generator (each pixel shifted by the tap, taps
+    outside the image zero) and W (9C x Cout) along its columns (FWD) or along its rows with the taps
+    flipped (BWD); back-to-back images, partial tiles, every rounding, output requantization now and then;
+    a conv job with a bad shape or the WG pass gets an error beat."""
     count = 4
 
     async def body(self):
@@ -107,21 +147,25 @@ class ConvForward(CoreBase):
         k = p["K"]
         runs = 0
         while runs < seeds.scaled(self.count if VERILATOR else 2):
+            pass_ = [FWD, BWD][runs % 2]
             h, w, imgs = int(rng.integers(1, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 3))
             m, kdim, n = imgs * h * w, 9 * k, int(rng.integers(1, 2 * p["COLS"] + 1))
-            job = JobItem("conv", FWD, m, kdim, n, *(int(v) for v in rng.integers(0, 3, 2)),
-                          *(int(v) for v in rng.integers(0, 4, 2)), seed=int(rng.integers(0, 1 << 16)), conv=(h, w))
+            out_bfp = (int(rng.integers(0, 3)), int(rng.integers(0, 4))) if rng.random() < 0.3 else None
+            job = JobItem("conv", pass_, m, kdim, n, *(int(v) for v in rng.integers(0, 3, 2)),
+                          *(int(v) for v in rng.integers(0, 4, 2)), seed=int(rng.integers(0, 1 << 16)), conv=(h, w),
+                          out_bfp=out_bfp)
             if job_error(job.fields, p):
                 continue  # too large for the buffers at this size: draw again
-            x = random_tensors(rng, FWD, m, k, 1)[X]          # pixels x C
-            wt = random_tensors(rng, FWD, 1, kdim, n)[W]      # 9C x Cout
-            await self.env.load({X: x, W: wt})
+            shapes = stored_shapes(pass_, m, kdim, n, conv=True)
+            tensors = {buf: random_tensors(rng, FWD, r, c, 1)[X] for buf, (r, c) in shapes.items()}
+            await self.env.load(tensors)
             cycles = await self.env.run_job(job)
-            want = core_cycles(m, kdim, n, job.fields["mode_a"], job.fields["mode_b"], p["ROWS"], p["COLS"], k)
-            assert cycles == want, f"conv job {job.fields}: {cycles} cycles, models.core.core_cycles says {want}"
+            if out_bfp is None:
+                want = core_cycles(m, kdim, n, job.fields["mode_a"], job.fields["mode_b"], p["ROWS"], p["COLS"], k)
+                assert cycles == want, f"conv job {job.fields}: {cycles} cycles, models.core.core_cycles says {want}"
             runs += 1
         await self.env.run_job(JobItem("conv_bad", FWD, 4, 9 * k + 1, 2, conv=(2, 2)))  # Kdim not a multiple of 9 K
-        await self.env.run_job(JobItem("conv_bwd", BWD, 4, 9 * k, 2, conv=(2, 2)))      # conv BWD: not mapped
+        await self.env.run_job(JobItem("conv_wg", WG, 4, 9 * k, 2, conv=(2, 2)))        # conv WG: not mapped
 
 
 @pyuvm.test()
@@ -166,6 +210,113 @@ class CycleModel(CoreBase):
                 f"{convert_cycles(m, kdim, n, p['K'])}, array schedule "
                 f"{gemm_schedule(m, kdim, n, *modes, p['ROWS'], p['COLS'], p['K'])}), utilization "
                 f"{core_utilization(m, kdim, n, *modes, cycles, p['ROWS'], p['COLS']):.3f}")
+
+
+@pyuvm.test()
+class JobStream(CoreBase):
+    """Jobs offered back to back on loaded tensors (every pass, random modes, roundings, shapes, a bad job
+    among them): the front converts job i + 1 into one set of BFP banks while the back computes job i from
+    the other. Every job's take and last-tile edges equal models.core.core_stream's (given the measured take
+    edges); each job is taken the edge after the previous one's handover; the error beat keeps its place.
+    Where the buffers allow it, a stream whose jobs fill both sets completely."""
+    count = 6
+
+    async def body(self):
+        rng = seeds.rng("stream")
+        p = self.env.p
+        k = p["K"]
+        for _ in range(2 if VERILATOR else 1):
+            # one set of tensors for all three passes: X and G M x Kdim and Kdim x M are different shapes,
+            # so FWD/BWD share X/W (square Kdim = N) and WG reads X stored Kdim x M
+            while True:  # a shape both passes accept at this size
+                m, kdim = int(rng.integers(1, 3 * p["ROWS"])), int(rng.integers(1, 2 * k + 2))
+                n = kdim
+                if not any(job_error(JobItem("", ps, m, kdim, n).fields, p) for ps in (FWD, BWD)):
+                    break
+            tensors = {X: random_tensors(rng, FWD, m, kdim, n)[X], W: random_tensors(rng, FWD, m, kdim, n)[W],
+                       G: random_tensors(rng, BWD, m, kdim, n)[G]}
+            await self.env.load(tensors)
+            jobs, shapes = [], []
+            for i in range(seeds.scaled(self.count if VERILATOR else 3)):
+                pass_ = [FWD, BWD][i % 2]
+                modes = [int(v) for v in rng.integers(0, 3, 2)]
+                jobs.append(JobItem(f"s{i}", pass_, m, kdim, n, *modes, *(int(v) for v in rng.integers(0, 4, 2)),
+                                    seed=int(rng.integers(0, 1 << 16))))
+                shapes.append((m, kdim, n, *modes))
+            bad_at = int(rng.integers(1, len(jobs)))
+            jobs.insert(bad_at, JobItem("bad", 3, 1, 1, 1))
+            takes, lasts = await self.env.run_burst(jobs)
+            good = [i for i in range(len(jobs)) if i != bad_at]
+            # the bad job splits the stream: its error beat waits for the back, the next job for the beat
+            for part in (good[:bad_at], good[bad_at:]):
+                t = [takes[i] for i in part]
+                want_t, want_e = core_stream([shapes[good.index(i)] for i in part], t, p["ROWS"], p["COLS"], k)
+                got_e = [lasts[i] for i in part]
+                assert got_e == want_e, (f"jobs {[jobs[i].fields for i in part]}: last tiles at edges {got_e}, "
+                                         f"models.core.core_stream says {want_e} (takes {t})")
+                _, free = core_stream([shapes[good.index(i)] for i in part], None, p["ROWS"], p["COLS"], k)
+                gaps = [b - a for a, b in zip(t, t[1:])]
+                want_gaps = [b - a for a, b in zip(_, _[1:])]
+                assert gaps == want_gaps, f"jobs taken {gaps} edges apart, the front frees {want_gaps} apart"
+            self.logger.info(f"stream of {len(jobs)} jobs {m}x{kdim}x{n}: takes {takes}, last tiles {lasts}")
+        # Both sets full: where the buffers allow it (ROWS * BDEPTH <= DEPTH, e.g. the 2 x 2 regression size),
+        # two FWD jobs of one block per row whose A fills every word of a set: the second is converted
+        # while the first computes (a set mix-up collides here).
+        if p["ROWS"] * p["BDEPTH"] <= p["DEPTH"]:
+            m, kdim, n = p["ROWS"] * p["BDEPTH"], k, p["COLS"]
+            await self.env.load(random_tensors(rng, FWD, m, kdim, n))
+            jobs = [JobItem(f"full{i}", FWD, m, kdim, n, 1, 1, 0, 0, seed=i) for i in range(2)]
+            assert not job_error(jobs[0].fields, p)
+            takes, lasts = await self.env.run_burst(jobs)
+            _, want = core_stream([(m, kdim, n, 1, 1)] * 2, takes, p["ROWS"], p["COLS"], k)
+            assert lasts == want, f"full-bank stream {m}x{kdim}x{n}: last tiles {lasts}, core_stream says {want}"
+
+
+@pyuvm.test()
+class LayerUtilization(CoreBase):
+    """Layer passes as streams of equal jobs (models.core.layer_job: one 32 x 32 block of C per job, the whole
+    reduction), two jobs back to back per mode pair on one load of the tensors: the steady-state cycles per
+    job (the second job's last tile minus the first's) equal models.core.core_period, every result is
+    checked by the scoreboard, and the figures go to the stats file for scripts/core_report.py. With
+    FLEXBLOCK_CORE_LAYERS=full (the report, Verilator, DEPTH >= 1536, BDEPTH >= 384): every layer of
+    models.core.LAYERS x FWD/BWD/WG x the 9 mode pairs; otherwise one small FC-shaped stream in two mode
+    pairs at the bench's size."""
+
+    async def body(self):
+        p = self.env.p
+        rng = seeds.rng("layers")
+        if os.environ.get("FLEXBLOCK_CORE_LAYERS") == "full":
+            cases = [(kind, pass_, layer_job(kind, pass_)) for kind in LAYERS for pass_ in (FWD, BWD, WG)]
+            pairs = [(a, b) for a in range(3) for b in range(3)]
+        else:
+            cases = [("fc", FWD, {"m": 2 * p["ROWS"], "kdim": 2 * p["K"], "n": 2 * p["COLS"], "conv": None, "jobs": 1})]
+            pairs = [(2, 2), (0, 1)] if VERILATOR else [(2, 2)]
+        records = []
+        for kind, pass_, job in cases:
+            m, kdim, n, conv = job["m"], job["kdim"], job["n"], job["conv"]
+            if conv:
+                tensors = {buf: random_tensors(rng, FWD, r, c, 1)[X]
+                           for buf, (r, c) in stored_shapes(pass_, m, kdim, n, conv=True).items()}
+            else:
+                tensors = random_tensors(rng, pass_, m, kdim, n)
+            await self.env.load(tensors)
+            for modes in pairs:
+                jobs = [JobItem(f"{kind}.{PASS_NAMES[pass_]}", pass_, m, kdim, n, *modes, 0, 0,
+                                seed=int(rng.integers(0, 1 << 16)), conv=conv) for _ in range(2)]
+                assert not job_error(jobs[0].fields, p), f"{kind} {job}: does not fit DEPTH {p['DEPTH']} / BDEPTH {p['BDEPTH']}"
+                takes, lasts = await self.env.run_burst(jobs)
+                shape = (m, kdim, n, *modes)
+                _, want = core_stream([shape, shape], takes, p["ROWS"], p["COLS"], p["K"])
+                assert lasts == want, f"{kind} {PASS_NAMES[pass_]} {shape}: last tiles {lasts}, core_stream says {want}"
+                period = lasts[1] - lasts[0]
+                assert period == core_period(*shape, p["ROWS"], p["COLS"], p["K"]), (period, shape)
+                util = core_utilization(m, kdim, n, *modes, period, p["ROWS"], p["COLS"])
+                records.append({"layer": kind, "pass": pass_, "modes": list(modes), "m": m, "kdim": kdim, "n": n,
+                                "conv": bool(conv), "first_job": lasts[0] - takes[0], "period": period,
+                                "utilization": util})
+                self.logger.info(f"{kind} {PASS_NAMES[pass_]} {m}x{kdim}x{n} modes {modes}: first job "
+                                 f"{lasts[0] - takes[0]} cycles, then {period} per job: utilization {util:.4f}")
+        write_stats({"layers": records})
 
 
 @pyuvm.test()

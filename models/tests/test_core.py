@@ -64,6 +64,36 @@ def test_core_cycles_parts():
                                                    + core.CORE_CFG + core.CORE_READ + gemm_cycles(*dims, *modes))
 
 
+def test_core_stream_event_by_event(rng):
+    """core_stream against a cycle-by-cycle walk of the two halves written out independently: the front
+    takes a job when free, works front_cycles on it, then waits until the back is free; the back is free
+    the cycle after it hands out a job's last tile."""
+    for trial in range(20):
+        jobs = [tuple(int(v) for v in rng.integers(1, 40, 3)) + tuple(int(v) for v in rng.integers(0, 3, 2))
+                for _ in range(int(rng.integers(1, 6)))]
+        fronts = [core.front_cycles(*j[:3]) for j in jobs]
+        backs = [core.back_cycles(*j) for j in jobs]
+        takes, lasts = [], []
+        cycle, i, front_job, front_left, back_job, back_left, back_free_at = 0, 0, None, 0, None, 0, 0
+        while len(lasts) < len(jobs):
+            if front_job is None and i < len(jobs):      # take a job
+                front_job, front_left = i, fronts[i]
+                takes.append(cycle)
+                i += 1
+            if back_job is not None and back_left == 0:  # last tile taken in this cycle
+                lasts.append(cycle)
+                back_job, back_free_at = None, cycle + 1
+            if front_job is not None and front_left == 0 and back_job is None and cycle >= back_free_at:
+                back_job, back_left, front_job = front_job, backs[front_job], None  # handover
+                continue                                  # the front may take the next job this cycle
+            front_left = max(front_left - 1, 0) if front_job is not None else 0
+            back_left = back_left - 1 if back_job is not None else 0
+            cycle += 1
+        assert core.core_stream(jobs) == (takes, lasts), f"trial {trial}: jobs {jobs}"
+        if len(set(jobs)) == 1 and len(jobs) >= 3:
+            assert lasts[-1] - lasts[-2] == core.core_period(*jobs[0])
+
+
 def test_conv_forward_vs_oracle(rng):
     """A 3x3 conv's FWD (stride 1, padding 1) through core_gemm(conv=(H, W)) against the oracle on an im2col
     written out element by element from the NHWC pixels x C tensor (column t * C + c, t = 3 (dh + 1) + dw + 1)."""
@@ -92,3 +122,66 @@ def test_conv_forward_vs_oracle(rng):
         want = oracle_job(core.FWD, np.array(a_rows, np.uint32), np.asarray(wt), None, *modes, *rounds, seed, block)
         assert_result(got.view(np.uint32), flags, *want,
                       f"trial {trial}: conv {imgs}x{h}x{w}x{c} -> {cout}, modes {modes} roundings {rounds} K={block}")
+
+
+def test_requantize_output_vs_oracle(rng):
+    """The core's output requantization against the oracle: C's rows cut into K-column blocks (columns >= N
+    as +0), converted in the core's order (tile row, column block, row) with one set of LFSR lanes from the
+    job's seed; rows >= M are not converted. Specials (NaN, Inf, subnormal) included."""
+    for trial in range(8):
+        block = int(rng.choice([4, 16]))
+        rows = int(rng.choice([1, 2, 4]))
+        m, n = int(rng.integers(1, 3 * rows + 2)), int(rng.integers(1, 3 * block + 2))
+        bits = random_bits(rng, (m, n), block)
+        mode, rounding = int(rng.integers(0, 3)), int(rng.integers(0, 4))
+        seed = int(rng.integers(0, 1 << 16))
+        got = core.requantize_output(f32(bits), mode, rounding, seed, rows, block)
+        lanes = oracle.LfsrLanes(seed, block, 8)
+        want = []
+        for t0 in range(0, m, rows):
+            for j in range(0, n, block):
+                for i in range(t0, min(t0 + rows, m)):
+                    chunk = [int(b) for b in bits[i, j:j + block]]
+                    chunk += [0] * (block - len(chunk))
+                    rnd = lanes.next_block()  # the lanes step on every block, whatever the rounding
+                    q = oracle.quantize_block(chunk, mode, rounding, rnd if rounding == oracle.SR else None)
+                    want.append((i, j, q.exp, q.sign, q.mag, q.flags))
+        assert len(got) == len(want), f"trial {trial}: {len(got)} blocks, the oracle has {len(want)}"
+        for t, (g, w) in enumerate(zip(got, want)):
+            assert (g["row"], g["col"], g["exp"], g["sign"].tolist(), g["mag"].tolist(), g["flags"]) == w, \
+                f"trial {trial} ({m}x{n}, mode {mode}, rounding {rounding}, K={block}): block {t}: {g} vs {w}"
+
+
+def test_conv_backward_vs_oracle(rng):
+    """A 3x3 conv's BWD, dX[q, c] = sum over taps (dh, dw) and Cout of dY[q - (dh, dw), co] W[t(dh, dw) C + c,
+    co], through core_gemm(BWD, conv=(H, W)) against the oracle on operands written out by hand: A row q,
+    column t' Cout + co = dY at q + offset(t') (zero outside the image), B row t' Cout + co, column c =
+    W[(8 - t') C + c, co] (offset(8 - t') = -offset(t'))."""
+    for trial in range(6):
+        block = int(rng.choice([4, 16]))
+        cout = block * int(rng.integers(1, 3))
+        h, w, imgs = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 3))
+        pixels, c = imgs * h * w, int(rng.integers(1, 4))
+        g = random_bits(rng, (pixels, cout), block)
+        wt = random_bits(rng, (9 * c, cout), block)
+        modes = [int(v) for v in rng.integers(0, 3, 2)]
+        rounds = [int(v) for v in rng.integers(0, 4, 2)]
+        seed = int(rng.integers(0, 1 << 16))
+        got, flags = core.core_gemm(core.BWD, None, f32(wt), f32(g), *modes, *rounds, seed, block, conv=(h, w))
+        gl, wl = np.asarray(g).tolist(), np.asarray(wt).tolist()
+        a_rows = []
+        for q in range(pixels):
+            img, rest = divmod(q, h * w)
+            qh, qw = divmod(rest, w)
+            row = []
+            for dh in (-1, 0, 1):
+                for dw in (-1, 0, 1):
+                    inside = 0 <= qh + dh < h and 0 <= qw + dw < w
+                    row += gl[q + dh * w + dw] if inside else [0] * cout
+            a_rows.append(row)
+        b_rows = [[wl[(8 - t) * c + ci][co] for ci in range(c)] for t in range(9) for co in range(cout)]
+        # oracle_job's FWD takes A's rows and B as stored Kdim x N
+        want = oracle_job(core.FWD, np.array(a_rows, np.uint32), np.array(b_rows, np.uint32), None, *modes, *rounds,
+                          seed, block)
+        assert_result(got.view(np.uint32), flags, *want,
+                      f"trial {trial}: conv BWD {imgs}x{h}x{w}, {cout} -> {c}, modes {modes} roundings {rounds} K={block}")
