@@ -158,18 +158,18 @@ class StepSchedule:
     when both FIFOs have one and the array is idle or on its last step; all PEs step in lockstep; a tile's
     last step reserves one of the 5 result entries and is the only step that may wait for one; the result
     is pushed 3 edges after that step and popped by an out handshake), driven by what the pins show: the
-    cfg, a, b and out handshakes the passive monitors publish and the out_ready this bench drove. Edge by
-    edge it computes what the spec allows, and fails on the first edge where the pins disagree:
+    cfg, a, b and out handshakes the passive monitors publish. Edge by edge it computes what the spec allows, and fails on the first edge where the pins disagree:
 
       - a handshake (cfg, a, b) at an edge where the spec's ready is low (e.g. cfg taken mid-tile);
-      - an out handshake where the spec has no result ready (a spurious or early result);
-      - no out handshake where the spec has a result and out_ready is high: the DUT lost cycles, i.e. it
-        stalled or idled somewhere the stall rule does not allow (not at a tile's last step with every
-        result entry reserved): the failure names the cycle, the job and the tile.
+      - out_valid low where the spec has a result: the DUT lost cycles, i.e. it stalled or idled somewhere
+        the stall rule does not allow (not at a tile's last step with every result entry reserved); out_valid
+        high where the spec has none (early or spurious): the failure names the cycle, the job and the tile.
 
     Every stall cycle of the spec's schedule is classified (at a tile's last step, waiting for a result
     entry: the only place the rule allows) and counted per tile, for coverage. The model is advanced
-    lazily, when a handshake is published (and at the end), so it costs no simulator call of its own."""
+    lazily, when a handshake is published (and at the end), so it costs no simulator call of its own.
+    out_valid is compared at every edge: the sink reads it whenever it is high (fbuvm StreamSink.valid_log).
+    """
 
     RESULT_ENTRIES = 5  # LATENCY + 2
     PUSH_EDGES = 3      # from a tile's last step to its result in the FIFO
@@ -177,7 +177,7 @@ class StepSchedule:
     def __init__(self, env, k: int, fail):
         self.env, self.k, self.fail = env, k, fail
         self.events: dict[int, dict] = {}  # edge -> {"cfg": beat, "a": 1, "b": 1, "out": 1}
-        self.ready_log = env.sinks["out"].ready_log = []
+        self.valid_log = env.sinks["out"].valid_log = collections.deque()
         self.job = "(none)"
         self.tiles_done = 0
         self.stalls: list[tuple[str, int, int]] = []  # (job, tile, stall cycles) of every popped tile
@@ -193,7 +193,11 @@ class StepSchedule:
         self.pushes: collections.deque = collections.deque()  # edges of the pushes to come
         self.tiles: collections.deque = collections.deque()  # (job, tile, stalls) reserved, in order
         self.current_stalls = 0
-        self._ready_at = 0
+
+    def begin(self, job: str) -> None:
+        """A job starts: tiles whose last step comes from now on are its tiles, in failure messages."""
+        self.run_until(self.env.clock.cycle - 1)
+        self.job = job
 
     # --- observation ---
     def observe(self, port: str, beat: dict | None = None) -> None:
@@ -210,13 +214,8 @@ class StepSchedule:
                      else "operands_queued" if self.a_stored or self.b_stored else "idle")
         sample_reset(in_flight)
         self.events.clear()
+        self.valid_log.clear()  # a beat offered at the edge the reset meets is dropped
         self.reset(edge)
-
-    def out_ready(self, edge: int) -> int:
-        log = self.ready_log
-        while self._ready_at + 1 < len(log) and log[self._ready_at + 1][0] <= edge:
-            self._ready_at += 1
-        return log[self._ready_at][1] if log and log[self._ready_at][0] <= edge else 0
 
     # --- the spec's schedule, one rising edge at a time ---
     def run_until(self, last: int) -> None:
@@ -240,14 +239,19 @@ class StepSchedule:
             if port in ev and not ready:
                 self.fail(f"pe_array schedule: {port} beat taken at {where()}, where the spec's {port}_ready is low")
         popped = "out" in ev
-        if popped and not out_valid:
-            self.fail(f"pe_array schedule: a result on out at {where()}, before the spec has one (early or spurious)")
-        if out_valid and self.out_ready(e) and not popped:
+        while self.valid_log and self.valid_log[0] < e:
+            self.valid_log.popleft()  # offered during a reset
+        dut_valid = bool(self.valid_log) and self.valid_log[0] == e
+        if dut_valid:
+            self.valid_log.popleft()
+        if dut_valid and not out_valid:
+            self.fail(f"pe_array schedule: a result offered on out at {where()}, before the spec has one (early or "
+                      f"spurious)")
+        if out_valid and not dut_valid:
             job, tile, _ = self.tiles[0]
-            self.fail(f"pe_array schedule: at {where()} the spec has tile #{tile}'s result (job {job}) on out and "
-                      f"out_ready is high, but the DUT gave none: it lost cycles, stalling or idling where the "
-                      f"stall rule (a tile's last step, all {self.RESULT_ENTRIES} result entries reserved) does "
-                      f"not allow")
+            self.fail(f"pe_array schedule: at {where()} the spec has tile #{tile}'s result (job {job}) on out, "
+                      f"but the DUT offers none: it lost cycles, stalling or idling where the stall rule (a "
+                      f"tile's last step, all {self.RESULT_ENTRIES} result entries reserved) does not allow")
         if stall:
             self.current_stalls += 1
         # the edge
@@ -441,8 +445,7 @@ async def run_job(env: PeArrayEnv, job: GemmJob, quantizer: Fp2Bfp, configure: b
     (0 must act as 1). Returns the job's cycles: from the rising edge that takes its configuration to the
     one that takes its last result."""
     job.quantize(quantizer, env.rows, env.cols)
-    env.schedule.run_until(env.clock.cycle - 1)
-    env.schedule.job = job.name  # tiles whose last step comes from now on are this job's, in failure messages
+    env.schedule.begin(job.name)
     first = len(env.results)
     if configure:
         cfg = CfgItem("cfg", job.mode_a, job.mode_b, job.kblocks if cfg_kblocks is None else cfg_kblocks)

@@ -88,12 +88,14 @@ class PeArrayBase(FlexBlockTest):
 @pyuvm.test()
 class TrainingPasses(PeArrayBase):
     """Forward, backward and weight-gradient GEMMs of a 3x3 conv layer (im2col) and an FC layer, for all
-    9 operand-mode pairs, with FlexBlock's truncation."""
+    9 operand-mode pairs (3 in the quick regression, seeds.quick), with FlexBlock's truncation."""
 
     async def body(self):
         rng = seeds.rng("training")
         gemms = {**conv_layer_gemms(rng), **fc_layer_gemms(rng)}
-        for mode_a, mode_b in ALL_PAIRS:
+        # the quick regression: three pairs that put every mode on both sides (ModeSwitches runs all 9)
+        pairs = [(FB24, FB16), (FB16, FB12), (FB12, FB24)] if seeds.quick() else ALL_PAIRS
+        for mode_a, mode_b in pairs:
             for name, (a, b) in gemms.items():
                 await self.job(name, a, b, mode_a, mode_b)
 
@@ -217,6 +219,7 @@ class ConfigWhileBusy(PeArrayBase):
             first = len(env.results)
             for job in jobs:
                 job.quantize(self.quantizer, rows, cols)
+            env.schedule.begin(jobs[0].name)
             await ItemSequence("cfg", CfgItem("cfg1", ma1, mb1, jobs[0].kblocks)).start(env.seqr["cfg"])
             ops = [cocotb.start_soon(OperandSequence(f"{side}1", jobs[0], side, n).start(env.seqr[side]))
                    for side, n in (("a", rows), ("b", cols))]
@@ -231,6 +234,7 @@ class ConfigWhileBusy(PeArrayBase):
                                     f"was offered, before the first job's {must_wait + 3} steps had run")
             sample_cfg_event("held_off_busy")
             sample_cfg_event("held_off_queued")
+            env.schedule.begin(jobs[1].name)
             await gather(*[cocotb.start_soon(OperandSequence(f"{side}2", jobs[1], side, n).start(env.seqr[side]))
                            for side, n in (("a", rows), ("b", cols))])
             while len(env.results) < first + len(jobs[0].tiles) + len(jobs[1].tiles):
@@ -264,6 +268,8 @@ class LayerTiles(PeArrayBase):
     block_pairs = 256
 
     async def body(self):
+        if seeds.quick():
+            self.block_pairs = 64  # the quick regression: the same jobs, a quarter of the tiles
         rng = seeds.rng("layers")
         rows, cols, k = self.env.rows, self.env.cols, self.env.k
         for mode_a, mode_b in ALL_PAIRS:
@@ -275,7 +281,9 @@ class LayerTiles(PeArrayBase):
                     await self.job(f"{layer}_{pass_}", a, b, mode_a, mode_b)
 
 
-@pyuvm.test(skip=int(cocotb.top.K.value) != 16)  # the training blocks by 16
+# the training blocks by 16; the quick regression replays it on the default 4 x 4 array only
+@pyuvm.test(skip=int(cocotb.top.K.value) != 16 or (seeds.quick() and (int(cocotb.top.ROWS.value),
+                                                                     int(cocotb.top.COLS.value)) != (4, 4)))
 class TrainingReplay(PeArrayBase):
     """The first training step of scripts/train.py (digits MLP, FB12LG16: FB12 forward and weight-gradient
     operands, FB16 back-propagated errors, FlexBlock's truncation) replayed on the array: every GEMM the

@@ -310,13 +310,10 @@ class StreamSink(_Stream):
         self._drive(self.ready, 0, immediate=False)
         self.stalled_cycles = 0
         self.waiting_on = self.valid  # the signal whose rise it waits for, or None: needs the next cycle
-        # [(first rising edge, ready)] every change of the ready this sink drives, for a checker that needs
-        # ready at edges where nothing was offered (a timing reference model); None: not recorded.
-        self.ready_log: list | None = None
-
-    def _log_ready(self, ready: int) -> None:
-        if self.ready_log is not None and (not self.ready_log or self.ready_log[-1][1] != ready):
-            self.ready_log.append((self.clock.cycle + 1, ready))  # driven at a falling edge: the next edge sees it
+        # The rising edges at which the DUT offered a beat (valid high), read from the pin at the falling edge
+        # before each (the scheduler serves every falling edge while valid is high), for a checker that
+        # needs valid at every edge, taken or not (a timing reference model); None: not recorded.
+        self.valid_log: collections.deque | None = None
 
     def start(self) -> None:
         self.clock.streams.sinks.append(self)
@@ -325,15 +322,15 @@ class StreamSink(_Stream):
         """At a falling edge: take (or stall) the beat offered."""
         if self.clock.in_reset:
             self._drive(self.ready, 0)
-            self._log_ready(0)
         if self.clock.in_reset or not self.valid.value:
             # Nothing to take: ready does not matter until valid rises (after a rising edge).
             self.waiting_on = None if self.valid.value else self.valid
             return
         self.waiting_on = None
+        if self.valid_log is not None:
+            self.valid_log.append(self.clock.cycle + 1)
         ready = not self.gap()
         self._drive(self.ready, int(ready))
-        self._log_ready(int(ready))
         if not ready:
             self.stalled_cycles += 1
 
