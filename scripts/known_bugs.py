@@ -55,7 +55,7 @@ BUGS = [
     Bug("stall_every_step", "stall rule", "pe_array.sv",
         "assign stall     = active && step_last && tile_last && !acc_ready;",
         "assign stall     = active && !acc_ready;",
-        "pe_array", "HeavyBackPressure", r"pe_array schedule: .*lost cycles",
+        "pe_array", "StallRule", r"pe_array schedule: .*lost cycles",
         "the array stalls at any step while every result entry is reserved, not only at a tile's last step"),
     Bug("cfg_mid_tile", "configuration protocol", "pe_array.sv",
         "assign cfg_ready = !active && !a_q_valid && !b_q_valid && block_idx == '0;",

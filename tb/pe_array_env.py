@@ -364,6 +364,16 @@ class PeArrayEnv(StreamEnv):
         self.sinks["out"].subscribe(lambda beat: self.schedule.observe("out"))
         self.clock.on_reset(self.schedule.on_dut_reset)
 
+    async def wait_result(self, what: str) -> None:
+        """Wait for the next tile result; a lock-up fails, but the step schedule speaks first: it knows the
+        cycle the DUT's result was due (the schedule is otherwise advanced only by handshakes)."""
+        self.new_result.clear()
+        try:
+            await self.clock.within(self.new_result.wait(), what)
+        except AssertionError:
+            self.schedule.run_until(self.clock.cycle - 1)
+            raise
+
     async def drain(self, timeout_cycles: int = 10000) -> None:
         await super().drain(timeout_cycles)
         self.schedule.run_until(self.clock.cycle - 1)  # every edge so far checked against the spec's schedule
@@ -459,7 +469,7 @@ async def run_job(env: PeArrayEnv, job: GemmJob, quantizer: Fp2Bfp, configure: b
             stream.cancel()
     while len(env.results) < first + len(job.tiles):
         env.new_result.clear()
-        await env.clock.within(env.new_result.wait(), f"job {job.name}: no tile result")
+        await env.wait_result(f"job {job.name}: no tile result")
     env.scoreboard.flush()  # every tile of the job checked before it returns
     return env.result_edge - env.cfg_edge
 

@@ -141,6 +141,23 @@ class HeavyBackPressure(PeArrayBase):
 
 
 @pyuvm.test()
+class StallRule(PeArrayBase):
+    """Short tiles of few steps (FB16 x FB12: 2 steps per block pair; FB24 x FB12: 4) at full operand rate
+    under bursty back-pressure, so the 5 result entries fill and drain again and again: the step schedule
+    (PeArrayEnv.schedule) checks the array waits only at a tile's last step (an array that stops at an
+    earlier step resumes later, and its results come a cycle or more late)."""
+    backpressure = "bursty"
+
+    async def body(self):
+        rng = seeds.rng("stall-rule")
+        rows, cols, k = self.env.rows, self.env.cols, self.env.k
+        for (mode_a, mode_b), blocks in (((FB16, FB12), 1), ((FB24, FB12), 2), ((FB16, FB16), 1)):
+            a = rng.standard_normal((8 * rows, blocks * k)).astype(np.float32)
+            b = rng.standard_normal((blocks * k, 6 * cols)).astype(np.float32)
+            await self.job(f"stall_{MODE_NAMES[mode_a]}x{MODE_NAMES[mode_b]}", a, b, mode_a, mode_b)
+
+
+@pyuvm.test()
 class SpecialOperands(PeArrayBase):
     """NaN, +/-Inf and subnormal operands, products that overflow binary32, Inf - Inf = NaN, tiny products
     that underflow to subnormals or zero."""
@@ -238,8 +255,7 @@ class ConfigWhileBusy(PeArrayBase):
             await gather(*[cocotb.start_soon(OperandSequence(f"{side}2", jobs[1], side, n).start(env.seqr[side]))
                            for side, n in (("a", rows), ("b", cols))])
             while len(env.results) < first + len(jobs[0].tiles) + len(jobs[1].tiles):
-                env.new_result.clear()
-                await env.clock.within(env.new_result.wait(), f"job busy{i}: no tile result")
+                await env.wait_result(f"job busy{i}: no tile result")
             env.scoreboard.flush()
             got0 = assemble(env, jobs[0], env.results[first:first + len(jobs[0].tiles)])
             got1 = assemble(env, jobs[1], env.results[first + len(jobs[0].tiles):])

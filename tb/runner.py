@@ -148,7 +148,10 @@ def run(toplevel: str, sim: str = "icarus", testcase: str | None = None, seed: i
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     kwargs = {}
     if sim == "verilator":
-        kwargs["make_args"] = ["-j", str(os.cpu_count() or 1)]
+        # Verilator's runtime (verilated.cpp, verilated_vpi.cpp, ...) is the same in every build: compiled once
+        # into sim_build/verilator_runtime and copied from there (tb/objcache.py), not once per DUT x parameters.
+        kwargs["make_args"] = ["-j", str(os.cpu_count() or 1),
+                               f"OBJCACHE={sys.executable} {TB / 'objcache.py'} {BUILD / 'verilator_runtime'}"]
         # cocotb-test makes every signal VPI-writable (--public-flat-rw), which forces Verilator to
         # re-evaluate all combinational logic on every simulator event (3x slower here); the benches touch
         # only the top-level ports and parameters, so only those are made public.
