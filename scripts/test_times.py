@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     for dut, params in test_rtl.CONFIGS:
         for sim in ("icarus", "verilator"):
             jid = f"test_rtl[{sim}-run0-{test_rtl._id((dut, params))}]"
-            d = runner.build_dir(dut, sim, params, False)
+            d = runner.build_dir(dut, sim, params, False, quick=sim == "verilator")
             cocotb = 0.0
             for f in Path(args.build, d.name).glob("*_results.xml"):
                 for case in ET.parse(f).iter("testcase"):

@@ -204,6 +204,8 @@ class StepSchedule:
         """A handshake the monitors published at this falling edge: taken at edge `clock.cycle`."""
         edge = self.env.clock.cycle
         self.run_until(edge - 1)
+        if edge <= self.edge:  # a bench bug, not a DUT bug: the schedule must see every handshake
+            raise AssertionError(f"StepSchedule: a {port} handshake at edge {edge} after that edge was checked")
         self.events.setdefault(edge, {})[port] = beat if beat is not None else 1
 
     def on_dut_reset(self) -> None:
