@@ -188,11 +188,13 @@ class ResetMidTile(PeArrayBase):
     async def body(self):
         rng = seeds.rng("reset")
         a, b = conv_layer_gemms(rng)["conv_fwd"]
-        task = cocotb.start_soon(self.job("conv_fwd", a, b, FB24, FB24))
-        await self.env.clock.cycles(int(rng.integers(30, 150)))
-        task.cancel()  # the job's stimulus stops; what it had queued is stale after the reset
-        await self.env.clock.reset()
-        self.report.clear()
+        # three resets: deep in long tiles, among short tiles with results waiting, and early in a job
+        for modes, (lo, hi) in (((FB24, FB24), (30, 150)), ((FB12, FB12), (10, 40)), ((FB16, FB12), (2, 8))):
+            task = cocotb.start_soon(self.job("conv_fwd", a, b, *modes))
+            await self.env.clock.cycles(int(rng.integers(lo, hi)))
+            task.cancel()  # the job's stimulus stops; what it had queued is stale after the reset
+            await self.env.clock.reset()
+            self.report.clear()
         await self.job("conv_fwd", a, b, FB16, FB12)
 
 
