@@ -155,7 +155,8 @@ def main(argv=None) -> int:
                  "must fail with the stated reason (the regex in scripts/known_bugs.py).", "",
                  "| bug | class | change | test | result | failure message |", "|---|---|---|---|---|---|"]
         for bug, caught, evidence in rows:
-            change = f"`{bug.file}`: {bug.what}"
+            code = " ".join(f"`{o.strip()}` -> `{n.strip()}`".replace("\n", " ") for o, n in ((bug.old, bug.new), *bug.more))
+            change = f"`{bug.file}`: {bug.what}: {code}".replace("|", "\\|")
             msg = evidence.replace("|", "\\|")
             if len(msg) > 300:
                 msg = msg[:300] + " ..."

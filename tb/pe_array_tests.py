@@ -181,8 +181,10 @@ class SpecialOperands(PeArrayBase):
 
 @pyuvm.test()
 class ResetMidTile(PeArrayBase):
-    """A reset while tiles are in flight, with random idle gaps and back-pressure: everything in flight is
-    dropped, and the array (and its configuration, back to FB24 x FB24, one block) restarts clean."""
+    """Resets while tiles are in flight (three: in long tiles, among short ones with results waiting, early
+    in a job), with random idle gaps and back-pressure: everything in flight is dropped, and the array (and
+    its configuration, back to FB24 x FB24, one block) restarts clean (the step schedule checks every edge
+    after each reset against the reset state)."""
     idle, backpressure = "random", "random"
 
     async def body(self):
