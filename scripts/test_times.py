@@ -5,7 +5,7 @@ longest tests; the README's budget rule flags the runs over it.
 
     .venv/bin/python scripts/test_times.py [--junit sim_build/junit.xml] [--build sim_build] [--top 15]
 
-Run it after `make test` (the build directories must be those of that run: a clean sim_build). Times are
+Run it after `make test` (each build directory's newest results file is taken as that run's). Times are
 wall-clock seconds of each test as pytest measured it; on a busy machine they are inflated together.
 """
 from __future__ import annotations
@@ -44,7 +44,7 @@ def main(argv=None) -> int:
             jid = f"test_rtl[{sim}-run0-{test_rtl._id((dut, params))}]"
             d = runner.build_dir(dut, sim, params, False, quick=sim == "verilator")
             cocotb = 0.0
-            for f in Path(args.build, d.name).glob("*_results.xml"):
+            for f in sorted(Path(args.build, d.name).glob("*_results.xml"), key=lambda f: f.stat().st_mtime)[-1:]:
                 for case in ET.parse(f).iter("testcase"):
                     cocotb += float(case.get("time"))
                     tests.append((float(case.get("time")), f"{dut} {sim} {test_rtl._id((dut, params))} {case.get('name')}"))
