@@ -145,15 +145,26 @@ class StallRule(PeArrayBase):
     """Short tiles of few steps (FB16 x FB12: 2 steps per block pair; FB24 x FB12: 4) at full operand rate
     under bursty back-pressure, so the 5 result entries fill and drain again and again: the step schedule
     (PeArrayEnv.schedule) checks the array waits only at a tile's last step (an array that stops at an
-    earlier step resumes later, and its results come a cycle or more late)."""
+    earlier step resumes later, and its results come a cycle or more late). The back-pressure is bursty with
+    long stalls: out_ready low for 12-20 offered results (enough to reserve all 5 entries), then high for
+    3-10."""
     backpressure = "bursty"
 
     async def body(self):
         rng = seeds.rng("stall-rule")
         rows, cols, k = self.env.rows, self.env.cols, self.env.k
+        burst = {"left": 0, "stall": False}
+
+        def long_bursts() -> bool:
+            if burst["left"] == 0:
+                burst["stall"] = not burst["stall"]
+                burst["left"] = int(rng.integers(12, 21) if burst["stall"] else rng.integers(3, 11))
+            burst["left"] -= 1
+            return burst["stall"]
+        self.env.sinks["out"].gap = long_bursts
         for (mode_a, mode_b), blocks in (((FB16, FB12), 1), ((FB24, FB12), 2), ((FB16, FB16), 1)):
-            a = rng.standard_normal((8 * rows, blocks * k)).astype(np.float32)
-            b = rng.standard_normal((blocks * k, 6 * cols)).astype(np.float32)
+            a = rng.standard_normal((6 * rows, blocks * k)).astype(np.float32)
+            b = rng.standard_normal((blocks * k, 4 * cols)).astype(np.float32)
             await self.job(f"stall_{MODE_NAMES[mode_a]}x{MODE_NAMES[mode_b]}", a, b, mode_a, mode_b)
 
 
