@@ -23,7 +23,7 @@ RUNS   ?= 5
 SCALE  ?= 3
 SHARD  ?=
 
-.PHONY: setup sim test test-model regress coverage coverage-code waves lint bench train clean help
+.PHONY: setup sim test test-model regress coverage coverage-code waves lint bench train clean help known-bugs
 
 help:
 	@sed -n '1,5p' Makefile
@@ -86,6 +86,11 @@ bench: setup
 # the quick regression, on Icarus: make mutate [MUTANTS=N] [SEED=n]
 mutate: setup
 	$(PY) scripts/mutate.py --configs regression $(if $(MUTANTS),--max $(MUTANTS)) $(if $(SEED),--seed=$(SEED))
+
+# hand-made bugs of each class (throughput, stall rule, configuration, rounding boundaries, drops), each
+# applied to a copy of rtl/: its named test must fail for the stated reason (docs/results/known_bugs.md)
+known-bugs: setup
+	$(PY) scripts/known_bugs.py $(if $(SEED),--seed=$(SEED))
 
 clean:
 	rm -rf sim_build .pytest_cache .hypothesis

@@ -38,6 +38,13 @@ class GroupItem(StreamItem):
                 f"data=[{', '.join(f'{w:08x}' for w in self.words)}]")
 
 
+def group_fields(q, g: int) -> dict:
+    """The output fields of a converted group (fast.quantize of one group)."""
+    return {"base": q.base, "exp": int(q.code[0]), "flags": int(q.flags[0]),
+            "sign": int(np.dot(q.sign[0].astype(np.int64), 1 << np.arange(g))),
+            "mag": int.from_bytes(q.mag[0].astype(np.uint8).tobytes(), "little")}
+
+
 class FastFp2BfpScoreboard(Scoreboard):
     input_ports = ("in", "seed")
 
@@ -62,13 +69,12 @@ class FastFp2BfpScoreboard(Scoreboard):
         words = unpack_words(txn["data"], g)
         m = 2 * txn["prec"] + 2
         q = self.convert(words, m, txn["rounding"], txn["base"])
+        sr_state = (self.seed, self.done)  # the LFSR state it converted with (a wrong model's self-check reuses it)
         self.done += 1
         if txn.get("seed_load"):
             self.seed, self.done = txn["seed"], 0
-        return [{"base": q.base, "exp": int(q.code[0]), "flags": int(q.flags[0]), "prec": txn["prec"],
-                 "sign": int(np.dot(q.sign[0].astype(np.int64), 1 << np.arange(g))),
-                 "mag": int.from_bytes(q.mag[0].astype(np.uint8).tobytes(), "little"),
-                 "input": txn, "m": m, "emax": int(fast.group_max_exponent(bits_float32(words))[0])}]
+        return [{**group_fields(q, g), "prec": txn["prec"], "input": txn, "m": m, "sr_state": sr_state,
+                 "emax": int(fast.group_max_exponent(bits_float32(words))[0])}]
 
     def same(self, expected, actual):
         return all(expected[f] == actual[f] for f in actual)

@@ -245,6 +245,63 @@ def corner_block(rng: np.random.Generator, k: int, kind: str, mode: int) -> np.n
     return words
 
 
+def boundary_values(mode: int, e: int, rng: np.random.Generator) -> np.ndarray:
+    """Magnitudes around every rounding boundary of a block with shared exponent `e` (biased) in `mode`, from
+    the model's definitions: the block's LSB is 2^(e - 126 - W) (W = models.mag_bits), so the boundaries are
+    (n + 1/2) LSB: n = 0 the flush-to-zero point, n = 2^W - 1 the saturation point (rounding up would need
+    W + 1 bits), n = 2^W - 2 the last carry, n = 1 and a random n the half an LSB between. Each boundary is
+    taken exactly, one binary32 ulp below and above (nextafter), and +/- 2^-j LSB for every depth j below
+    the LSB at which the value is still a binary32 number, so the deciding bit sits at every depth,
+    including past the 16 fraction bits the converter keeps (its sticky bit). Values that are not exact
+    binary32 numbers, or that would raise the block's exponent, are left out."""
+    w = mag_bits(mode)
+    lsb = np.ldexp(1.0, e - 126 - w)
+    top = (1 << w) - 1
+    ns = sorted({0, 1, int(rng.integers(2, max(3, top - 1))), max(0, top - 1), top})
+    out = []
+    for n in ns:
+        b = (n + 0.5) * lsb
+        f = np.float32(b)
+        cands = [b, float(np.nextafter(f, np.float32(0))), float(np.nextafter(f, np.float32(np.inf)))]
+        cands += [b + sign * np.ldexp(lsb, -j) for j in range(2, 48) for sign in (-1, 1)]
+        out += [v for v in cands if 0 < v < np.ldexp(1.0, e - 126) and float(np.float32(v)) == v]
+    return np.array(sorted(set(out)), np.float64)
+
+
+def boundary_blocks(rng: np.random.Generator, k: int, mode: int, e: int) -> list[np.ndarray]:
+    """Blocks that carry every `boundary_values` of (mode, e) once, in random order and signs: element 0 is
+    2^(e - 127), which sets the block's exponent to e, the others are the boundary values."""
+    vals = boundary_values(mode, e, rng)
+    vals = vals[rng.permutation(len(vals))] * rng.choice([-1.0, 1.0], len(vals))
+    blocks = []
+    for i in range(0, len(vals), k - 1):
+        chunk = np.zeros(k, np.float64)
+        chunk[0] = np.ldexp(1.0, e - 127)
+        chunk[1:1 + len(vals[i:i + k - 1])] = vals[i:i + k - 1]
+        blocks.append(float32_bits(chunk.astype(np.float32)))
+    return blocks
+
+
+class BoundarySequence(uvm_sequence):
+    """`boundary_blocks` for every mode and rounding, at shared exponents near the bottom (subnormal
+    elements), in the middle and at the top of the binary32 range."""
+
+    def __init__(self, name, exps=(1, 127, 254), modes=MODES, roundings=ROUNDINGS):
+        super().__init__(name)
+        self.exps, self.modes, self.roundings = exps, modes, roundings
+
+    async def body(self):
+        rng = seeds.rng(self.get_name())
+        k = block_size()
+        for mode in self.modes:
+            for rounding in self.roundings:
+                for e in self.exps:
+                    for i, words in enumerate(boundary_blocks(rng, k, mode_code(mode), e)):
+                        item = BlockItem(f"edge{mode}{rounding}e{e}b{i}", words, mode, rounding)
+                        await self.start_item(item)
+                        await self.finish_item(item)
+
+
 class BlockSequence(uvm_sequence):
     """`count` blocks; each block's mode, rounding and kind drawn from the given choices."""
 

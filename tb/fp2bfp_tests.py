@@ -9,7 +9,7 @@ from pyuvm import uvm_factory
 
 from fbuvm import seeds
 from fbuvm.components import FlexBlockTest, WrongModelScoreboard
-from fp2bfp_env import BlockSequence, Fp2BfpEnv, Fp2BfpScoreboard, block_size, unpack_words
+from fp2bfp_env import BlockSequence, BoundarySequence, Fp2BfpEnv, Fp2BfpScoreboard, block_size, unpack_words
 from models import Fp2Bfp, bits_float32
 from models.fp2bfp import RNA, RNE
 
@@ -38,6 +38,17 @@ class CornerBlocks(Fp2BfpBase):
     kinds = ("zero_block", "nan", "all_nan", "inf", "nan_inf", "subnormal", "tie", "saturate", "top", "bottom",
              "huge_tiny", "random")
     count = 300
+
+
+@pyuvm.test()
+class RoundingBoundaries(Fp2BfpBase):
+    """Every mode and rounding: values one binary32 ulp below, at and above each rounding boundary (half an
+    LSB, the saturation point, the flush-to-zero point), with the deciding bit at every depth below the
+    LSB, past the 16 kept fraction bits included (fp2bfp_env.boundary_values); shared exponents at the
+    bottom (subnormal elements), middle and top of the binary32 range."""
+
+    async def body(self):
+        await self.run_sequence(BoundarySequence("boundaries"))
 
 
 @pyuvm.test()

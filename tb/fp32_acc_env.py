@@ -159,3 +159,63 @@ class ReductionSequence(uvm_sequence):
                 item = TermItem(f"r{r}t{i}", p, x, flags, i == n - 1)
                 await self.start_item(item)
                 await self.finish_item(item)
+
+
+# --- rounding-boundary stimulus -----------------------------------------------------------------------
+def _around(tie: int, depth: int, every_depth: bool = True) -> list[int]:
+    """`tie` (an integer whose lowest `depth` + 1 bits are 10...0: exactly half way), one unit below and
+    above it, and (`every_depth`) +/- 2^j for every j < depth: the deciding bit at every depth below the
+    half bit."""
+    js = range(depth) if every_depth else ()
+    return sorted({tie, tie - 1, tie + 1, *(tie + s * (1 << j) for j in js for s in (-1, 1))})
+
+
+def term_boundaries(rng: np.random.Generator, pw: int) -> list[list[tuple[int, int]]]:
+    """Single-term reductions around the term rounding's boundaries, t = fp32(P * 2^X) (binary32: 24
+    significant bits, subnormal LSB 2^-149, largest finite (2^24 - 1) 2^104): for every width of P past 24
+    bits, P half way between two binary32 neighbours, one unit of P below and above, and the deciding bit
+    at every depth; in the normal range, at the saturation point (rounding up to 2^128 gives Inf) and at
+    the subnormal range's flush-to-zero point (half of 2^-149) and its top (half an LSB below 2^-126)."""
+    out = []
+    for bits in range(25, pw):  # |P| of this many bits: bits - 24 of them rounded off
+        depth = bits - 25        # bits below the half bit
+        for m, x in ((int(rng.integers(1 << 23, 1 << 24)), int(rng.integers(-100, 60)) - bits),  # normal
+                     ((1 << 24) - 1, 128 - bits)):                                                 # saturation
+            out += [(p, x) for p in _around((m << 1 | 1) << depth, depth, bits == pw - 1)]
+    for n in (0, 1, int(rng.integers(2, (1 << 23) - 1)), (1 << 23) - 1):  # subnormal results: n LSBs + half
+        top = pw - 2 - (n << 1 | 1).bit_length()  # the deepest half bit P's width allows
+        for depth in range(0, top + 1):
+            out += [(p, -150 - depth) for p in _around((n << 1 | 1) << depth, depth, depth == top) if p > 0]
+    sign = rng.choice([-1, 1], len(out))
+    return [[(int(s) * p, x)] for s, (p, x) in zip(sign, out)]
+
+
+def sum_boundaries(rng: np.random.Generator) -> list[list[tuple[int, int]]]:
+    """Two-term reductions around the sum rounding's boundaries, acc = fp32(t1 + t2), both terms exact
+    binary32 values (P a 24-bit significand): t1 = m 2^e, t2 half an ulp of t1 (2^(e-1)), one binary32 ulp
+    of t2 below and above it, and the deciding bit at every depth below the half bit; of both signs (a
+    subtraction rounds too) with m random, a power of two (the binade below is finer) and 2^24 - 1 at the
+    top exponent (rounding up saturates to Inf)."""
+    out = []
+    for m, e in ((int(rng.integers(1 << 23, 1 << 24)), int(rng.integers(-100, 80))),
+                 (1 << 23, int(rng.integers(-100, 80))),
+                 ((1 << 24) - 1, 104)):
+        half = 1 << 23  # t2 = half * 2^(e - 24) = 2^(e - 1)
+        for p2 in _around(half, 23):
+            s1, s2 = (int(v) for v in rng.choice([-1, 1], 2))
+            out.append([(s1 * m, e), (s2 * p2, e - 24)])
+    return out
+
+
+class BoundarySequence(uvm_sequence):
+    """Every term_boundaries and sum_boundaries reduction, in random order."""
+
+    async def body(self):
+        rng = seeds.rng(self.get_name())
+        reds = term_boundaries(rng, p_width()) + sum_boundaries(rng)
+        for r in rng.permutation(len(reds)):
+            terms = reds[r]
+            for i, (p, x) in enumerate(terms):
+                item = TermItem(f"edge{r}t{i}", p, max(X_MIN, min(X_MAX, x)), 0, i == len(terms) - 1)
+                await self.start_item(item)
+                await self.finish_item(item)

@@ -8,7 +8,7 @@ from pyuvm import uvm_factory
 
 from fbuvm import seeds
 from fbuvm.components import FlexBlockTest, WrongModelScoreboard
-from fp32_acc_env import SWEEP_EXPONENTS, Fp32AccEnv, Fp32AccScoreboard, ReductionSequence
+from fp32_acc_env import SWEEP_EXPONENTS, BoundarySequence, Fp32AccEnv, Fp32AccScoreboard, ReductionSequence
 
 
 
@@ -77,6 +77,16 @@ class ExponentSweep(Fp32AccBase):
     async def body(self):
         n_red = seeds.scaled(2 * len(SWEEP_EXPONENTS))
         await self.run_sequence(ReductionSequence("sweep", n_red, self.max_len, self.kinds, sweep=True))
+
+
+@pyuvm.test()
+class RoundingBoundaries(Fp32AccBase):
+    """The term rounding (fp32(P * 2^X)) and the sum rounding (fp32(acc + t)) one unit below, at and above
+    each boundary (half an LSB, the saturation point, the subnormal flush-to-zero point), with the deciding
+    bit at every depth below the half bit (fp32_acc_env.term_boundaries, sum_boundaries)."""
+
+    async def body(self):
+        await self.run_sequence(BoundarySequence("boundaries"))
 
 
 class _NoSubnormalScoreboard(WrongModelScoreboard, Fp32AccScoreboard):

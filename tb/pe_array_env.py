@@ -1,6 +1,7 @@
 """pe_array bench layer: operand/config/result transactions, the tile scoreboard, GEMM jobs, coverage."""
 from __future__ import annotations
 
+import collections
 import itertools
 from dataclasses import dataclass, field
 
@@ -12,7 +13,8 @@ from pyuvm import uvm_sequence
 
 from fbuvm import seeds
 from fbuvm.components import CoverageCollector, ItemSequence, Scoreboard, StreamEnv, StreamItem
-from models import BFPTensor, Fp2Bfp, bfp_gemm, bits_float32, gemm_schedule, mag_bits, mode_code
+from models import (BFPTensor, Fp2Bfp, bfp_gemm, bits_float32, cycles_per_block, gemm_schedule, mag_bits,
+                    mode_code)
 from models.fp2bfp import RTZ
 
 
@@ -150,8 +152,167 @@ class PeArrayScoreboard(Scoreboard):
         return "\n  ".join(lines)
 
 
+# --- the step schedule: a cycle-exact timing reference, checked on the pins -------------------------------
+class StepSchedule:
+    """The spec's timing of the array (docs/spec.md section 4: two-entry operand FIFOs, a block pair loads
+    when both FIFOs have one and the array is idle or on its last step; all PEs step in lockstep; a tile's
+    last step reserves one of the 5 result entries and is the only step that may wait for one; the result
+    is pushed 3 edges after that step and popped by an out handshake), driven by what the pins show: the
+    cfg, a, b and out handshakes the passive monitors publish. Edge by edge it computes what the spec allows, and fails on the first edge where the pins disagree:
+
+      - a handshake (cfg, a, b) at an edge where the spec's ready is low (e.g. cfg taken mid-tile);
+      - out_valid low where the spec has a result: the DUT lost cycles, i.e. it stalled or idled somewhere
+        the stall rule does not allow (not at a tile's last step with every result entry reserved); out_valid
+        high where the spec has none (early or spurious): the failure names the cycle, the job and the tile.
+
+    Every stall cycle of the spec's schedule is classified (at a tile's last step, waiting for a result
+    entry: the only place the rule allows) and counted per tile, for coverage. The model is advanced
+    lazily, when a handshake is published (and at the end), so it costs no simulator call of its own.
+    out_valid is compared at every edge: the sink reads it whenever it is high (fbuvm StreamSink.valid_log).
+    """
+
+    RESULT_ENTRIES = 5  # LATENCY + 2
+    PUSH_EDGES = 3      # from a tile's last step to its result in the FIFO
+
+    def __init__(self, env, k: int, fail):
+        self.env, self.k, self.fail = env, k, fail
+        self.events: dict[int, dict] = {}  # edge -> {"cfg": beat, "a": 1, "b": 1, "out": 1}
+        self.valid_log = env.sinks["out"].valid_log = collections.deque()
+        self.job = "(none)"
+        self.tiles_done = 0
+        self.stalls: list[tuple[str, int, int]] = []  # (job, tile, stall cycles) of every popped tile
+        self.reset(edge=0)
+
+    def reset(self, edge: int) -> None:
+        self.edge = edge  # the last edge simulated
+        self.mode = (0, 0)
+        self.kblocks = 1
+        self.active, self.step, self.block_idx = False, 0, 0
+        self.a_stored = self.b_stored = 0
+        self.credits = self.stored = 0
+        self.pushes: collections.deque = collections.deque()  # edges of the pushes to come
+        self.tiles: collections.deque = collections.deque()  # (job, tile, stalls) reserved, in order
+        self.current_stalls = 0
+
+    def begin(self, job: str) -> None:
+        """A job starts: tiles whose last step comes from now on are its tiles, in failure messages."""
+        self.run_until(self.env.clock.cycle - 1)
+        self.job = job
+
+    # --- observation ---
+    def observe(self, port: str, beat: dict | None = None) -> None:
+        """A handshake the monitors published at this falling edge: taken at edge `clock.cycle`."""
+        edge = self.env.clock.cycle
+        self.run_until(edge - 1)
+        if edge <= self.edge:  # a bench bug, not a DUT bug: the schedule must see every handshake
+            raise AssertionError(f"StepSchedule: a {port} handshake at edge {edge} after that edge was checked")
+        self.events.setdefault(edge, {})[port] = beat if beat is not None else 1
+
+    def on_dut_reset(self) -> None:
+        """At the falling edge rst_n goes low: the edge before ran normally; then the reset state."""
+        edge = self.env.clock.cycle
+        self.run_until(edge)
+        in_flight = ("results_pending" if self.credits else "tile_running" if self.active or self.block_idx
+                     else "operands_queued" if self.a_stored or self.b_stored else "idle")
+        sample_reset(in_flight)
+        self.events.clear()
+        self.valid_log.clear()  # a beat offered at the edge the reset meets is dropped
+        self.reset(edge)
+
+    # --- the spec's schedule, one rising edge at a time ---
+    def run_until(self, last: int) -> None:
+        while self.edge < last:
+            self.edge += 1
+            self._edge(self.edge, self.events.pop(self.edge, {}))
+
+    def _edge(self, e: int, ev: dict) -> None:
+        steps = cycles_per_block(mode_code(self.mode[0]), mode_code(self.mode[1]), self.k)
+        a_q, b_q = self.a_stored > 0, self.b_stored > 0
+        step_last = self.step == steps - 1
+        tile_last = self.block_idx == self.kblocks - 1
+        stall = self.active and step_last and tile_last and self.credits >= self.RESULT_ENTRIES
+        advance = self.active and not stall
+        load = a_q and b_q and (not self.active or (step_last and advance))
+        cfg_ready = not self.active and not a_q and not b_q and self.block_idx == 0
+        out_valid = self.stored > 0
+        where = lambda: (f"cycle {e} (job {self.job}, tile #{self.tiles_done + len(self.tiles)} since reset, "
+                         f"block pair {self.block_idx}, step {self.step} of {steps})")
+        for port, ready in (("cfg", cfg_ready), ("a", self.a_stored < 2), ("b", self.b_stored < 2)):
+            if port in ev and not ready:
+                self.fail(f"pe_array schedule: {port} beat taken at {where()}, where the spec's {port}_ready is low")
+        popped = "out" in ev
+        while self.valid_log and self.valid_log[0] < e:
+            self.valid_log.popleft()  # offered during a reset
+        dut_valid = bool(self.valid_log) and self.valid_log[0] == e
+        if dut_valid:
+            self.valid_log.popleft()
+        if dut_valid and not out_valid:
+            self.fail(f"pe_array schedule: a result offered on out at {where()}, before the spec has one (early or "
+                      f"spurious)")
+        if out_valid and not dut_valid:
+            job, tile, _ = self.tiles[0]
+            self.fail(f"pe_array schedule: at {where()} the spec has tile #{tile}'s result (job {job}) on out, "
+                      f"but the DUT offers none: it lost cycles, stalling or idling where the stall rule (a "
+                      f"tile's last step, all {self.RESULT_ENTRIES} result entries reserved) does not allow")
+        if stall:
+            self.current_stalls += 1
+        # the edge
+        accept = advance and step_last and tile_last
+        if accept:
+            self.tiles.append((self.job, self.tiles_done + len(self.tiles), self.current_stalls))
+            self.current_stalls = 0
+            self.pushes.append(e + self.PUSH_EDGES)
+        if "cfg" in ev:
+            beat = ev["cfg"]
+            sample_transition(self.mode, (beat["mode_a"], beat["mode_b"]))
+            self.mode = (beat["mode_a"], beat["mode_b"])
+            self.kblocks = max(1, beat["kblocks"])
+        self.a_stored += ("a" in ev) - load
+        self.b_stored += ("b" in ev) - load
+        if load:
+            self.active, self.step = True, 0
+        elif advance:
+            if step_last:
+                self.active = False
+            self.step += 1
+        if advance and step_last:
+            self.block_idx = 0 if tile_last else self.block_idx + 1
+        push = bool(self.pushes) and self.pushes[0] == e
+        if push:
+            self.pushes.popleft()
+        self.credits += accept - popped
+        self.stored += push - popped
+        if popped:
+            job, tile, stalls = self.tiles.popleft()
+            self.tiles_done += 1
+            self.stalls.append((job, tile, stalls))
+            sample_stalls("none" if stalls == 0 else "tile_last_step")
+
+
 # --- coverage ---------------------------------------------------------------------------------------------
 MODE_PAIRS = [(a, b) for a in range(3) for b in range(3)]
+
+
+@CoverPoint("pe_array.stalls_per_tile", xf=lambda kind: kind, bins=["none", "tile_last_step"])
+def sample_stalls(kind):
+    """Stall cycles a tile went through in the spec's schedule (any other stall fails the StepSchedule)."""
+
+
+@CoverPoint("pe_array.mode_transition", xf=lambda prev, new: (*prev, *new),
+            bins=[(*p, *n) for p in MODE_PAIRS for n in MODE_PAIRS])
+def _sample_transition(prev, new):
+    pass
+
+
+def sample_transition(prev, new):
+    """A configuration taken: the mode pair before and after (the reserved code 3 counted as FB24)."""
+    _sample_transition(tuple(mode_code(m) for m in prev), tuple(mode_code(m) for m in new))
+
+
+@CoverPoint("pe_array.reset_in_flight", xf=lambda state: state,
+            bins=["idle", "operands_queued", "tile_running", "results_pending"])
+def sample_reset(state):
+    """What the array held when a reset came (read from the spec's schedule of the pins)."""
 
 
 @CoverPoint("pe_array.mode_pair", xf=lambda cfg, kind, flags: (cfg["mode_a"], cfg["mode_b"]), bins=MODE_PAIRS)
@@ -199,6 +360,25 @@ class PeArrayEnv(StreamEnv):
         self.sinks["out"].subscribe(self._take_result)
         self.sources["cfg"].subscribe(self._take_cfg)
         self.cfg_edge = self.result_edge = 0
+        self.schedule = StepSchedule(self, self.k, lambda message: self.scoreboard.fail(message))
+        for port in ("cfg", "a", "b"):
+            self.sources[port].subscribe(lambda beat, port=port: self.schedule.observe(port, beat))
+        self.sinks["out"].subscribe(lambda beat: self.schedule.observe("out"))
+        self.clock.on_reset(self.schedule.on_dut_reset)
+
+    async def wait_result(self, what: str) -> None:
+        """Wait for the next tile result; a lock-up fails, but the step schedule speaks first: it knows the
+        cycle the DUT's result was due (the schedule is otherwise advanced only by handshakes)."""
+        self.new_result.clear()
+        try:
+            await self.clock.within(self.new_result.wait(), what)
+        except AssertionError:
+            self.schedule.run_until(self.clock.cycle - 1)
+            raise
+
+    async def drain(self, timeout_cycles: int = 10000) -> None:
+        await super().drain(timeout_cycles)
+        self.schedule.run_until(self.clock.cycle - 1)  # every edge so far checked against the spec's schedule
 
     # Handshake times as rising-edge numbers (ClockReset.cycle): the monitors publish a beat at the falling
     # edge after the rising edge that took it.
@@ -277,6 +457,7 @@ async def run_job(env: PeArrayEnv, job: GemmJob, quantizer: Fp2Bfp, configure: b
     (0 must act as 1). Returns the job's cycles: from the rising edge that takes its configuration to the
     one that takes its last result."""
     job.quantize(quantizer, env.rows, env.cols)
+    env.schedule.begin(job.name)
     first = len(env.results)
     if configure:
         cfg = CfgItem("cfg", job.mode_a, job.mode_b, job.kblocks if cfg_kblocks is None else cfg_kblocks)
@@ -290,7 +471,7 @@ async def run_job(env: PeArrayEnv, job: GemmJob, quantizer: Fp2Bfp, configure: b
             stream.cancel()
     while len(env.results) < first + len(job.tiles):
         env.new_result.clear()
-        await env.clock.within(env.new_result.wait(), f"job {job.name}: no tile result")
+        await env.wait_result(f"job {job.name}: no tile result")
     env.scoreboard.flush()  # every tile of the job checked before it returns
     return env.result_edge - env.cfg_edge
 

@@ -88,12 +88,14 @@ class PeArrayBase(FlexBlockTest):
 @pyuvm.test()
 class TrainingPasses(PeArrayBase):
     """Forward, backward and weight-gradient GEMMs of a 3x3 conv layer (im2col) and an FC layer, for all
-    9 operand-mode pairs, with FlexBlock's truncation."""
+    9 operand-mode pairs (3 in the quick regression, seeds.quick), with FlexBlock's truncation."""
 
     async def body(self):
         rng = seeds.rng("training")
         gemms = {**conv_layer_gemms(rng), **fc_layer_gemms(rng)}
-        for mode_a, mode_b in ALL_PAIRS:
+        # the quick regression: three pairs that put every mode on both sides (ModeSwitches runs all 9)
+        pairs = [(FB24, FB16), (FB16, FB12), (FB12, FB24)] if seeds.quick() else ALL_PAIRS
+        for mode_a, mode_b in pairs:
             for name, (a, b) in gemms.items():
                 await self.job(name, a, b, mode_a, mode_b)
 
@@ -139,6 +141,34 @@ class HeavyBackPressure(PeArrayBase):
 
 
 @pyuvm.test()
+class StallRule(PeArrayBase):
+    """Short tiles of few steps (FB16 x FB12: 2 steps per block pair; FB24 x FB12: 4) at full operand rate
+    under bursty back-pressure, so the 5 result entries fill and drain again and again: the step schedule
+    (PeArrayEnv.schedule) checks the array waits only at a tile's last step (an array that stops at an
+    earlier step resumes later, and its results come a cycle or more late). The back-pressure is bursty with
+    long stalls: out_ready low for 12-20 offered results (enough to reserve all 5 entries), then high for
+    3-10."""
+    backpressure = "bursty"
+
+    async def body(self):
+        rng = seeds.rng("stall-rule")
+        rows, cols, k = self.env.rows, self.env.cols, self.env.k
+        burst = {"left": 0, "stall": False}
+
+        def long_bursts() -> bool:
+            if burst["left"] == 0:
+                burst["stall"] = not burst["stall"]
+                burst["left"] = int(rng.integers(12, 21) if burst["stall"] else rng.integers(3, 11))
+            burst["left"] -= 1
+            return burst["stall"]
+        self.env.sinks["out"].gap = long_bursts
+        for (mode_a, mode_b), blocks in (((FB16, FB12), 1), ((FB24, FB12), 2), ((FB16, FB16), 1)):
+            a = rng.standard_normal((6 * rows, blocks * k)).astype(np.float32)
+            b = rng.standard_normal((blocks * k, 4 * cols)).astype(np.float32)
+            await self.job(f"stall_{MODE_NAMES[mode_a]}x{MODE_NAMES[mode_b]}", a, b, mode_a, mode_b)
+
+
+@pyuvm.test()
 class SpecialOperands(PeArrayBase):
     """NaN, +/-Inf and subnormal operands, products that overflow binary32, Inf - Inf = NaN, tiny products
     that underflow to subnormals or zero."""
@@ -162,18 +192,22 @@ class SpecialOperands(PeArrayBase):
 
 @pyuvm.test()
 class ResetMidTile(PeArrayBase):
-    """A reset while tiles are in flight, with random idle gaps and back-pressure: everything in flight is
-    dropped, and the array (and its configuration, back to FB24 x FB24, one block) restarts clean."""
+    """Resets while tiles are in flight (three: in long tiles, among short ones with results waiting, early
+    in a job), with random idle gaps and back-pressure: everything in flight is dropped, and the array (and
+    its configuration, back to FB24 x FB24, one block) restarts clean (the step schedule checks every edge
+    after each reset against the reset state)."""
     idle, backpressure = "random", "random"
 
     async def body(self):
         rng = seeds.rng("reset")
         a, b = conv_layer_gemms(rng)["conv_fwd"]
-        task = cocotb.start_soon(self.job("conv_fwd", a, b, FB24, FB24))
-        await self.env.clock.cycles(int(rng.integers(30, 150)))
-        task.cancel()  # the job's stimulus stops; what it had queued is stale after the reset
-        await self.env.clock.reset()
-        self.report.clear()
+        # three resets: deep in long tiles, among short tiles with results waiting, and early in a job
+        for modes, (lo, hi) in (((FB24, FB24), (30, 150)), ((FB12, FB12), (10, 40)), ((FB16, FB12), (2, 8))):
+            task = cocotb.start_soon(self.job("conv_fwd", a, b, *modes))
+            await self.env.clock.cycles(int(rng.integers(lo, hi)))
+            task.cancel()  # the job's stimulus stops; what it had queued is stale after the reset
+            await self.env.clock.reset()
+            self.report.clear()
         await self.job("conv_fwd", a, b, FB16, FB12)
 
 
@@ -217,6 +251,7 @@ class ConfigWhileBusy(PeArrayBase):
             first = len(env.results)
             for job in jobs:
                 job.quantize(self.quantizer, rows, cols)
+            env.schedule.begin(jobs[0].name)
             await ItemSequence("cfg", CfgItem("cfg1", ma1, mb1, jobs[0].kblocks)).start(env.seqr["cfg"])
             ops = [cocotb.start_soon(OperandSequence(f"{side}1", jobs[0], side, n).start(env.seqr[side]))
                    for side, n in (("a", rows), ("b", cols))]
@@ -231,11 +266,11 @@ class ConfigWhileBusy(PeArrayBase):
                                     f"was offered, before the first job's {must_wait + 3} steps had run")
             sample_cfg_event("held_off_busy")
             sample_cfg_event("held_off_queued")
+            env.schedule.begin(jobs[1].name)
             await gather(*[cocotb.start_soon(OperandSequence(f"{side}2", jobs[1], side, n).start(env.seqr[side]))
                            for side, n in (("a", rows), ("b", cols))])
             while len(env.results) < first + len(jobs[0].tiles) + len(jobs[1].tiles):
-                env.new_result.clear()
-                await env.clock.within(env.new_result.wait(), f"job busy{i}: no tile result")
+                await env.wait_result(f"job busy{i}: no tile result")
             env.scoreboard.flush()
             got0 = assemble(env, jobs[0], env.results[first:first + len(jobs[0].tiles)])
             got1 = assemble(env, jobs[1], env.results[first + len(jobs[0].tiles):])
@@ -264,6 +299,8 @@ class LayerTiles(PeArrayBase):
     block_pairs = 256
 
     async def body(self):
+        if seeds.quick():
+            self.block_pairs = 64  # the quick regression: the same jobs, a quarter of the tiles
         rng = seeds.rng("layers")
         rows, cols, k = self.env.rows, self.env.cols, self.env.k
         for mode_a, mode_b in ALL_PAIRS:
@@ -275,7 +312,9 @@ class LayerTiles(PeArrayBase):
                     await self.job(f"{layer}_{pass_}", a, b, mode_a, mode_b)
 
 
-@pyuvm.test(skip=int(cocotb.top.K.value) != 16)  # the training blocks by 16
+# the training blocks by 16; the quick regression replays it on the default 4 x 4 array on Verilator only
+@pyuvm.test(skip=int(cocotb.top.K.value) != 16 or (seeds.quick() and (
+    os.environ.get("FLEXBLOCK_SIM") != "verilator" or (int(cocotb.top.ROWS.value), int(cocotb.top.COLS.value)) != (4, 4))))
 class TrainingReplay(PeArrayBase):
     """The first training step of scripts/train.py (digits MLP, FB12LG16: FB12 forward and weight-gradient
     operands, FB16 back-propagated errors, FlexBlock's truncation) replayed on the array: every GEMM the

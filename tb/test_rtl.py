@@ -3,6 +3,7 @@ parameters that matter and `--runs` seeds. A failure prints the one command that
 with waves)."""
 from __future__ import annotations
 
+import os
 import zlib
 
 import pytest
@@ -63,6 +64,8 @@ def test_rtl(config, sim, run, base_seed, request):
              + (f' PARAMS="{params_text}"' if params else ""))
     print(f"seed {seed}; re-run: {rerun}")
     try:
-        runner.run(dut, sim, seed=seed, parameters=params)
+        # the quick regression (make test) runs the short variant of the tests that have one (seeds.quick)
+        quick = {} if os.environ.get("FLEXBLOCK_SCALE") else {"FLEXBLOCK_QUICK": "1"}
+        runner.run(dut, sim, seed=seed, parameters=params, extra_env=quick)
     except SystemExit as e:
         pytest.fail(f"{dut} {params_text} on {sim} failed: {e}\nre-run: {rerun}", pytrace=False)

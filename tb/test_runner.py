@@ -34,3 +34,27 @@ def test_misspelled_testcase_fails_with_the_test_names(testcase):
     assert "fp2bfp's tests" in p.stderr or "its tests" in p.stderr
     assert ", ".join(runner.test_names("fp2bfp")) in p.stderr
     assert "Running command" not in p.stdout + p.stderr  # failed before building
+
+
+def test_objcache_compiles_verilators_runtime_once(tmp_path):
+    """tb/objcache.py: a compile of a source in Verilator's include directory is stored, then copied from
+    the cache (here: the cached object is replaced by a marker, which the second compile must return);
+    any other compile runs the compiler every time."""
+    import shutil
+    if shutil.which("g++") is None:
+        pytest.skip("no g++")
+    include = tmp_path / "verilator" / "include"
+    include.mkdir(parents=True)
+    (include / "verilated_x.cpp").write_text("int verilated_x() { return 1; }\n")
+    cache = tmp_path / "cache"
+    objcache = [sys.executable, str(runner.TB / "objcache.py"), str(cache)]
+    cmd = ["g++", "-MMD", "-c", "-o", "verilated_x.o", str(include / "verilated_x.cpp")]
+    subprocess.run(objcache + cmd, cwd=tmp_path, check=True)
+    (cached,) = cache.glob("*.o")
+    assert cached.read_bytes() == (tmp_path / "verilated_x.o").read_bytes()
+    cached.write_bytes(b"marker")
+    subprocess.run(objcache + cmd, cwd=tmp_path, check=True)
+    assert (tmp_path / "verilated_x.o").read_bytes() == b"marker"
+    (tmp_path / "design.cpp").write_text("int design() { return 2; }\n")
+    subprocess.run(objcache + ["g++", "-c", "-o", "design.o", "design.cpp"], cwd=tmp_path, check=True)
+    assert len(list(cache.glob("*.o"))) == 1 and (tmp_path / "design.o").stat().st_size > 100

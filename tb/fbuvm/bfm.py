@@ -310,6 +310,10 @@ class StreamSink(_Stream):
         self._drive(self.ready, 0, immediate=False)
         self.stalled_cycles = 0
         self.waiting_on = self.valid  # the signal whose rise it waits for, or None: needs the next cycle
+        # The rising edges at which the DUT offered a beat (valid high), read from the pin at the falling edge
+        # before each (the scheduler serves every falling edge while valid is high), for a checker that
+        # needs valid at every edge, taken or not (a timing reference model); None: not recorded.
+        self.valid_log: collections.deque | None = None
 
     def start(self) -> None:
         self.clock.streams.sinks.append(self)
@@ -323,6 +327,8 @@ class StreamSink(_Stream):
             self.waiting_on = None if self.valid.value else self.valid
             return
         self.waiting_on = None
+        if self.valid_log is not None:
+            self.valid_log.append(self.clock.cycle + 1)
         ready = not self.gap()
         self._drive(self.ready, int(ready))
         if not ready:

@@ -19,6 +19,13 @@ def scaled(count: int) -> int:
     return max(1, int(count * float(os.environ.get("FLEXBLOCK_SCALE", "1"))))
 
 
+def quick() -> bool:
+    """True in the quick regression (`make test`, tb/test_rtl.py without FLEXBLOCK_SCALE): a test with a
+    long variant runs its short one there (the README's time budget); `make sim`, `make regress` and the
+    tools that run the benches directly get the full tests."""
+    return os.environ.get("FLEXBLOCK_QUICK") == "1"
+
+
 def rng(stream: str = "") -> np.random.Generator:
     """A numpy Generator from the current test's seed and a stream name (independent streams per user)."""
     return np.random.default_rng([int(cocotb.RANDOM_SEED) % 2**64, *stream.encode()])
