@@ -240,7 +240,7 @@ class HarnessMonitor(uvm_monitor):
             rec.results = np.frombuffer(b"".join((w & ((1 << r_bits) - 1)).to_bytes(4 * rc, "little")
                                                  for w in words), "<u4").reshape(len(words), rc)
             for w in (read_hex(self.files.path(batch.index, "cfg")) if n_cfg else []):
-                rec.cfgs.append({"edge": w >> 84, "a_before": (w >> 20) & 0xFFFFFFFF, "mode_a": (w >> 18) & 3,
+                rec.cfgs.append({"edge": w >> 52, "a_before": (w >> 20) & 0xFFFFFFFF, "mode_a": (w >> 18) & 3,
                                  "mode_b": (w >> 16) & 3, "kblocks": w & 0xFFFF})
             self.files.remove(batch.index)
             try:  # the scoreboard checks as it is written; its verdict goes back to the test with the batch
