@@ -13,6 +13,7 @@ busy, reset mid-tile, configuration corners)."""
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,11 +141,12 @@ class StimFiles:
     """Where the driver writes batches and the harness writes its records: <simulator's cwd>/stim. With
     FLEXBLOCK_KEEP_STIM=1 every batch stays, with its expected results and lengths, for the ceiling bench."""
 
+    count = 0  # batches so far in this simulation (every test's): b<count> names the next one
+
     def __init__(self):
         self.dir = Path(os.getcwd()) / "stim"
         self.dir.mkdir(exist_ok=True)
         self.keep = os.environ.get("FLEXBLOCK_KEEP_STIM") == "1"
-        self.count = 0
 
     def path(self, index: int, kind: str) -> Path:
         return self.dir / f"b{index}.{kind}.hex"
@@ -168,8 +170,8 @@ class HarnessDriver(uvm_driver):
         dut, p = self.dut, self.params
         while True:
             batch = await self.seq_item_port.get_next_item()
-            batch.index = self.files.count
-            self.files.count += 1
+            batch.index = StimFiles.count
+            StimFiles.count += 1
             batch.layout(p["ROWS"], p["COLS"])
             if (len(batch.a_lines) > p["A_DEPTH"] or len(batch.b_lines) > p["B_DEPTH"]
                     or batch.tiles > p["OUT_DEPTH"] or len(batch.pieces) > p["JOB_DEPTH"]):
@@ -460,7 +462,10 @@ class HarnessTest(uvm_test):
         self.raise_objection()
         cocotb.start_soon(Clock(self.env.dut.clk, 10, "ns", impl="gpi").start())
         await self.env.reset()
+        cpu = time.process_time()  # simulator + Python: they share this process
         await self.body()
+        # scripts/bench_sim.py reads this line: the test's CPU seconds (wall time is noisy on a shared machine)
+        self.logger.info(f"BENCH_CPU_S {time.process_time() - cpu:.4f}")
         self.drop_objection()
 
     async def run_jobs(self, jobs: list[GemmJob], check_cycles: bool = True) -> None:

@@ -3,7 +3,7 @@
 // alone, every tile's result compared in SystemVerilog with the model's (b<n>.exp.hex). Its cycles per
 // second are what the simulator can do with this DUT; scripts/bench_sim.py divides the bench's by them.
 //
-//   plusargs: +stim_dir=DIR (the kept batches), +batches=N; b<n>.len.hex holds the batch's
+//   plusargs: +stim_dir=DIR (the kept batches), +first=N (default 0), +batches=N (default 1); b<n>.len.hex holds the batch's
 //   {n_jobs, n_a, n_b, n_tiles, seed, idle_thr, bp_thr}, one word per line.
 module pe_array_ceiling #(
   parameter int ROWS      = 4,
@@ -14,6 +14,8 @@ module pe_array_ceiling #(
   parameter int OUT_DEPTH = 4096,
   parameter int JOB_DEPTH = 256
 );
+  timeunit 1ns;
+  timeprecision 1ps;
   localparam int RES_BITS = 34 * ROWS * COLS;  // {out_flags, out_result}
 
   logic        clk, rst_n, req, ack;
@@ -22,7 +24,7 @@ module pe_array_ceiling #(
   logic [31:0]      len_mem [7];
   logic [RES_BITS-1:0] exp_mem [OUT_DEPTH];
   string       stim_dir;
-  int          batches, checked, cycles;
+  int          first, batches, checked, cycles;
 
   always #5 clk = !clk;
 
@@ -34,6 +36,7 @@ module pe_array_ceiling #(
 
   initial begin
     if (!$value$plusargs("stim_dir=%s", stim_dir)) stim_dir = "stim";
+    if (!$value$plusargs("first=%d", first)) first = 0;
     if (!$value$plusargs("batches=%d", batches)) batches = 1;
     {clk, rst_n, req} = '0;
     {batch, n_jobs, n_a, n_b, seed, idle_thr, bp_thr} = '0;
@@ -41,8 +44,8 @@ module pe_array_ceiling #(
     cycles = 0;
     repeat (3) @(negedge clk);
     rst_n = 1'b1;
-    for (int b = 0; b < batches; b++) begin
-      $readmemh($sformatf("%s/b%0d.len.hex", stim_dir, b), len_mem);
+    for (int b = first; b < first + batches; b++) begin
+      $readmemh($sformatf("%s/b%0d.len.hex", stim_dir, b), len_mem, 0, 6);
       $readmemh($sformatf("%s/b%0d.exp.hex", stim_dir, b), exp_mem, 0, len_mem[3] - 1);
       @(negedge clk);
       {batch, n_jobs, n_a, n_b, seed} = {32'(b), len_mem[0], len_mem[1], len_mem[2], len_mem[4]};
