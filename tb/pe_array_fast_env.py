@@ -37,18 +37,23 @@ def harness_params() -> dict[str, int]:
 
 
 # --- the harness's file formats (tb/sv/pe_array_harness.sv header) ----------------------------------------
-def operand_lines(q: BFPTensor, slots: int) -> list[str]:
-    """Panels of `slots` rows of q (M, kblocks, K) -> one hex word per beat {exp, sign, mag, flags}: panel p's
-    block k is line p * kblocks + k."""
-    m, kb = q.exp.shape
-    panels = m // slots
-    def by_slot(v):  # (M, kb, ...) -> (slots, panels * kb, ...)
-        v = np.asarray(v).reshape(panels, slots, kb, *v.shape[2:])
-        return np.moveaxis(v, 1, 0).reshape(slots, panels * kb, *v.shape[3:])
-    k = q.mag.shape[-1]
+def by_slot(v: np.ndarray, slots: int) -> np.ndarray:
+    """(M, kblocks, ...) -> (slots, M / slots * kblocks, ...): panel p's block k is beat p * kblocks + k."""
+    m, kb = v.shape[:2]
+    return v.reshape(m // slots, slots, kb, *v.shape[2:]).swapaxes(0, 1).reshape(slots, m // slots * kb, *v.shape[2:])
+
+
+def operand_lines(tensors: list[BFPTensor], slots: int) -> list[str]:
+    """The panels of `slots` rows of each tensor (M, kblocks, K), one after the other -> one hex word per
+    beat {exp, sign, mag, flags} (one numpy pass for all)."""
+    if not tensors:
+        return []
+    fields = [np.concatenate([by_slot(getattr(q, f), slots) for q in tensors], axis=1)
+              for f in ("exp", "sign", "mag", "flags")]
+    k = tensors[0].mag.shape[-1]
     s_bits, m_bits, f_bits = k * slots, 16 * k * slots, 2 * slots
     return [f"{((((b['exp'] << s_bits) | b['sign']) << m_bits | b['mag']) << f_bits) | b['flags']:x}"
-            for b in pack_blocks(by_slot(q.exp), by_slot(q.sign), by_slot(q.mag), by_slot(q.flags))]
+            for b in pack_blocks(*fields)]
 
 
 @dataclass
@@ -61,10 +66,10 @@ class Piece:
     configure: bool
     a_base: int = 0
     b_base: int = 0
+    tiles_j: int = 0  # tiles per row of tiles (the job's B panels)
 
-    @property
-    def tiles_j(self) -> int:
-        return len({j for _, j in self.job.tiles})
+    def __post_init__(self):
+        self.tiles_j = self.job.tiles[-1][1] + 1  # job.tiles: (i, j), i-major
 
     @property
     def tiles(self) -> int:
@@ -90,14 +95,21 @@ class HarnessBatch(uvm_sequence_item):
     def layout(self, rows: int, cols: int) -> None:
         """The batch's files: the A and B panels of every piece (a job's B panels once, shared by its pieces)."""
         b_base_of: dict[int, int] = {}
+        a_parts, b_parts, a_n, b_n = [], [], 0, 0
         for p in self.pieces:
             job = p.job
-            p.a_base = len(self.a_lines)
-            self.a_lines += operand_lines(job.qa[p.i0 * rows:p.i1 * rows], rows)
+            p.a_base = a_n
+            a_parts.append(job.qa[p.i0 * rows:p.i1 * rows])
+            a_n += p.beats // p.tiles_j
             if id(job) not in b_base_of:
-                b_base_of[id(job)] = len(self.b_lines)
-                self.b_lines += operand_lines(job.qb, cols)
+                b_base_of[id(job)] = b_n
+                b_parts.append(job.qb)
+                b_n += p.tiles_j * job.kblocks
             p.b_base = b_base_of[id(job)]
+        self.a_lines = operand_lines(a_parts, rows)
+        self.b_lines = operand_lines(b_parts, cols)
+        for p in self.pieces:
+            job = p.job
             kb = job.kblocks
             word = ((((int(p.configure) << 2 | job.mode_a) << 2 | job.mode_b) << 16 | kb) << 16 | kb)
             word = (((word << 16 | (p.i1 - p.i0)) << 16 | p.tiles_j) << 32 | p.a_base) << 32 | p.b_base
@@ -203,8 +215,8 @@ class HarnessDriver(uvm_driver):
             self.sent.append(batch)  # the monitor pairs the harness's records with it
             self.requested.set()
             # a lock-up must fail, not hang: far more cycles than the batch can need at the slowest flow
-            budget = 50 * sum(ideal_cycles(pc.job, p["ROWS"], p["COLS"], p["K"]) * pc.tiles // len(pc.job.tiles)
-                              for pc in batch.pieces) + 20_000
+            # at most K/16 * 16 steps per block pair (FB24 x FB24): 50x that covers the slowest flow
+            budget = 50 * sum(pc.beats for pc in batch.pieces) * p["K"] + 20_000
             try:
                 await with_timeout(self.published.wait(), budget * 10, "ns")
             except SimTimeoutError:
@@ -296,6 +308,7 @@ class HarnessScoreboard(uvm_subscriber):
         if len(rec.results) != batch.tiles:
             self.fail(f"{batch}: {len(rec.results)} results taken, {batch.tiles} expected")
         before, c, t = 0, 0, 0
+        seen = set()  # coverage: each (mode pair, tile kind, flags) the batch's tiles hit, sampled once
         for p in batch.pieces:
             job = p.job
             if p.configure:
@@ -321,15 +334,17 @@ class HarnessScoreboard(uvm_subscriber):
                                  f"{flags[n][e]}  actual {got_bits[n][e]:08x} ({bits_float32(got_bits[n][e])!r}) "
                                  f"flags {got_flags[n][e]}")
                 self.fail("\n  ".join(lines))
-            for f in set(np.unique(flags).tolist()):
-                _sample_tile({"mode_a": job.mode_a, "mode_b": job.mode_b, "kblocks": job.kblocks},
-                             "single_block" if job.kblocks == 1 else "multi_block", f)
+            kind = "single_block" if job.kblocks == 1 else "multi_block"
+            for f in np.flatnonzero(np.bincount(flags.ravel(), minlength=4)).tolist():  # (np.unique: slow import)
+                seen.add((job.mode_a, job.mode_b, kind, f))
             self.checked += p.tiles
             t += p.tiles
             before += p.beats
             if p.configure and p.i1 * rows >= job.qa.exp.shape[0]:  # a whole job in this piece
                 self.cycles[id(job)] = int(rec.edges[t - 1]) - cfg_edge
             self.jobs_checked += 1
+        for ma, mb, kind, f in sorted(seen):
+            _sample_tile({"mode_a": ma, "mode_b": mb}, kind, f)
 
     def check_phase(self):
         if self.checked == 0:
