@@ -27,7 +27,7 @@ from pyuvm import (uvm_analysis_port, uvm_driver, uvm_env, uvm_monitor, uvm_sequ
 from fbuvm import seeds
 from fbuvm.components import ScoreboardError, write_stats
 from models import ARRAY_FILL, BFPTensor, Fp2Bfp, bfp_gemm, bits_float32
-from pe_array_env import GemmJob, _sample_tile, ideal_cycles, pack_blocks, utilization
+from pe_array_env import GemmJob, _sample_tile, ideal_cycles, utilization
 
 
 def harness_params() -> dict[str, int]:
@@ -45,15 +45,23 @@ def by_slot(v: np.ndarray, slots: int) -> np.ndarray:
 
 def operand_lines(tensors: list[BFPTensor], slots: int) -> list[str]:
     """The panels of `slots` rows of each tensor (M, kblocks, K), one after the other -> one hex word per
-    beat {exp, sign, mag, flags} (one numpy pass for all)."""
+    beat: pe_array's beat {exp, sign, mag, flags} with flags zero-extended to whole bytes (so every field
+    is whole bytes and the words come out of one numpy pass)."""
     if not tensors:
         return []
-    fields = [np.concatenate([by_slot(getattr(q, f), slots) for q in tensors], axis=1)
-              for f in ("exp", "sign", "mag", "flags")]
-    k = tensors[0].mag.shape[-1]
-    s_bits, m_bits, f_bits = k * slots, 16 * k * slots, 2 * slots
-    return [f"{((((b['exp'] << s_bits) | b['sign']) << m_bits | b['mag']) << f_bits) | b['flags']:x}"
-            for b in pack_blocks(*fields)]
+    exp, sign, mag, flags = (np.concatenate([by_slot(np.asarray(getattr(q, f)), slots) for q in tensors], axis=1)
+                             for f in ("exp", "sign", "mag", "flags"))
+    n = exp.shape[1]
+    # msb first: slot slots-1 (element K-1) first, as in the beat's bit order
+    e = exp.T[:, ::-1].astype(np.uint8)
+    sg = np.packbits(sign.swapaxes(0, 1).reshape(n, -1)[:, ::-1].astype(np.uint8), axis=1)
+    m = mag.swapaxes(0, 1).reshape(n, -1)[:, ::-1].astype(">u2").view(np.uint8)
+    fb = (2 * slots + 7) // 8
+    fv = (flags.T.astype(np.uint64) << (2 * np.arange(slots, dtype=np.uint64))).sum(axis=1)
+    f = fv.astype(">u8").view(np.uint8).reshape(n, 8)[:, 8 - fb:]
+    words = np.ascontiguousarray(np.concatenate([e, sg, m, f], axis=1)).tobytes().hex()
+    w = len(words) // n
+    return [words[i:i + w] for i in range(0, len(words), w)]
 
 
 @dataclass

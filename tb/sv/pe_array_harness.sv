@@ -16,7 +16,8 @@
 //
 // job word (one per job, msb first): {configure, mode_a[2], mode_b[2], cfg_kblocks[16], kblocks[16],
 //   tiles_i[16], tiles_j[16], a_base[32], b_base[32]}
-// a/b word: one pe_array operand beat {exp, sign, mag, flags} (the port order of pe_array).
+// a/b word: one pe_array operand beat {exp, sign, mag, flags} (the port order of pe_array), flags
+//   zero-extended to whole bytes (every field then starts on a hex digit: the test writes them fast).
 // out word: {edge[32], out_flags, out_result}; cfg word: {edge[32], a_taken[32], mode_a, mode_b, kblocks}.
 module pe_array_harness #(
   parameter int ROWS      = 4,
@@ -46,6 +47,8 @@ module pe_array_harness #(
 );
   localparam int A_BITS   = ROWS * (8 + K + 16 * K + 2);
   localparam int B_BITS   = COLS * (8 + K + 16 * K + 2);
+  localparam int A_PAD    = 8 * ((2 * ROWS + 7) / 8) - 2 * ROWS;  // flags padding in an a/b word
+  localparam int B_PAD    = 8 * ((2 * COLS + 7) / 8) - 2 * COLS;
   localparam int R_BITS   = 32 * ROWS * COLS;
   localparam int F_BITS   = 2 * ROWS * COLS;
   localparam int OUT_BITS = 32 + F_BITS + R_BITS;
@@ -74,8 +77,12 @@ module pe_array_harness #(
 
   // ---- batch memories ---------------------------------------------------------------------------------
   logic [JOB_BITS-1:0] job_mem [JOB_DEPTH];
-  logic [A_BITS-1:0]   a_mem   [A_DEPTH];
-  logic [B_BITS-1:0]   b_mem   [B_DEPTH];
+  logic [A_BITS+A_PAD-1:0] a_mem [A_DEPTH];
+  logic [B_BITS+B_PAD-1:0] b_mem [B_DEPTH];
+  /* verilator lint_off UNUSEDSIGNAL */  // the flags' padding bits
+  logic [A_BITS+A_PAD-1:0] a_word;
+  logic [B_BITS+B_PAD-1:0] b_word;
+  /* verilator lint_on UNUSEDSIGNAL */
   logic [OUT_BITS-1:0] out_mem [OUT_DEPTH];
   logic [CFG_BITS-1:0] cfg_mem [JOB_DEPTH];
   string               stim_dir;
@@ -112,6 +119,8 @@ module pe_array_harness #(
   logic         a_free, b_free, a_gap, b_gap, running;
 
   assign job = job_mem[job_idx[$clog2(JOB_DEPTH)-1:0]];
+  assign a_word = a_mem[(a_row + 32'(ak)) % A_DEPTH];
+  assign b_word = b_mem[(b_col + 32'(bk)) % B_DEPTH];
   assign running = state == S_RUN || (state == S_CFG && cfg_valid && cfg_ready);
   assign a_free  = !a_valid || a_ready;   // the offered beat (if any) goes at this edge
   assign b_free  = !b_valid || b_ready;
@@ -161,7 +170,7 @@ module pe_array_harness #(
       if (a_free) begin
         if (running && a_rem != '0 && !a_gap) begin
           a_valid <= 1'b1;
-          a_beat  <= a_mem[(a_row + 32'(ak)) % A_DEPTH];
+          a_beat  <= {a_word[A_BITS+A_PAD-1 -: A_BITS-2*ROWS], a_word[2*ROWS-1:0]};
           a_rem   <= a_rem - 32'd1;
           if (ak + 16'd1 != kb) ak <= ak + 16'd1;
           else begin
@@ -177,7 +186,7 @@ module pe_array_harness #(
       if (b_free) begin
         if (running && b_rem != '0 && !b_gap) begin
           b_valid <= 1'b1;
-          b_beat  <= b_mem[(b_col + 32'(bk)) % B_DEPTH];
+          b_beat  <= {b_word[B_BITS+B_PAD-1 -: B_BITS-2*COLS], b_word[2*COLS-1:0]};
           b_rem   <= b_rem - 32'd1;
           if (bk + 16'd1 != kb) bk <= bk + 16'd1;
           else begin
