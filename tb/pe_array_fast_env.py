@@ -293,6 +293,8 @@ class HarnessScoreboard(uvm_subscriber):
         self.checked = 0
         self.jobs_checked = 0
         self.cycles: dict[int, int] = {}  # id(job) -> cycles from its configuration to its last result
+        self.started: dict[int, int] = {}  # id(job) -> rising edge that took its configuration
+        self.split: set[int] = set()       # jobs run over more than one batch
 
     def fail(self, message: str) -> None:
         text = (f"{self.get_full_name()}: {message}\n  seed: {seeds.run_seed()}\n"
@@ -325,7 +327,7 @@ class HarnessScoreboard(uvm_subscriber):
                 if any(got[k] != v for k, v in want.items()):
                     self.fail(f"{batch}, job {job.name}: configuration taken {got}, sent {want} (a_before: operand "
                               f"beats taken before it)")
-                cfg_edge, c = got["edge"], c + 1
+                self.started[id(job)], c = got["edge"], c + 1
             bits, flags = self.expected(p, rows, cols)
             got_bits, got_flags = rec.results[t:t + p.tiles], rec.flags[t:t + p.tiles]
             bad = np.flatnonzero(((bits != got_bits) | (flags != got_flags)).any(axis=1))
@@ -348,8 +350,10 @@ class HarnessScoreboard(uvm_subscriber):
             self.checked += p.tiles
             t += p.tiles
             before += p.beats
-            if p.configure and p.i1 * rows >= job.qa.exp.shape[0]:  # a whole job in this piece
-                self.cycles[id(job)] = int(rec.edges[t - 1]) - cfg_edge
+            if not (p.configure and p.i1 * rows >= job.qa.exp.shape[0]):  # not the whole job in this piece
+                self.split.add(id(job))
+            if p.i1 * rows >= job.qa.exp.shape[0]:  # the job's last tile
+                self.cycles[id(job)] = int(rec.edges[t - 1]) - self.started[id(job)]
             self.jobs_checked += 1
         for ma, mb, kind, f in sorted(seen):
             _sample_tile({"mode_a": ma, "mode_b": mb}, kind, f)
@@ -468,7 +472,6 @@ class HarnessTest(uvm_test):
     env_class = HarnessEnv
     idle_thr = 0
     bp_thr = 0
-    budget_ms = 50
 
     def build_phase(self):
         self.env = self.env_class("env", self)
@@ -492,9 +495,10 @@ class HarnessTest(uvm_test):
         self.drop_objection()
 
     async def run_jobs(self, jobs: list[GemmJob], check_cycles: bool = True) -> None:
-        """Run the jobs through the harness (every tile checked by the scoreboard), check each job's assembled
-        C against the model's end-to-end GEMM and, with no idle gaps or back-pressure, its cycles against
-        the cycle model (docs/spec.md section 4: schedule + ARRAY_FILL)."""
+        """Run the jobs through the harness (every tile checked by the scoreboard against the model's GEMM of
+        the job's quantized operands) and, with no idle gaps or back-pressure, check the cycles of every job
+        run in one batch against the cycle model (docs/spec.md section 4: schedule + ARRAY_FILL). A job split
+        over batches also waits for the batch hand-overs (the array drains at each): reported, not checked."""
         env = self.env
         await JobsSequence("jobs", jobs, self.quantizer, env.params, self.flow_seed, self.idle_thr,
                            self.bp_thr).start(env.seqr)
@@ -502,24 +506,26 @@ class HarnessTest(uvm_test):
         for job in jobs:
             cycles = env.scoreboard.cycles.get(id(job))
             ideal = ideal_cycles(job, rows, cols, k)
-            if check_cycles and cycles is not None and not (self.idle_thr or self.bp_thr):
+            split = id(job) in env.scoreboard.split
+            if check_cycles and not split and not (self.idle_thr or self.bp_thr):
                 if cycles != ideal + ARRAY_FILL:
                     env.scoreboard.fail(f"job {job.name} ({job.mode_a} x {job.mode_b}, {job.a.shape} x "
                                         f"{job.b.shape[1]}): took {cycles} cycles, the cycle model says "
                                         f"{ideal + ARRAY_FILL} (schedule + {ARRAY_FILL})")
-            self.report.append((job.name, job.mode_a, job.mode_b, job.a.shape, job.b.shape[1], cycles, ideal,
-                                utilization(job, cycles, rows, cols) if cycles else 0.0))
+            self.report.append((job.name + ("*" if split else ""), job.mode_a, job.mode_b, job.a.shape,
+                                job.b.shape[1], cycles, ideal, utilization(job, cycles, rows, cols)))
 
     def report_phase(self):
         if not self.report:
             return
         lines = [f"{'job':12} {'A':>2} {'B':>2} {'M x K':>11} {'N':>5} {'cycles':>8} {'ideal':>8} {'util':>6}"]
         for name, ma, mb, shape, n, cyc, ideal, util in self.report:
-            lines.append(f"{name:12} {ma:>2} {mb:>2} {shape[0]:>5}x{shape[1]:<5} {n:>5} {cyc if cyc else '-':>8} "
+            lines.append(f"{name:12} {ma:>2} {mb:>2} {shape[0]:>5}x{shape[1]:<5} {n:>5} {cyc:>8} "
                          f"{ideal:>8} {util:>6.1%}")
-        self.logger.info("jobs (cycles: configuration taken -> last result taken; '-': job split over batches)\n"
+        self.logger.info("jobs (cycles: configuration taken -> last result taken; *: run over several batches, the "
+                         "array drains at each hand-over)\n"
                          + "\n".join(lines))
-        write_stats({"cycles": sum(r[5] or r[6] for r in self.report), "jobs": len(self.report)})
+        write_stats({"cycles": sum(r[5] for r in self.report), "jobs": len(self.report)})
 
     async def body(self):
         raise NotImplementedError

@@ -134,9 +134,11 @@ def resnet18_conv3_layer(rng: np.random.Generator, batch: int = 1) -> dict[str, 
 
 
 # ~2.3 M cycles (FWD FB12 x FB12, BWD FB16 x FB12, WG FB12 x FB16: FlexBlock's FB12LG16 training modes):
-# the full regression (FLEXBLOCK_SCALE > 1), on Verilator; TESTCASE=ResNet18Layer runs it anywhere.
+# the full regression (FLEXBLOCK_SCALE > 1), on Verilator, default 4 x 4 array; TESTCASE=ResNet18Layer runs
+# it anywhere.
 @pyuvm.test(skip=os.environ.get("FLEXBLOCK_TESTCASE") != "ResNet18Layer"
-            and not (VERILATOR and float(os.environ.get("FLEXBLOCK_SCALE", "1")) > 1))
+            and not (VERILATOR and float(os.environ.get("FLEXBLOCK_SCALE", "1")) > 1
+                     and not os.environ.get("FLEXBLOCK_PARAMS")))
 class ResNet18Layer(HarnessTest):
     """A whole ResNet-18 conv3_x layer through the RTL: the forward, backward and weight-gradient GEMMs,
     every one of their ~72,000 output tiles checked bit-exactly against the model."""

@@ -14,8 +14,6 @@ module pe_array_ceiling #(
   parameter int OUT_DEPTH = 4096,
   parameter int JOB_DEPTH = 256
 );
-  timeunit 1ns;
-  timeprecision 1ps;
   localparam int RES_BITS = 34 * ROWS * COLS;  // {out_flags, out_result}
 
   logic        clk, rst_n, req, ack;
