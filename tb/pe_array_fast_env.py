@@ -20,7 +20,7 @@ from pathlib import Path
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import Event, FallingEdge, RisingEdge, SimTimeoutError, with_timeout
+from cocotb.triggers import ClockCycles, Event, FallingEdge, RisingEdge, SimTimeoutError, with_timeout
 from pyuvm import (uvm_analysis_port, uvm_driver, uvm_env, uvm_monitor, uvm_sequence, uvm_sequence_item,
                    uvm_sequencer, uvm_subscriber, uvm_test)
 
@@ -142,6 +142,7 @@ class BatchRecord:
     edges: np.ndarray | None = None    # (tiles,) rising edge that took each result
     results: np.ndarray | None = None  # (tiles, ROWS*COLS) binary32 bits
     flags: np.ndarray | None = None    # (tiles, ROWS*COLS)
+    stray: int = 0                     # results taken between batches so far (the harness's n_stray)
 
 
 def read_hex(path: Path) -> list[int]:
@@ -252,7 +253,8 @@ class HarnessMonitor(uvm_monitor):
                 self.requested.clear()
             batch = self.sent.pop(0)
             await (RisingEdge(dut.ack) if batch.req else FallingEdge(dut.ack))
-            rec = BatchRecord(batch, a_taken=int(dut.a_taken.value), b_taken=int(dut.b_taken.value))
+            rec = BatchRecord(batch, a_taken=int(dut.a_taken.value), b_taken=int(dut.b_taken.value),
+                              stray=int(dut.n_stray.value))
             n_out, n_cfg = int(dut.n_out.value), int(dut.n_cfg.value)
             words = read_hex(self.files.path(batch.index, "out")) if n_out else []
             r_bits = 32 * rc
@@ -309,6 +311,8 @@ class HarnessScoreboard(uvm_subscriber):
         batch = rec.batch
         rows, cols = cocotb.top.ROWS.value, cocotb.top.COLS.value
         rows, cols = int(rows), int(cols)
+        if rec.stray:
+            self.fail(f"{batch}: {rec.stray} results were taken between batches, when no tile was in flight")
         beats = sum(p.beats for p in batch.pieces)
         if rec.a_taken != beats or rec.b_taken != beats:
             self.fail(f"{batch}: the pins show {rec.a_taken} A and {rec.b_taken} B beats taken, {beats} sent")
@@ -361,6 +365,9 @@ class HarnessScoreboard(uvm_subscriber):
     def check_phase(self):
         if self.checked == 0:
             self.fail("no output was checked")
+        stray = int(cocotb.top.n_stray.value)  # after the test's quiet window
+        if stray:
+            self.fail(f"{stray} results were taken between batches or after the last one")
 
     def report_phase(self):
         self.logger.info(f"{self.checked} tiles checked, all bit-exact")
@@ -490,6 +497,7 @@ class HarnessTest(uvm_test):
         await self.env.reset()
         cpu = time.process_time()  # simulator + Python: they share this process
         await self.body()
+        await ClockCycles(self.env.dut.clk, 32)  # quiet window: a late, spurious result fails check_phase
         # scripts/bench_sim.py reads this line: the test's CPU seconds (wall time is noisy on a shared machine)
         self.logger.info(f"BENCH_CPU_S {time.process_time() - cpu:.4f}")
         self.drop_objection()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 
-import cocotb
 import numpy as np
 import pyuvm
 from pyuvm import uvm_factory
@@ -17,7 +16,7 @@ from fbuvm.components import ScoreboardError
 from models import FB12, FB16, FB24
 from models.fp2bfp import RNA, RNE, RTZ, SR
 from pe_array_env import conv_layer_gemms, fc_layer_gemms
-from pe_array_fast_env import GemmJob, HarnessScoreboard, HarnessTest, WrongExponentScoreboard
+from pe_array_fast_env import GemmJob, HarnessScoreboard, HarnessTest, Piece, WrongExponentScoreboard
 
 MODES = (FB24, FB16, FB12)
 ALL_PAIRS = [(a, b) for a in MODES for b in MODES]
@@ -165,7 +164,6 @@ class ScoreboardCatchesWrongModel(HarnessTest):
         j.quantize(self.quantizer, self.env.rows, self.env.cols)
         # the first tile where the right and the wrong model differ
         sb, rows, cols = self.env.scoreboard, self.env.rows, self.env.cols
-        from pe_array_fast_env import Piece
         whole = Piece(j, 0, j.qa.exp.shape[0] // rows, True)
         right = HarnessScoreboard.expected(sb, whole, rows, cols)
         wrong = sb.expected(whole, rows, cols)

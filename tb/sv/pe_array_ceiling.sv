@@ -17,7 +17,7 @@ module pe_array_ceiling #(
   localparam int RES_BITS = 34 * ROWS * COLS;  // {out_flags, out_result}
 
   logic        clk, rst_n, req, ack;
-  logic [31:0] batch, n_jobs, n_a, n_b, seed, n_out, n_cfg, a_taken, b_taken, edge_count;
+  logic [31:0] batch, n_jobs, n_a, n_b, seed, n_out, n_cfg, a_taken, b_taken, n_stray, edge_count;
   logic [7:0]  idle_thr, bp_thr;
   logic [31:0]      len_mem [7];
   logic [RES_BITS-1:0] exp_mem [OUT_DEPTH];
@@ -29,7 +29,7 @@ module pe_array_ceiling #(
   pe_array_harness #(.ROWS(ROWS), .COLS(COLS), .K(K), .A_DEPTH(A_DEPTH), .B_DEPTH(B_DEPTH),
                      .OUT_DEPTH(OUT_DEPTH), .JOB_DEPTH(JOB_DEPTH)) u_h (
     .clk, .rst_n, .req, .ack, .batch, .n_jobs, .n_a, .n_b, .seed, .idle_thr, .bp_thr,
-    .n_out, .n_cfg, .a_taken, .b_taken, .edge_count
+    .n_out, .n_cfg, .a_taken, .b_taken, .n_stray, .edge_count
   );
 
   initial begin
@@ -60,6 +60,8 @@ module pe_array_ceiling #(
         checked++;
       end
     end
+    repeat (32) @(posedge clk);  // a quiet window: no result may come after the last batch
+    if (n_stray != 0) $fatal(1, "%0d results taken between batches", n_stray);
     cycles = int'(edge_count);
     $display("CEILING: %0d batches, %0d tiles checked, %0d cycles", batches, checked, cycles);
     $finish;

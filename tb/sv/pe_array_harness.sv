@@ -43,6 +43,7 @@ module pe_array_harness #(
   output logic [31:0] n_cfg,      // configurations taken in this batch
   output logic [31:0] a_taken,    // operand beats taken in this batch
   output logic [31:0] b_taken,
+  output logic [31:0] n_stray,    // results taken between batches (none may come): since reset
   output logic [31:0] edge_count  // rising edges since reset
 );
   localparam int A_BITS   = ROWS * (8 + K + 16 * K + 2);
@@ -141,6 +142,7 @@ module pe_array_harness #(
       n_cfg      <= '0;
       a_taken    <= '0;
       b_taken    <= '0;
+      n_stray    <= '0;
       edge_count <= 32'd1;
       lfsr_a     <= lfsr_seed(seed, 32'h1badb002);
       lfsr_b     <= lfsr_seed(seed, 32'h2c0ffee5);
@@ -163,6 +165,7 @@ module pe_array_harness #(
       if (out_valid && out_ready) begin
         if (n_out < OUT_DEPTH) out_mem[n_out[$clog2(OUT_DEPTH)-1:0]] <= {edge_count, out_flags, out_result};
         n_out <= n_out + 32'd1;
+        if (state == S_IDLE) n_stray <= n_stray + 32'd1;
       end
       out_ready <= !(lfsr_out[7:0] < bp_thr);
 
