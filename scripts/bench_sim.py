@@ -1,13 +1,21 @@
-"""Simulation speed of the pe_array bench (TrainingPasses, full bit-exact checking), Icarus vs Verilator.
+"""Simulation speed of the pe_array benches as a ratio to the simulator's own speed, in one run.
 
-    .venv/bin/python scripts/bench_sim.py [--sims icarus,verilator] [--seed 1] [--profile] [--out docs/results/sim_speed.md]
+    .venv/bin/python scripts/bench_sim.py [--sims icarus,verilator] [--seed 1] [--repeat 1] [--profile]
+                                          [--out docs/results/sim_speed.md]
 
-Each simulator runs `tb/runner.py pe_array --testcase TrainingPasses` (i.e. runner.run(...)) in a fresh
-build directory (FLEXBLOCK_BUILD_DIR = a temp dir). From the cocotb results XML: simulated time of the
-test (sim_time_duration / 10 ns clock = cycles) and the test's own wall time (build, simulator start-up
-and Python import excluded); the rest of the process' wall time is reported as build + start-up (the
-Verilator C++ build dominates it). Checked MACs = element products of every tile the scoreboard checked
-bit-exactly (padded tiles: ROWS*COLS*kblocks*K per tile, from the job table in the log).
+For each job set (TrainingPasses; LayerTiles, the real-layer jobs, Verilator only: ~79k cycles would take
+~15 minutes per run on Icarus) and simulator, back to back:
+  bench    the project's bench: tb/runner.py pe_array_harness --testcase <set> (pyuvm over the SystemVerilog
+           transactors of tb/sv/pe_array_harness.sv, every tile checked bit-exactly), with
+           FLEXBLOCK_KEEP_STIM=1 so that its batches (stimulus, flow, the model's expected results) stay;
+  ceiling  tb/sv/pe_array_ceiling.sv: the same harness and DUT running those same batches with no Python,
+           every tile compared in SystemVerilog (Verilator --binary --timing with the cocotb build's flags
+           -O2 --assert; iverilog/vvp); its start-up (a run of zero batches) is subtracted;
+  old      the per-cycle cocotb bench (tb/runner.py pe_array --testcase <set>), for the Icarus comparison.
+cycles/s = simulated cycles / seconds; the bench's seconds are the test's wall time from the cocotb results
+XML (build, start-up, imports excluded) and its CPU time (logged by the test: simulator + Python share
+the process); ratio = bench / ceiling, by wall time and by CPU time (the machine is shared: wall time
+carries other users' load, CPU time much less).
 
 --profile re-runs Verilator with COCOTB_ENABLE_PROFILING=1 (cProfile of the Python side) and groups the
 Python time by where it is spent (BFMs, bench packing, scoreboard/model, cocotb scheduler, pyuvm).
@@ -17,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import pstats
+import resource
 import re
 import shutil
 import subprocess
@@ -39,37 +48,87 @@ def load() -> str:
     return os.getloadavg().__repr__() if hasattr(os, "getloadavg") else "?"
 
 
-def run_one(sim: str, seed: int, build: Path, profile: bool = False, rtl: Path | None = None) -> dict:
+def run_one(sim: str, seed: int, build: Path, profile: bool = False, rtl: Path | None = None,
+            testcase: str = "TrainingPasses", toplevel: str = "pe_array", keep_stim: bool = False) -> dict:
     env = dict(os.environ, FLEXBLOCK_BUILD_DIR=str(build))
     if rtl:
         env["FLEXBLOCK_RTL_DIR"] = str(rtl)
     env.pop("SIM", None)
     if profile:
         env["COCOTB_ENABLE_PROFILING"] = "1"
+    if keep_stim:
+        env["FLEXBLOCK_KEEP_STIM"] = "1"
+        for old in build.glob(f"{toplevel}-{sim}-*/stim"):
+            shutil.rmtree(old)
     load_before = os.getloadavg()
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, str(ROOT / "tb/runner.py"), "pe_array", "--sim", sim,
-                           "--testcase", "TrainingPasses", "--seed", str(seed)],
+    proc = subprocess.run([sys.executable, str(ROOT / "tb/runner.py"), toplevel, "--sim", sim,
+                           "--testcase", testcase, "--seed", str(seed)],
                           cwd=ROOT, env=env, capture_output=True, text=True)
     wall = time.monotonic() - t0
     log = proc.stdout + proc.stderr
-    (build / f"{sim}{'-profile' if profile else ''}.log").write_text(log)
+    (build / f"{toplevel}-{testcase}-{sim}{'-profile' if profile else ''}.log").write_text(log)
     if proc.returncode != 0:
         sys.stderr.write(log[-4000:])
-        raise SystemExit(f"{sim}: TrainingPasses failed (rc {proc.returncode})")
+        raise SystemExit(f"{sim}: {toplevel} {testcase} failed (rc {proc.returncode})")
     xml_path = re.findall(r"^results: (.*)$", proc.stdout, re.M)[-1].strip()
-    case = next(tc for tc in ET.parse(xml_path).iter("testcase") if tc.get("name") == "TrainingPasses")
+    case = next(tc for tc in ET.parse(xml_path).iter("testcase") if tc.get("name") == testcase)
     props = {p.get("name"): p.get("value") for p in case.iter("property")}
-    if case.find("failure") is not None or case.find("error") is not None:
-        raise SystemExit(f"{sim}: TrainingPasses did not pass")
+    if case.find("failure") is not None or case.find("error") is not None or case.find("skipped") is not None:
+        raise SystemExit(f"{sim}: {toplevel} {testcase} did not pass")
     test_s = float(case.get("time"))
     cycles = float(props["sim_time_duration"]) / CLOCK_NS
-    jobs = parse_cycle_table(log)
+    cpu = re.findall(r"BENCH_CPU_S ([0-9.]+)", log)
+    jobs = parse_cycle_table(log) if toplevel == "pe_array" else []
     macs = sum(j["padded_macs"] for j in jobs)
     useful = sum(j["useful_macs"] for j in jobs)
     return {"sim": sim, "wall": wall, "test_s": test_s, "setup_s": wall - test_s, "cycles": cycles,
             "jobs": len(jobs), "macs": macs, "useful": useful, "load_before": load_before,
-            "load_after": os.getloadavg(), "sim_dir": Path(xml_path).parent}
+            "load_after": os.getloadavg(), "sim_dir": Path(xml_path).parent,
+            "cpu_s": float(cpu[-1]) if cpu else None}
+
+
+# --- the no-Python ceiling ------------------------------------------------------------------------------
+def ceiling_sources() -> list[str]:
+    sys.path.insert(0, str(ROOT / "tb"))
+    import runner
+    return runner.sources() + [str(ROOT / "tb/sv/pe_array_harness.sv"), str(ROOT / "tb/sv/pe_array_ceiling.sv")]
+
+
+def build_ceiling(sim: str, d: Path) -> list[str]:
+    """Build tb/sv/pe_array_ceiling.sv; returns the command that runs it."""
+    d.mkdir(parents=True, exist_ok=True)
+    if sim == "verilator":
+        verilator = shutil.which("verilator", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+        subprocess.run([verilator, "--binary", "--timing", "-O2", "--assert", "-Wno-fatal", "-Wno-lint",
+                        "-Wno-style", "--top-module", "pe_array_ceiling", "--Mdir", str(d / "obj"), "-j",
+                        str(os.cpu_count() or 1), *ceiling_sources()], check=True, capture_output=True)
+        return [str(d / "obj" / "Vpe_array_ceiling")]
+    subprocess.run(["iverilog", "-g2012", "-o", str(d / "ceiling.vvp"), "-s", "pe_array_ceiling",
+                    *ceiling_sources()], check=True, capture_output=True)
+    return ["vvp", "-n", str(d / "ceiling.vvp")]
+
+
+def timed(cmd: list[str]) -> tuple[float, float, str]:
+    """(wall s, CPU s of the child, stdout)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0 or "CEILING:" not in proc.stdout:
+        sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
+        raise SystemExit(f"ceiling failed: {' '.join(cmd)}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), proc.stdout
+
+
+def run_ceiling(cmd: list[str], stim: Path) -> dict:
+    batches = len(list(stim.glob("b*.len.hex")))
+    w0, c0, _ = timed(cmd + [f"+stim_dir={stim}", "+batches=0"])  # start-up alone
+    wall, cpu, out = timed(cmd + [f"+stim_dir={stim}", f"+batches={batches}"])
+    m = re.search(r"CEILING: (\d+) batches, (\d+) tiles checked, (\d+) cycles", out)
+    return {"batches": batches, "tiles": int(m.group(2)), "cycles": int(m.group(3)),
+            "wall": max(wall - w0, 1e-6), "cpu": max(cpu - c0, 1e-6), "startup": w0}
 
 
 # Where Python time goes: first matching pattern of a function's file wins.
@@ -125,75 +184,93 @@ def profile_groups(pstat: Path) -> tuple[float, list[tuple[str, float]], list[tu
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sims", default="icarus,verilator")
+    ap.add_argument("--sets", default="TrainingPasses,LayerTiles",
+                    help="job sets (tests of both benches); LayerTiles runs on Verilator only")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--profile", action="store_true", help="also a cProfile'd Verilator run")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per simulator; the median is reported")
-    ap.add_argument("--rtl-rev", default="", help="simulate rtl/ of this git revision (default: working tree)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each bench; the median is reported")
+    ap.add_argument("--profile", action="store_true", help="also a cProfile'd Verilator run of the old bench")
     ap.add_argument("--keep", default=str(ROOT / "sim_build/bench_sim"),
-                    help="copy the run logs and the profile here ('' = keep nothing)")
+                    help="copy the run logs here ('' = keep nothing)")
     ap.add_argument("--out", default=str(ROOT / "docs/results/sim_speed.md"))
+    ap.add_argument("--build", default="", help="build directory to reuse (default: a fresh temporary one)")
     args = ap.parse_args(argv)
 
-    results = []
+    def median(runs, key):
+        return sorted(runs, key=lambda r: r[key])[len(runs) // 2]
+
+    rows = []
     prof = None
+    load_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="flexblock-bench-sim-") as d:
-        rtl = None
-        if args.rtl_rev:  # a fixed snapshot of rtl/ (others may be editing the working tree)
-            rtl = Path(d) / "rev"
-            rtl.mkdir()
-            subprocess.run(f"git archive {args.rtl_rev} rtl | tar -x -C {rtl}", shell=True, check=True, cwd=ROOT)
-            rtl = rtl / "rtl"
+        d = args.build or d
+        build = Path(d) / "build"
         for sim in args.sims.split(","):
-            runs = []
-            for i in range(args.repeat):  # the first run builds; the test's wall time is the median run's
-                print(f"{sim}: {'building + ' if i == 0 else ''}running TrainingPasses "
-                      f"(load {os.getloadavg()[0]:.2f}) ...", flush=True)
-                runs.append(run_one(sim, args.seed, Path(d) / "build", rtl=rtl))
-                r = runs[-1]
-                print(f"  {r['cycles']:.0f} cycles in {r['test_s']:.2f} s test wall "
-                      f"({r['cycles'] / r['test_s']:.0f} cycles/s); build+start-up {r['setup_s']:.1f} s", flush=True)
-            r = dict(sorted(runs, key=lambda r: r["test_s"])[len(runs) // 2])
-            r["setup_s"] = runs[0]["setup_s"]
-            r["range"] = (min(x["cycles"] / x["test_s"] for x in runs), max(x["cycles"] / x["test_s"] for x in runs))
-            results.append(r)
+            print(f"{sim}: building the ceiling (load {os.getloadavg()[0]:.2f}) ...", flush=True)
+            t_build = time.monotonic()
+            ceiling_cmd = build_ceiling(sim, Path(d) / f"ceiling-{sim}")
+            print(f"  built in {time.monotonic() - t_build:.0f} s", flush=True)
+            for jobset in args.sets.split(","):
+                if jobset == "LayerTiles" and sim == "icarus":
+                    continue
+                print(f"{sim} {jobset}: bench (SV transactors) ...", flush=True)
+                fast = [run_one(sim, args.seed, build, testcase=jobset, toplevel="pe_array_harness",
+                                keep_stim=True) for _ in range(args.repeat)]
+                stim = fast[-1]["sim_dir"] / "stim"
+                print(f"{sim} {jobset}: ceiling (no Python) on the bench's {len(list(stim.glob('b*.len.hex')))} "
+                      f"batches ...", flush=True)
+                ceil = [run_ceiling(ceiling_cmd, stim) for _ in range(args.repeat)]
+                print(f"{sim} {jobset}: old per-cycle bench ...", flush=True)
+                old = [run_one(sim, args.seed, build, testcase=jobset) for _ in range(args.repeat)]
+                f, c, o = median(fast, "test_s"), median(ceil, "wall"), median(old, "test_s")
+                row = {"set": jobset, "sim": sim, "cycles": f["cycles"], "ceil_cycles": c["cycles"],
+                       "tiles": c["tiles"], "batches": c["batches"],
+                       "bench": f["cycles"] / f["test_s"], "ceiling": c["cycles"] / c["wall"],
+                       "bench_cpu": f["cycles"] / f["cpu_s"], "ceiling_cpu": c["cycles"] / c["cpu"],
+                       "old": o["cycles"] / o["test_s"], "load": (f["load_before"][0], o["load_after"][0])}
+                rows.append(row)
+                print(f"  bench {row['bench']:,.0f} cycles/s (CPU {row['bench_cpu']:,.0f}); ceiling "
+                      f"{row['ceiling']:,.0f} (CPU {row['ceiling_cpu']:,.0f}); ratio {row['bench'] / row['ceiling']:.2f} "
+                      f"(CPU {row['bench_cpu'] / row['ceiling_cpu']:.2f}); old bench {row['old']:,.0f}", flush=True)
         if args.profile:
-            print("verilator: cProfile'd re-run (build cached) ...", flush=True)
-            r = run_one("verilator", args.seed, Path(d) / "build", profile=True, rtl=rtl)
+            print("verilator: cProfile'd re-run of the old bench (build cached) ...", flush=True)
+            r = run_one("verilator", args.seed, build, profile=True)
             pstat = r["sim_dir"] / "cocotb.pstat"
             total, groups, funcs = profile_groups(pstat)
             prof = (r, total, groups, funcs, per_cycle(pstat, r["cycles"]))
-        if args.keep:  # logs (cycle_model.py --log sim_build/bench_sim/verilator.log), results, profile
-            shutil.copytree(Path(d) / "build", args.keep, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns("*.o", "*.a", "*.cpp", "*.h", "*.d", "*.gch", "obj_dir"))
-            print(f"kept logs, results and cocotb.pstat under {args.keep}")
+        if args.keep:
+            shutil.copytree(build, args.keep, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("*.o", "*.a", "*.cpp", "*.h", "*.d", "*.gch", "obj_dir",
+                                                          "*.hex", "*.vvp", "V*"))
+            print(f"kept logs under {args.keep}")
 
-    head = ("| simulator | cycles | test wall s | cycles/s (median) | cycles/s (range) | checked MACs/s (padded) "
-            "| useful MACs/s | build + start-up s | load 1-min before / after |")
-    lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for r in results:
-        lines.append(f"| {r['sim']} | {r['cycles']:.0f} | {r['test_s']:.2f} | {r['cycles'] / r['test_s']:,.0f} "
-                     f"| {r['range'][0]:,.0f} - {r['range'][1]:,.0f} "
-                     f"| {r['macs'] / r['test_s']:,.0f} | {r['useful'] / r['test_s']:,.0f} | {r['setup_s']:.1f} "
-                     f"| {r['load_before'][0]:.2f} / {r['load_after'][0]:.2f} |")
+    head_row = ("| job set | simulator | cycles | bench cycles/s | ceiling cycles/s | **ratio** | bench CPU cycles/s "
+                "| ceiling CPU cycles/s | ratio (CPU) | old per-cycle bench cycles/s | bench / old | load before / after |")
+    lines = [head_row, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        lines.append(f"| {r['set']} | {r['sim']} | {r['cycles']:,.0f} | {r['bench']:,.0f} | {r['ceiling']:,.0f} "
+                     f"| **{r['bench'] / r['ceiling']:.2f}** | {r['bench_cpu']:,.0f} | {r['ceiling_cpu']:,.0f} "
+                     f"| {r['bench_cpu'] / r['ceiling_cpu']:.2f} | {r['old']:,.0f} | {r['bench'] / r['old']:.1f}x "
+                     f"| {r['load'][0]:.2f} / {r['load'][1]:.2f} |")
     table = "\n".join(lines)
-    jobs = results[0]["jobs"] if results else 0
-    rev = args.rtl_rev and subprocess.run(["git", "rev-parse", "--short", args.rtl_rev], cwd=ROOT,
-                                          capture_output=True, text=True).stdout.strip()
-    text = [f"# Simulation speed: pe_array {ROWS}x{COLS}, K={K}, TrainingPasses (full bit-exact checking)\n",
-            f"RTL: {'git ' + rev if rev else 'working tree rtl/'}; seed {args.seed}; "
-            f"{time.strftime('%Y-%m-%d %H:%M')}.\n",
-            "Generated by `make bench-sim` (`scripts/bench_sim.py`). One simulator at a time on a shared 2-core "
-            f"machine (load shown), each run {args.repeat} times on one build: the median run is shown, with the "
-            "range. *cycles* = the test's simulated time / 10 ns; *test wall* = the test's wall "
-            "time from the cocotb results XML (excludes build, simulator start-up, imports); *checked MACs* = "
-            f"element products of all {jobs} jobs' tiles as computed and checked (ROWS*COLS*kblocks*K per tile); "
-            "*useful* = M*N*Kdim unpadded. Target (issue): >= 20,000 cycles/s on Verilator, 4x4, full checking.\n",
-            table, ""]
     print()
     print(table)
+    text = [f"# Simulation speed: pe_array {ROWS}x{COLS}, K={K}, every tile checked bit-exactly\n",
+            f"Generated by `make bench-sim` (`scripts/bench_sim.py --seed {args.seed} --repeat {args.repeat}`) on the "
+            f"2-core hdl machine, {time.strftime('%Y-%m-%d %H:%M')} UTC, shared with other users (1-minute load "
+            f"{load_start[0]:.1f} at the start; per row below).\n",
+            "Per job set and simulator, back to back in one run: **bench** = the project's bench "
+            "(`pe_array_harness`: pyuvm sequences, driver, monitor and scoreboard over the SystemVerilog "
+            "transactors of `tb/sv/pe_array_harness.sv`; Python wakes once per batch of jobs); **ceiling** = "
+            "`tb/sv/pe_array_ceiling.sv`, the same DUT and harness running the bench's own batches (kept with "
+            "`FLEXBLOCK_KEEP_STIM=1`) with no Python, results compared in SystemVerilog with the model's; "
+            "**old** = the per-cycle cocotb bench (`pe_array`, BFMs in Python every cycle). cycles/s = simulated "
+            "cycles / the test's wall time (bench: from the cocotb results XML; ceiling: the process less its "
+            "start-up); the CPU columns use CPU time instead (less sensitive to the other users' load). "
+            "**ratio = bench / ceiling**. LayerTiles (the real-layer jobs, ~79k cycles) runs on Verilator only.\n",
+            table, ""]
     if prof:
         r, total, groups, funcs, pc = prof
-        text += [f"## Python-side cost (cProfile, Verilator, seed {args.seed})\n",
+        text += [f"## Python-side cost of the old per-cycle bench (cProfile, Verilator, seed {args.seed})\n",
                  f"Profiled run: {r['cycles']:.0f} cycles in {r['test_s']:.1f} s test wall (cProfile overhead "
                  f"included); Python self time profiled: {total:.1f} s.\n",
                  "| where | self s | share |", "|---|---:|---:|"]
@@ -201,16 +278,13 @@ def main(argv=None) -> int:
         text += ["", "Per simulated cycle (calls / cycle; cumulative s over the run):\n",
                  "| what | calls/cycle | cum. s |", "|---|---:|---:|"]
         text += [f"| {label} | {n:.2f} | {ct:.2f} |" for label, n, ct in pc]
-        text += ["", "Top functions by self time:\n", "| function | self s | calls |", "|---|---:|---:|"]
-        text += [f"| `{f}` | {t:.2f} | {n} |" for f, t, n in funcs]
         text.append("")
-        print("\n".join(text[-(len(groups) + len(funcs) + len(pc) + 12):]))
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         keep = ""  # a hand-written analysis section survives re-generation
-        if out.exists() and "\n## Bottleneck analysis" in out.read_text():
-            keep = out.read_text()[out.read_text().index("\n## Bottleneck analysis"):]
+        if out.exists() and "\n## Analysis" in out.read_text():
+            keep = out.read_text()[out.read_text().index("\n## Analysis"):]
         out.write_text("\n".join(text) + "\n" + keep)
         print(f"wrote {out}")
     return 0

@@ -39,18 +39,28 @@ DUTS = {
     "fp_mac": "fp_mac_tests",
     "bf16_fp2bf16": "bf16_fp2bf16_tests",
     "neuroflix_fp2nf": "neuroflix_fp2nf_tests",
+    # pe_array inside SystemVerilog transactors (tb/sv/pe_array_harness.sv): the bench wakes once per batch
+    "pe_array_harness": "pe_array_fast_tests",
 }
+# Simulation-only tops and helpers (harnesses, the no-Python ceiling bench): tb/sv/, built with rtl/.
+TB_SV = TB / "sv"
 
 
-def sources() -> list[str]:
-    """rtl/*.sv, packages first (they must be compiled before their importers)."""
+def top_source(toplevel: str) -> Path:
+    return TB_SV / f"{toplevel}.sv" if (TB_SV / f"{toplevel}.sv").exists() else RTL / f"{toplevel}.sv"
+
+
+def sources(tb_sv: bool = False) -> list[str]:
+    """rtl/*.sv, packages first (they must be compiled before their importers); with tb_sv, tb/sv/*.sv too."""
     files = sorted(RTL.glob("*.sv"))
-    return [str(f) for f in sorted(files, key=lambda f: not f.stem.endswith("_pkg"))]
+    rtl = [str(f) for f in sorted(files, key=lambda f: not f.stem.endswith("_pkg"))]
+    # the ceiling benches (stand-alone tops with their own clock) are not part of a cocotb build
+    return rtl + ([str(f) for f in sorted(TB_SV.glob("*.sv")) if not f.stem.endswith("_ceiling")] if tb_sv else [])
 
 
 def top_interface(toplevel: str) -> list[str]:
     """Names of the top module's parameters and ports (ANSI header: `module name #(...) (...);`)."""
-    text = re.sub(r"//[^\n]*|/\*.*?\*/", "", (RTL / f"{toplevel}.sv").read_text(), flags=re.S)
+    text = re.sub(r"//[^\n]*|/\*.*?\*/", "", top_source(toplevel).read_text(), flags=re.S)
     header = re.search(rf"\bmodule\s+{toplevel}\s*(#\s*\((.*?)\)\s*)?\((.*?)\);", text, re.S)
     params = re.findall(r"\bparameter\b[^=,]*?(\w+)\s*=", header.group(2) or "")
     ports = [re.findall(r"\w+", decl)[-1] for decl in header.group(3).split(",") if decl.strip()]
@@ -133,7 +143,7 @@ def run(toplevel: str, sim: str = "icarus", testcase: str | None = None, seed: i
     """Run the DUT's tests; raises (SystemExit) on any failure. Returns the results XML path."""
     if toplevel not in DUTS:
         raise SystemExit(f"unknown TOPLEVEL '{toplevel}'; known: {', '.join(DUTS)}")
-    if not (RTL / f"{toplevel}.sv").exists():
+    if not top_source(toplevel).exists():
         raise SystemExit(f"TOPLEVEL '{toplevel}' is not built yet: rtl/{toplevel}.sv does not exist")
     if testcase:
         select_tests(toplevel, testcase)
@@ -183,7 +193,7 @@ def run(toplevel: str, sim: str = "icarus", testcase: str | None = None, seed: i
     try:
         return cocotb_run(
             simulator=sim,
-            verilog_sources=sources(),
+            verilog_sources=sources(tb_sv=top_source(toplevel).parent == TB_SV),
             toplevel=toplevel,
             module=DUTS[toplevel],
             python_search=[str(TB), str(ROOT)],

@@ -39,3 +39,19 @@ def test_verilator_lint_all_of_rtl():
     res = subprocess.run([_verilator(), "--lint-only", "-Wall", f"-I{runner.RTL}", *runner.sources()],
                          capture_output=True, text=True)
     assert res.returncode == 0 and "%Warning" not in res.stderr, res.stderr
+
+
+TB_TOPS = [("pe_array_harness", {}), ("pe_array_harness", {"ROWS": 3, "COLS": 1}),  # odd slots: padded flags
+           ("pe_array_ceiling", {})]
+
+
+@pytest.mark.parametrize("top,params", TB_TOPS, ids=[t + "".join(f"-{k}{v}" for k, v in p.items()) for t, p in TB_TOPS])
+def test_tb_sv_lint(top, params):
+    """The simulation-only SystemVerilog of tb/sv (transactor harness, ceiling bench) is warning-free too."""
+    files = runner.sources() + [str(f) for f in sorted(runner.TB_SV.glob("*.sv"))]
+    res = subprocess.run([_verilator(), "--lint-only", "-Wall", "--timing", f"-I{runner.RTL}", "--top-module", top,
+                          *(f"-G{k}={v}" for k, v in params.items()), *files], capture_output=True, text=True)
+    assert res.returncode == 0 and "%Warning" not in res.stderr, res.stderr
+    res = subprocess.run(["iverilog", "-g2012", "-t", "null", "-s", top, *(f"-P{top}.{k}={v}" for k, v in params.items()),
+                          *files], capture_output=True, text=True)
+    assert res.returncode == 0 and "error" not in res.stderr.lower(), res.stderr

@@ -25,6 +25,8 @@ CONFIGS = [
     ("pe_array", {}),
     ("pe_array", {"ROWS": 2, "COLS": 3}),
     ("pe_array", {"ROWS": 1, "COLS": 1, "K": 32}),
+    ("pe_array_harness", {}),                  # pe_array in SystemVerilog transactors: Python wakes per batch
+    ("pe_array_harness", {"ROWS": 2, "COLS": 3}),  # flags of 2 x 3 slots padded to whole bytes in the files
     ("flexblock_core", {}),
     ("flexblock_core", {"ROWS": 2, "COLS": 2, "DEPTH": 160, "BDEPTH": 40}),  # small array and buffers
     ("bm_mac", {}),                                             # BM8 (e2m5 / e4m3), block 16
