@@ -33,6 +33,7 @@ DUTS = {
     "bm_fp2bm": "bm_fp2bm_tests",
     "bf16_mac": "bf16_mac_tests",
     "neuroflix_mac": "neuroflix_mac_tests",
+    "range_bn": "range_bn_tests",
 }
 
 

@@ -34,6 +34,7 @@ CONFIGS = [
     ("bf16_mac", {"N": 1}),
     ("neuroflix_mac", {}),
     ("neuroflix_mac", {"G": 3}),
+    ("range_bn", {}),
 ]
 
 
