@@ -312,3 +312,64 @@ def traffic_bytes(n: int, channels: int, unit: str, mode_bits: int = 8) -> dict:
     passes = {"stats (read x)": elems * rd, "normalize (read x)": elems * rd, "normalize (write y)": elems * wr}
     passes["total"] = sum(passes.values())
     return passes
+
+
+# --- the FP32 BN baseline unit (rtl/bn_fp32.sv), bit-exact: binary32 IEEE arithmetic, RNE -------------------
+CANONICAL_NAN = 0x7FC00000
+
+
+def _canon(v: np.ndarray) -> np.ndarray:
+    """float32 values with every NaN made the canonical quiet NaN (as rtl/fp32_add.sv and fp32_mul.sv)."""
+    v = np.asarray(v, np.float32)
+    return np.where(np.isnan(v), np.uint32(CANONICAL_NAN).view(np.float32), v).astype(np.float32)
+
+
+def _f32(bits) -> np.ndarray:
+    return np.asarray(bits, np.uint32).view(np.float32)
+
+
+def _bits(v) -> np.ndarray:
+    return _canon(v).view(np.uint32)
+
+
+@dataclass
+class Fp32Stats:
+    mean: np.ndarray   # float32 values
+    var: np.ndarray
+    rstd: np.ndarray
+    a: np.ndarray
+
+
+def bn_fp32_statistics(x1, gamma, inv_n, eps) -> Fp32Stats:
+    """Pass 1 and the scale of the baseline, per channel (binary32 bit patterns in, NaNs canonical):
+    s1 = sum x, s2 = sum RNE(x*x) in stream order; mean = s1 * inv_n, var = max(s2 * inv_n - mean*mean, 0),
+    rstd = 1 / sqrt(var + eps) (two roundings), a = gamma * rstd; every operation one IEEE rounding."""
+    with np.errstate(all="ignore"):
+        x1 = _f32(x1)
+        s1 = np.zeros(x1.shape[1], np.float32)
+        s2 = np.zeros(x1.shape[1], np.float32)
+        for row in x1:
+            s1 = _canon(s1 + row)
+            s2 = _canon(s2 + _canon(row * row))
+        inv = np.float32(_f32(np.uint32(inv_n)))
+        mean = _canon(s1 * inv)
+        ex2 = _canon(s2 * inv)
+        var = _canon(ex2 - _canon(mean * mean))
+        var = np.where(var < 0, np.float32(0), var).astype(np.float32)
+        den = _canon(var + np.float32(_f32(np.uint32(eps))))
+        rstd = _canon(np.float32(1) / _canon(np.sqrt(den)))
+        a = _canon(_f32(gamma) * rstd)
+    return Fp32Stats(mean, var, rstd, a)
+
+
+def bn_fp32_normalize(x2, st: Fp32Stats, beta) -> np.ndarray:
+    """Pass 2: y = RNE(RNE(RNE(x - mean) * a) + beta), binary32 bits (n, C)."""
+    with np.errstate(all="ignore"):
+        t = _canon(_f32(x2) - st.mean)
+        p = _canon(t * st.a)
+        return _bits(p + _f32(beta))
+
+
+def bn_fp32_forward(x1, gamma, beta, inv_n, eps, x2=None) -> np.ndarray:
+    st = bn_fp32_statistics(x1, gamma, inv_n, eps)
+    return bn_fp32_normalize(x1 if x2 is None else x2, st, beta)

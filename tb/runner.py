@@ -34,6 +34,7 @@ DUTS = {
     "bf16_mac": "bf16_mac_tests",
     "neuroflix_mac": "neuroflix_mac_tests",
     "range_bn": "range_bn_tests",
+    "bn_fp32": "bn_fp32_tests",
 }
 
 
