@@ -35,6 +35,7 @@ CONFIGS = [
     ("neuroflix_mac", {}),
     ("neuroflix_mac", {"G": 3}),
     ("range_bn", {}),
+    ("bn_fp32", {}),
 ]
 
 
