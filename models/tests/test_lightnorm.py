@@ -212,3 +212,59 @@ def test_traffic():
     g = ln.traffic_bytes(n, c, "lightnorm", mode_bits=8)
     assert f["total"] == 12 * n * c
     assert g["total"] == n * c * (2 * 10 / 8 + (8 + 8 * 9) / 64)
+
+
+# --- the FP32 BN baseline against binary32 rounding done with Fractions (oracle.round_f32) -----------------
+def _oracle_bn_fp32(col1, col2, gamma, beta, inv_n, eps):
+    """One channel, from the spec's operation order, every step rounded by oracle.round_f32 (finite only)."""
+    from fractions import Fraction
+    from math import isqrt
+    v = oracle.f32_value
+    r = oracle.round_f32
+    s1 = s2 = 0
+    for b in col1:
+        s1 = r(v(s1) + v(b))
+        s2 = r(v(s2) + v(r(v(b) * v(b))))
+    mean = r(v(s1) * v(inv_n))
+    ex2 = r(v(s2) * v(inv_n))
+    var = r(v(ex2) - v(r(v(mean) * v(mean))))
+    if v(var) < 0:
+        var = 0
+    den = v(r(v(var) + v(eps)))
+    assert den > 0
+    k = 200
+    root = Fraction(isqrt((den * (1 << (2 * k))).__floor__()), 1 << k)  # floor at 2^-200: never on a tie
+    sq = r(root)
+    rstd = r(1 / v(sq))
+    a = r(v(gamma) * v(rstd))
+    out = []
+    for b in col2:
+        t = r(v(b) - v(mean))
+        p = r(v(t) * v(a))
+        out.append(r(v(p) + v(beta)))
+    return out
+
+
+def test_bn_fp32_against_oracle(rng):
+    for n in (1, 5, 16, 33):
+        x = (rng.standard_normal((n, 8)) * 10.0 ** rng.integers(-3, 3, 8) + rng.standard_normal(8)).astype(np.float32)
+        x[:, 0] = np.float32(2.5)                        # constant channel: var = 0, rstd = 1/sqrt(eps)
+        gamma = rng.uniform(0.5, 2, 8).astype(np.float32)
+        beta = rng.standard_normal(8).astype(np.float32)
+        bits = lambda a: np.asarray(a, np.float32).view(np.uint32)  # noqa: E731
+        inv_n, eps = int(bits(np.float32(1 / n))), int(bits(np.float32(1e-5)))
+        got = ln.bn_fp32_forward(bits(x), bits(gamma), bits(beta), inv_n, eps)
+        for ch in range(8):
+            want = _oracle_bn_fp32(bits(x[:, ch]).tolist(), bits(x[:, ch]).tolist(), int(bits(gamma)[ch]),
+                                   int(bits(beta)[ch]), inv_n, eps)
+            assert got[:, ch].tolist() == want, (n, ch)
+
+
+def test_bn_fp32_specials():
+    """IEEE behaviour, NaNs canonical: eps = 0 on a constant channel (0 * Inf = NaN), NaN / Inf inputs."""
+    bits = lambda a: np.asarray(a, np.float32).view(np.uint32)  # noqa: E731
+    x = np.ones((4, 8), np.float32)
+    x[1, 1] = np.nan
+    x[2, 2] = np.inf
+    y = ln.bn_fp32_forward(bits(x), bits(np.ones(8)), bits(np.zeros(8)), int(bits(np.float32(0.25))), 0)
+    assert (y == ln.CANONICAL_NAN).all()  # channel 0 etc.: rstd = Inf, 0 * Inf; channels 1, 2: NaN stats
