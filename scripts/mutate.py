@@ -72,6 +72,16 @@ TARGETS: dict[str, tuple[float, tuple[str, ...]]] = {
     "fast_mac.sv":        (2.0, ("fast_mac", "fast_array")),
     "fast_array.sv":      (0.5, ("fast_array",)),
     "fast_fp2bfp.sv":     (2.0, ("fast_fp2bfp",)),
+    "lightnorm_pkg.sv":   (2.0, ("range_bn",)),
+    "fp10_add.sv":        (1.5, ("range_bn",)),
+    "fp10_mul.sv":        (1.5, ("range_bn",)),
+    "fp10_recip.sv":      (1.0, ("range_bn",)),
+    "range_bn_lane.sv":   (2.0, ("range_bn",)),
+    "range_bn_bfp.sv":    (1.5, ("range_bn",)),
+    "range_bn.sv":        (1.0, ("range_bn",)),
+    "fp32_mul.sv":        (2.0, ("bn_fp32",)),
+    "bn_fp32_lane.sv":    (2.0, ("bn_fp32",)),
+    "bn_fp32.sv":         (1.0, ("bn_fp32",)),
 }
 
 # Parameter sets per DUT. 'default' is one run per DUT; 'regression' adds the other sets of tb/test_rtl.py
@@ -88,6 +98,8 @@ REGRESSION_CONFIGS = {
     "fast_mac": [{}, {"EW": 4}],
     "fast_array": [{}, {"ROWS": 3, "COLS": 1, "EW": 4}],
     "fast_fp2bfp": [{}, {"EW": 4, "G": 12, "SR_SEED": 0x1234}],
+    "range_bn": [{}],
+    "bn_fp32": [{}],
 }
 
 
