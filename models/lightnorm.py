@@ -298,7 +298,7 @@ def bn_backward(dy, cache):
 # --- off-chip traffic per BN layer ------------------------------------------------------------------------
 def range_bn_cycles(n: int, channels: int, nw: int = 16) -> int:
     """Cycles of range_bn for one layer: per group of 8 channels, 1 configuration + 2n beats + the
-    1 + (34 + NW) + 1 cycles between the passes (docs/spec.md LN.4). bn_fp32 takes 2n + 1 + 103."""
+    1 + (34 + NW) + 1 cycles between the passes (docs/spec.md LN.4). bn_fp32 takes 1 + 2n + 101."""
     groups = -(-channels // LANES)
     return groups * (1 + 2 * n + 36 + nw)
 
