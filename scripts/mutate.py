@@ -78,6 +78,16 @@ TARGETS: dict[str, tuple[float, tuple[str, ...]]] = {
     "fp_mac.sv":          (1.5, ("fp_mac",)),
     "bf16_fp2bf16.sv":    (1.0, ("bf16_fp2bf16",)),
     "neuroflix_fp2nf.sv": (2.0, ("neuroflix_fp2nf",)),
+    "lightnorm_pkg.sv":   (2.0, ("range_bn",)),
+    "fp10_add.sv":        (1.5, ("range_bn",)),
+    "fp10_mul.sv":        (1.5, ("range_bn",)),
+    "fp10_recip.sv":      (1.0, ("range_bn",)),
+    "range_bn_lane.sv":   (2.0, ("range_bn",)),
+    "range_bn_bfp.sv":    (1.5, ("range_bn",)),
+    "range_bn.sv":        (1.0, ("range_bn",)),
+    "fp32_mul.sv":        (2.0, ("bn_fp32",)),
+    "bn_fp32_lane.sv":    (2.0, ("bn_fp32",)),
+    "bn_fp32.sv":         (1.0, ("bn_fp32",)),
 }
 
 # Parameter sets per DUT. 'default' is one run per DUT; 'regression' adds the other sets of tb/test_rtl.py
@@ -100,6 +110,8 @@ REGRESSION_CONFIGS = {
     "fp_mac": [{}, {"E": 8, "M": 23}],
     "bf16_fp2bf16": [{}],
     "neuroflix_fp2nf": [{}],
+    "range_bn": [{}],
+    "bn_fp32": [{}],
 }
 
 

@@ -41,6 +41,8 @@ DUTS = {
     "neuroflix_fp2nf": "neuroflix_fp2nf_tests",
     # pe_array inside SystemVerilog transactors (tb/sv/pe_array_harness.sv): the bench wakes once per batch
     "pe_array_harness": "pe_array_fast_tests",
+    "range_bn": "range_bn_tests",
+    "bn_fp32": "bn_fp32_tests",
 }
 # Simulation-only tops and helpers (harnesses, the no-Python ceiling bench): tb/sv/, built with rtl/.
 TB_SV = TB / "sv"

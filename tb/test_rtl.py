@@ -47,6 +47,8 @@ CONFIGS = [
     ("fp_mac", {"E": 8, "M": 23}),   # binary32
     ("bf16_fp2bf16", {}),            # FP32 -> bfloat16 RNE, 4 per beat
     ("neuroflix_fp2nf", {}),         # FP32 -> FX4 / FX8 / E5M2 / FP16 with the tensor scale, 8 per beat
+    ("range_bn", {}),
+    ("bn_fp32", {}),
 ]
 
 

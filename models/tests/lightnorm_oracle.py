@@ -1,0 +1,94 @@
+"""An independent exact oracle for the LightNorm section of docs/spec.md, written from the spec text with
+Python ints and fractions.Fraction: one channel at a time, one value at a time. Nothing here calls
+models.lightnorm or numpy; the BFP output conversion is oracle.py's (itself independent of the model).
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .oracle import pow2
+
+CHUNKS = 8
+
+
+class Format:
+    """A binary format with `ew` exponent and `mw` fraction bits: subnormals, Inf/NaN at the top exponent."""
+
+    def __init__(self, ew: int, mw: int):
+        self.ew, self.mw = ew, mw
+        self.bias = 2 ** (ew - 1) - 1
+        self.top = 2 ** ew - 1
+
+    def value(self, bits: int):
+        """Exact value as a Fraction, or the strings 'nan' / '+inf' / '-inf'."""
+        s = (bits >> (self.ew + self.mw)) & 1
+        e = (bits >> self.mw) % 2 ** self.ew
+        f = bits % 2 ** self.mw
+        if e == self.top:
+            return "nan" if f else ("-inf" if s else "+inf")
+        if e == 0:
+            v = Fraction(f, 2 ** self.mw) * pow2(1 - self.bias)
+        else:
+            v = (1 + Fraction(f, 2 ** self.mw)) * pow2(e - self.bias)
+        return -v if s else v
+
+    def largest(self) -> Fraction:
+        return (2 - Fraction(1, 2 ** self.mw)) * pow2(self.bias)
+
+    def rtz(self, v: Fraction) -> int:
+        """The format value nearest v toward zero (saturating), as bits; a zero is +0."""
+        a = abs(v)
+        if a >= self.largest():
+            out = ((self.top - 1) << self.mw) | (2 ** self.mw - 1)
+        else:
+            e = 1 - self.bias  # the binade of a, at least the smallest normal one
+            while a >= pow2(e + 1):
+                e += 1
+            step = pow2(e - self.mw)
+            k = int(a / step)  # floor, a >= 0
+            if k == 0:
+                return 0
+            if k < 2 ** self.mw:          # only in the lowest binade: a subnormal
+                out = k
+            else:
+                out = ((e + self.bias) << self.mw) | (k - 2 ** self.mw)
+        return out | (1 << (self.ew + self.mw)) if v < 0 else out
+
+    def finite(self, bits: int) -> bool:
+        return not isinstance(self.value(bits), str)
+
+
+def channel(xs1, xs2, gamma: int, beta: int, c: int, eps: int, fmt: Format):
+    """One channel through the unit: pass-1 values xs1, pass-2 values xs2 (format bits). Returns the
+    list of pass-2 outputs, each a Fraction or 'nan', and the intermediate values."""
+    n = len(xs1)
+    vals = [fmt.value(b) for b in xs1]
+    bad = any(isinstance(v, str) for v in vals) or not all(fmt.finite(b) for b in (gamma, beta, c, eps))
+    if bad:
+        return ["nan"] * len(xs2), {"poison": True}
+    # chunks: j covers indices floor(j n / 8) .. floor((j+1) n / 8) - 1, empty ones add nothing
+    smax = smin = Fraction(0)
+    for j in range(CHUNKS):
+        lo, hi = j * n // CHUNKS, (j + 1) * n // CHUNKS
+        if hi > lo:
+            smax += max(vals[lo:hi])
+            smin += min(vals[lo:hi])
+    total = sum(vals, Fraction(0))
+    mean = fmt.rtz(total / n) if n else 0
+    d = fmt.rtz((smax - smin) * fmt.value(c))
+    den = fmt.rtz(fmt.value(d) + fmt.value(eps))
+    dv = fmt.value(den)
+    scale = fmt.rtz(1 / dv) if dv != 0 else fmt.rtz(fmt.largest())
+    a = fmt.rtz(fmt.value(gamma) * fmt.value(scale))
+    outs = []
+    for b in xs2:
+        x = fmt.value(b)
+        if isinstance(x, str):
+            outs.append("nan")
+            continue
+        t = fmt.rtz(x - fmt.value(mean))
+        p = fmt.rtz(fmt.value(t) * fmt.value(a))
+        z = fmt.rtz(fmt.value(p) + fmt.value(beta))
+        outs.append(fmt.value(z))
+    return outs, {"poison": False, "mean": mean, "d": d, "den": den, "scale": scale, "a": a,
+                  "smax": smax, "smin": smin, "sum": total}

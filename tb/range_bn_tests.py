@@ -1,0 +1,93 @@
+"""range_bn tests. One alone: `make sim TOPLEVEL=range_bn TESTCASE=<name> [SEED=n] [SIM=verilator] [WAVES=1]`."""
+from __future__ import annotations
+
+import cocotb
+import numpy as np
+import pyuvm
+from pyuvm import uvm_factory
+
+from fbuvm import seeds
+from fbuvm.components import FlexBlockTest, WrongModelScoreboard
+from range_bn_env import G, RangeBnEnv, RangeBnScoreboard, make_job, run_job, run_jobs
+
+
+class RangeBnBase(FlexBlockTest):
+    env_class = RangeBnEnv
+    kinds = ("random",)
+    count = 6
+
+    async def body(self):
+        await run_jobs(self.env, "jobs", seeds.scaled(self.count), self.kinds)
+
+
+@pyuvm.test()
+class RandomJobs(RangeBnBase):
+    """Jobs of n = 1..48 values per channel (chunks that do and do not divide n, n below the chunk count),
+    lanes of different scales and offsets, every output mode."""
+
+
+@pyuvm.test()
+class CornerChannels(RangeBnBase):
+    """Constant channels, zero channels, full-range and saturating channels, subnormal values, NaN and Inf
+    in pass 1 (the channel is NaN), bad parameters (NaN gamma, Inf beta, Inf c, eps = 0) and pass-2 data
+    that differs from pass 1 (NaN/Inf there: that element only)."""
+    kinds = ("corner", "params", "restream")
+    count = 8
+
+
+@pyuvm.test()
+class EmptyAndLongJobs(RangeBnBase):
+    """An empty job (n = 0: the configuration only), then a long job (n = 200) between short ones."""
+
+    async def body(self):
+        rng = seeds.rng("long")
+        empty = make_job(rng, "empty", n=1)
+        empty.x1 = empty.x2 = np.zeros((0, G), np.int64)
+        await run_job(self.env, empty)
+        await run_job(self.env, make_job(rng, "short", n=3))
+        await run_job(self.env, make_job(rng, "long", "corner", n=120))
+        await run_job(self.env, make_job(rng, "after", n=9))
+
+
+@pyuvm.test()
+class BackPressure(RangeBnBase):
+    idle, backpressure = "random", "bursty"
+
+
+@pyuvm.test()
+class HeavyBackPressure(RangeBnBase):
+    idle, backpressure = "none", "heavy"
+    count = 5
+
+
+@pyuvm.test()
+class ResetMidStream(RangeBnBase):
+    """A reset in the middle of a channel (pass 1, between the passes or pass 2): the job is dropped, the
+    next one starts clean."""
+    idle, backpressure = "random", "random"
+
+    async def body(self):
+        task = cocotb.start_soon(run_jobs(self.env, "before", seeds.scaled(6)))
+        await self.env.clock.cycles(int(seeds.rng("reset").integers(10, 300)))
+        await self.env.clock.reset()
+        await task  # the job cut by the reset is dropped whole (its items are stale), the rest run
+        await run_jobs(self.env, "after", seeds.scaled(3))
+
+
+class _NoInvalidFlagScoreboard(WrongModelScoreboard, RangeBnScoreboard):
+    """A deliberately wrong model: NaN outputs (poisoned channels, NaN/Inf values) convert without the
+    block's invalid flag."""
+
+    def corrupt(self, expected):
+        return {**expected, "flags": expected["flags"] & ~1}
+
+
+@pyuvm.test()
+class ScoreboardCatchesWrongModel(RangeBnBase):
+    """The scoreboard must catch a model that drops the invalid flag of NaN outputs, on the first output
+    it gets wrong."""
+    kinds = ("corner", "params")
+
+    def build_phase(self):
+        uvm_factory().set_type_override_by_type(RangeBnScoreboard, _NoInvalidFlagScoreboard)
+        super().build_phase()
