@@ -108,8 +108,8 @@ class Mutant:
     duts: tuple[str, ...] = ()
 
     @property
-    def id(self) -> str:
-        return f"{self.file}:{self.line}:{self.op}@{self.col}"
+    def id(self) -> str:   # a swap may have several replacements at one place: they are told apart
+        return f"{self.file}:{self.line}:{self.op}@{self.col}" + (f"->{self.after}" if self.kind == "swap" else "")
 
 
 def literal_mutants(code: str, start: int, delta: int):
@@ -178,7 +178,7 @@ def control_edits(op: str, repl: str, code: str, start: int, names: set[str]):
                 swap = {"valid": "ready", "ready": "valid"}
                 others = ["_".join(swap.get(p, p) for p in parts)]
             else:   # another stream's handshake: same name with a different first part (a_ready -> b_ready)
-                if len(parts) < 2 or not ({"valid", "ready"} & set(parts)):
+                if len(parts) < 2 or not ({"valid", "ready"} & set(parts[1:])):
                     continue
                 others = sorted(n for n in names if n != name and n.split("_")[1:] == parts[1:]
                                 and len(n.split("_")) == len(parts))
