@@ -76,6 +76,12 @@ def test_every_operator_class_has_candidates_in_the_rtl(candidates):
     assert cfg_ready
 
 
+def test_control_signals_are_signals_not_constants():
+    assert operators.is_control("cfg_ready") and operators.is_control("busy_q") and operators.is_control("a_valid")
+    assert not operators.is_control("S_IDLE")    # a state constant: 'stuck at 0' of it is no fault model
+    assert not operators.is_control("kdim") and not operators.is_control("begin")
+
+
 SNIPPET = """module m (input logic clk, input logic a_valid, output logic a_ready, input logic b_valid,
   output logic b_ready, output logic [3:0] q);
   logic busy_q;

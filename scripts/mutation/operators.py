@@ -91,7 +91,8 @@ ASSIGN = re.compile(r"(?P<pre>(?:^|\bbegin\b|\belse\b|;|\)|:)\s*)(?P<assign>assi
 
 
 def is_control(name: str) -> bool:
-    return name not in KEYWORDS and bool(CONTROL_WORDS & set(name.lower().split("_")))
+    """A signal (not an upper-case constant such as the state S_IDLE) named like a handshake or control."""
+    return name not in KEYWORDS and not name.isupper() and bool(CONTROL_WORDS & set(name.lower().split("_")))
 
 
 @dataclass

@@ -35,7 +35,9 @@ def by(results: list, key: str) -> dict[str, dict]:
 def rate_table(results: list, key: str, title: str, candidates: dict[str, int] | None = None) -> str:
     head = f"| {title} |" + (" candidates |" if candidates else "") + " run | killed | timeout | survived | invalid | kill rate |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for k, s in by(results, key).items():
+    groups = by(results, key)
+    for k in sorted(set(groups) | set(candidates or {})):   # a file/class with candidates but none run: a gap
+        s = groups.get(k) or summary([])
         rate = f"{s['kill_rate']:.1%}" if s["kill_rate"] is not None else "n/a"
         cand = f" {candidates.get(k, 0)} |" if candidates else ""
         lines.append(f"| {k} |{cand} {s['total']} | {s['killed']} | {s['timeout']} | {s['survived']} | "
