@@ -23,7 +23,8 @@ RUNS   ?= 5
 SCALE  ?= 3
 SHARD  ?=
 
-.PHONY: setup sim test test-model regress coverage coverage-code waves lint bench train clean help known-bugs
+.PHONY: setup sim test test-model regress coverage coverage-code waves lint bench train clean help \
+        known-bugs mutate mutate-merge merge-shards fusesoc-lint
 
 help:
 	@sed -n '1,5p' Makefile
@@ -74,6 +75,10 @@ coverage-code: setup
 lint: setup
 	$(PY) -m pytest -q tb/test_lint.py
 
+# the FuseSoC core's lint target (flexblock.core: Verilator --lint-only -Wall through Edalize)
+fusesoc-lint: setup
+	$(VENV)/bin/fusesoc --cores-root . run --build-root sim_build/fusesoc --target lint flexblock
+
 # make train: the full report in docs/results/training.*; QUICK=1: a smoke run (1 seed, 10 epochs) into
 # sim_build/training_quick.*
 train: setup
@@ -82,10 +87,22 @@ train: setup
 bench: setup
 	$(PY) scripts/bench_model.py
 
-# mutation check (scripts/mutate.py): each mutant against its DUTs' benches with every parameter set of
-# the quick regression, on Icarus: make mutate [MUTANTS=N] [SEED=n]
+# mutation check (scripts/mutate.py, scripts/mutation/): each mutant against its DUTs' benches with every
+# parameter set of the quick regression, on Icarus, one simulation at a time:
+#   make mutate [MUTANTS=N|all] [SHARD=i/n] [SEED=n]   (a sample stratified by file; all: every candidate)
+#   make mutate-merge [DIR=sim_build/mutation]         (the shards' reports -> report.md with per-file kill rates)
 mutate: setup
-	$(PY) scripts/mutate.py --configs regression $(if $(MUTANTS),--max $(MUTANTS)) $(if $(SEED),--seed=$(SEED))
+	$(PY) scripts/mutate.py --configs regression $(if $(MUTANTS),--max $(MUTANTS)) $(if $(SEED),--seed=$(SEED)) \
+	  $(if $(SHARD),--shard $(SHARD))
+
+mutate-merge: setup
+	$(PY) scripts/mutate.py --merge $(or $(DIR),sim_build/mutation)
+
+# merge the results of regression shards (one sub-directory per shard: junit*.xml, coverage/, code_coverage/)
+# into DIR/merged: make merge-shards DIR=shards   (what the CI workflow's merge job runs)
+merge-shards: setup
+	@test -n "$(DIR)" || { echo "usage: make merge-shards DIR=<directory with one sub-directory per shard>"; exit 2; }
+	$(PY) scripts/merge_shards.py $(DIR)
 
 # hand-made bugs of each class (throughput, stall rule, configuration, rounding boundaries, drops), each
 # applied to a copy of rtl/: its named test must fail for the stated reason (docs/results/known_bugs.md)

@@ -37,6 +37,7 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("run", range(runs), ids=[f"run{i}" for i in range(runs)])
 
 
+@pytest.hookimpl(trylast=True)  # after -k / -m deselection, so the shards split what is actually selected
 def pytest_collection_modifyitems(config, items):
     shard = config.getoption("--shard")
     if not shard:

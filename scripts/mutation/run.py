@@ -1,0 +1,218 @@
+"""Running one mutant: a copy of the rtl/ snapshot with one line changed, compiled by iverilog, then the
+benches of the DUTs that contain the file (tb/runner.py with FLEXBLOCK_RTL_DIR / FLEXBLOCK_BUILD_DIR), one
+simulation at a time, until a test fails.
+
+result: 'invalid' (iverilog does not compile it, or a DUT build fails), 'killed' (a test failed: by which),
+'timeout' (a run went past its time limit without a test failing: NOT a kill, since a mutant that only
+slows the design down must be caught by a test that checks cycle counts), 'survived' (every test passed).
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .operators import Mutant
+from .targets import OUT, ROOT, RTL
+
+
+@dataclass
+class Result:
+    id: str
+    file: str
+    line: int
+    op: str
+    kind: str
+    before: str
+    after: str
+    original: str
+    mutated: str
+    duts: list
+    result: str = "pending"           # killed / survived / invalid / timeout
+    killed_by: list = field(default_factory=list)
+    runs: list = field(default_factory=list)   # {dut, params, status, seconds, failed, log}
+    rtl_assertions: list = field(default_factory=list)  # RTL assertion messages seen ($error / $fatal)
+    detail: str = ""
+    seconds: float = 0.0
+    diff: str = ""
+
+
+def sources(rtl: Path) -> list[str]:
+    files = sorted(rtl.glob("*.sv"))
+    return [str(f) for f in sorted(files, key=lambda f: not f.stem.endswith("_pkg"))]
+
+
+def compile_check(rtl: Path, duts: tuple[str, ...], cwd: Path) -> str | None:
+    """None if iverilog elaborates every DUT top, else its first error lines."""
+    cmd = ["iverilog", "-g2012", "-t", "null", *sum((["-s", d] for d in duts), []), *sources(rtl)]
+    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
+    if p.returncode == 0:
+        return None
+    lines = [ln for ln in (p.stderr + p.stdout).splitlines() if ln.strip()]
+    return "\n".join(lines[:6]) or f"iverilog exit {p.returncode}"
+
+
+ASSERTION = re.compile(r"(?:ERROR|FATAL): [^\s]*\.sv:\d+: .*")  # $error / $fatal of an RTL assertion
+
+
+def run_dut(dut: str, params: dict, rtl: Path, build: Path, seed: int, timeout: float, log: Path,
+            test: str | None = None) -> dict:
+    """One `tb/runner.py <dut> [--testcase test]` simulation of the RTL in `rtl` (all of the DUT's tests, or
+    the one named). status: pass / fail / timeout / build-error."""
+    cmd = [sys.executable, str(ROOT / "tb" / "runner.py"), dut, "--sim", "icarus", "--seed", str(seed)]
+    if test:
+        cmd += ["--testcase", f"^{bench_module(dut)}\\.{test}$"]
+    for k, v in params.items():
+        cmd += ["-P", f"{k}={v}"]
+    env = dict(os.environ, FLEXBLOCK_RTL_DIR=str(rtl), FLEXBLOCK_BUILD_DIR=str(build))
+    for var in ("SIM", "FLEXBLOCK_TESTCASE", "COCOTB_TEST_FILTER", "TESTCASE", "WAVES", "FLEXBLOCK_SCALE"):
+        env.pop(var, None)
+    for stale in build.rglob("*results.xml"):   # an earlier test's results in the same build directory
+        stale.unlink()
+    t0 = time.monotonic()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as fh:
+        fh.write("$ " + " ".join(cmd) + "\n")
+        fh.flush()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            rc = proc.wait(timeout=timeout)
+            status = None
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)   # our own process group: the runner and its vvp
+            proc.wait()
+            rc, status = None, "timeout"
+    seconds = time.monotonic() - t0
+    text = log.read_text(errors="replace")
+    failed, passed = [], []
+    for xml in build.rglob("*results.xml"):
+        try:
+            tree = ET.parse(xml)
+        except ET.ParseError:
+            continue
+        for tc in tree.iter("testcase"):
+            name = tc.get("name") or "?"
+            (failed if tc.find("failure") is not None or tc.find("error") is not None else passed).append(name)
+    if status is None:
+        if rc == 0:
+            status = "pass"
+        elif not list(build.rglob("*.vvp")):
+            status = "build-error"          # the cocotb build (iverilog with these parameters) failed
+        else:
+            status = "fail"
+            if not failed:
+                failed = ["<simulation ended abnormally: " + last_error(text) + ">"]
+    return {"dut": dut, "params": params, "status": status, "seconds": round(seconds, 1), "failed": failed,
+            "passed": len(passed), "log": str(log.relative_to(ROOT)),
+            "assertions": sorted(set(ASSERTION.findall(text)))[:5]}
+
+
+def bench_module(dut: str) -> str:
+    sys.path.insert(0, str(ROOT / "tb"))
+    import runner
+    return runner.DUTS[dut]
+
+
+def bench_tests(dut: str) -> list[str]:
+    """The DUT's cocotb tests in the bench's order (read from its test module)."""
+    sys.path.insert(0, str(ROOT / "tb"))
+    import runner
+    return runner.test_names(dut)
+
+
+def last_error(text: str) -> str:
+    for ln in reversed(text.splitlines()):
+        if "Error" in ln or "ERROR" in ln or "FAILED" in ln:
+            return ln.strip()[:160]
+    return "no results"
+
+
+def apply(snapshot: Path, m: Mutant, dest: Path) -> str:
+    """Copy the snapshot to dest with the mutant's line replaced; returns the unified diff."""
+    shutil.copytree(snapshot, dest)
+    path = dest / m.file
+    lines = path.read_text().splitlines(keepends=True)
+    old = lines[m.line - 1]
+    indent = old[: len(old) - len(old.lstrip())]
+    lines[m.line - 1] = indent + m.mutated + ("\n" if old.endswith("\n") else "")
+    path.write_text("".join(lines))
+    original = (snapshot / m.file).read_text().splitlines(keepends=True)
+    return "".join(difflib.unified_diff(original, lines, f"a/rtl/{m.file}", f"b/rtl/{m.file}", n=1))
+
+
+def config_name(dut: str, params: dict) -> str:
+    return dut + "".join(f"[{k}={v}]" for k, v in params.items())
+
+
+def run_mutant(m: Mutant, snapshot: Path, configs: dict[str, list[dict]], args, tag: str,
+               limits: dict[str, float] | None = None) -> Result:
+    """Run one mutant through every parameter set of its DUTs (configs), stopping at the first failing test
+    (unless args.keep_going). limits: a time limit per config_name (from the baseline), else args.timeout."""
+    r = Result(m.id, m.file, m.line, m.op, m.kind, m.before, m.after, m.original, m.mutated, list(m.duts))
+    t0 = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="flexblock-mutant-", dir=args.workdir))
+    try:
+        rtl = work / "rtl"
+        r.diff = apply(snapshot, m, rtl)
+        err = compile_check(rtl, m.duts, work)
+        if err:
+            r.result, r.detail = "invalid", err
+            return r
+        # one test per simulation (args.per_test): a mutant is usually killed by one of the first tests and
+        # the rest of the bench need not run; else the whole bench in one simulation
+        plan = [(dut, i, params, test) for dut in m.duts for i, params in enumerate(configs.get(dut) or [{}])
+                for test in (bench_tests(dut) if args.per_test else [None])]
+        for dut, i, params, test in plan:
+            name = config_name(dut, params)
+            limit = (limits or {}).get(name, args.timeout)
+            log = OUT / "logs" / (f"{tag}-{dut}{''.join(f'-{k}{v}' for k, v in params.items())}"
+                                  + (f"-{test}" if test else "") + ".log")
+            run = run_dut(dut, params, rtl, work / f"build-{dut}{i}", args.sim_seed, limit, log, test)
+            r.runs.append(run)
+            r.rtl_assertions.extend(a for a in run["assertions"] if a not in r.rtl_assertions)
+            if run["status"] == "build-error":
+                r.result, r.detail = "invalid", f"the {name} build fails: {last_error(log.read_text())}"
+                return r
+            if run["status"] == "timeout":
+                r.result, r.detail = "timeout", f"{name} ran past {limit:.0f} s with no test failed"
+                return r
+            if run["status"] == "fail":
+                r.result = "killed"
+                r.killed_by += [f"{name}:{t}" for t in run["failed"]]
+                if not args.keep_going:
+                    return r
+        if r.result == "pending":
+            r.result = "survived"
+        return r
+    finally:
+        r.seconds = round(time.monotonic() - t0, 1)
+        if not args.keep_work:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def snapshot_rtl(dest: Path) -> dict:
+    """Copy rtl/ to dest (every mutant is made from this copy) and describe what was copied."""
+    shutil.copytree(RTL, dest)
+    digest = hashlib.sha1()
+    for f in sorted(dest.glob("*.sv")):
+        digest.update(f.name.encode() + f.read_bytes())
+    try:
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "rtl"], cwd=ROOT, capture_output=True,
+                               text=True).stdout.split("\n")
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True).stdout.strip()
+    except OSError:
+        dirty, head = [], "?"
+    return {"rtl_sha1": digest.hexdigest()[:12], "git_head": head,
+            "rtl_uncommitted": [ln[3:] for ln in dirty if ln.strip()]}

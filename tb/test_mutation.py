@@ -1,0 +1,173 @@
+"""The mutation check's parts (scripts/mutation/) without simulating: every rtl/ file is a target with the
+benches that contain it, the sample is stratified by file, shards partition it, the control operators make
+the mutants they promise, and shard reports merge into per-file kill rates where only a failing test kills."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from types import SimpleNamespace
+
+import pytest
+
+import runner
+
+sys.path.insert(0, str(runner.ROOT / "scripts"))
+from mutation import operators, report, sample, targets  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def candidates():
+    return operators.all_mutants(runner.RTL)
+
+
+def test_every_rtl_file_is_a_target_with_its_benches():
+    t = targets.targets()
+    files = {p.name for p in runner.RTL.glob("*.sv")}
+    assert set(t) | set(targets.EXCLUDED) == files and not set(t) & set(targets.EXCLUDED)
+    assert set(targets.BENCH_ORDER) == set(runner.DUTS)
+    for file, duts in t.items():
+        assert duts, f"{file}: no bench contains it"
+        assert list(duts) == sorted(duts, key=targets.BENCH_ORDER.index)
+    # the hierarchy, spot-checked: the array's files are judged by the array and core benches
+    assert t["pe.sv"] == ("pe_array", "flexblock_core")
+    assert t["op_ram.sv"] == ("flexblock_core",)
+    assert "bm_mac" in t["bm_pkg.sv"] and "fp2bfp" in t["sr_lfsr.sv"]
+
+
+def test_sample_is_stratified_by_file(candidates):
+    per_file = Counter(m.file for m in candidates)
+    n = 200
+    chosen = sample.sample(candidates, n, seed=1)
+    assert len(chosen) == n and len({m.id for m in chosen}) == n
+    got = Counter(m.file for m in chosen)
+    assert set(got) == set(per_file)                      # every file
+    for f, c in per_file.items():                          # in proportion (largest remainder, floor of one)
+        assert abs(got[f] - n * c / len(candidates)) <= 1 + 1, (f, got[f], n * c / len(candidates))
+    assert [m.id for m in sample.sample(candidates, n, seed=1)] == [m.id for m in chosen]   # reproducible
+    assert [m.id for m in sample.sample(candidates, n, seed=2)] != [m.id for m in chosen]
+
+
+def test_allocate_is_exactly_proportional_when_it_divides():
+    assert sample.allocate(10, {"a": 50, "b": 30, "c": 20}) == {"a": 5, "b": 3, "c": 2}
+    assert sample.allocate(3, {"a": 1000, "b": 1, "c": 1}) == {"a": 1, "b": 1, "c": 1}   # floor of one
+    assert sample.allocate(99, {"a": 2, "b": 3}) == {"a": 2, "b": 3}                       # everything
+
+
+def test_shards_partition_the_selection(candidates):
+    chosen = sample.sample(candidates, 120, seed=1)
+    parts = [sample.shard(chosen, i, 4) for i in range(1, 5)]
+    ids = [m.id for p in parts for m in p]
+    assert sorted(ids) == sorted(m.id for m in chosen) and len(set(ids)) == len(ids)
+    assert max(map(len, parts)) - min(map(len, parts)) <= 1
+    with pytest.raises(SystemExit, match="I must be in 1..N"):
+        sample.parse_shard("5/4")
+
+
+def test_every_operator_class_has_candidates_in_the_rtl(candidates):
+    kinds = Counter(m.kind for m in candidates)
+    assert {"arith", "rel", "eq", "logic", "bit", "cond", "drop", "const", "index", "stmt", "stuck", "swap"} <= set(kinds)
+    ops = {m.op for m in candidates}
+    assert {"delete-stmt", "stuck-at-0", "stuck-at-1", "drive-0", "drive-1", "swap-valid-ready", "swap-stream"} <= ops
+    # the issue's example: pe_array's cfg_ready line is mutated by the control classes
+    cfg_ready = [m for m in candidates if m.file == "pe_array.sv" and "cfg_ready" in m.original
+                 and m.kind in ("stuck", "swap", "stmt")]
+    assert cfg_ready
+
+
+def test_control_signals_are_signals_not_constants():
+    assert operators.is_control("cfg_ready") and operators.is_control("busy_q") and operators.is_control("a_valid")
+    assert not operators.is_control("S_IDLE")    # a state constant: 'stuck at 0' of it is no fault model
+    assert not operators.is_control("kdim") and not operators.is_control("begin")
+
+
+SNIPPET = """module m (input logic clk, input logic a_valid, output logic a_ready, input logic b_valid,
+  output logic b_ready, output logic [3:0] q);
+  logic busy_q;
+  assign a_ready = !busy_q;
+  always_ff @(posedge clk) begin
+    if (a_valid && a_ready) busy_q <= 1'b1;
+    q <= {a_valid, 3'd0};
+  end
+endmodule
+"""
+
+
+def test_control_operators_on_a_snippet():
+    ms = operators.mutants_of("m.sv", SNIPPET, ("m",))
+    got = {(m.line, m.op, m.mutated) for m in ms}
+    assert (6, "delete-stmt", "if (a_valid && a_ready) ;") in got
+    assert (6, "stuck-at-1", "if (a_valid && '1) busy_q <= 1'b1;") in got
+    assert (6, "stuck-at-0", "if ('0 && a_ready) busy_q <= 1'b1;") in got
+    assert (6, "drive-0", "if (a_valid && a_ready) busy_q <= '0;") in got
+    assert (4, "drive-1", "assign a_ready = '1;") in got
+    assert (4, "stuck-at-0", "assign a_ready = !'0;") in got
+    assert (6, "swap-valid-ready", "if (a_ready && a_ready) busy_q <= 1'b1;") in got
+    assert (6, "swap-valid-ready", "if (a_valid && a_valid) busy_q <= 1'b1;") in got
+    assert (6, "swap-stream", "if (b_valid && a_ready) busy_q <= 1'b1;") in got
+    assert (6, "swap-stream", "if (a_valid && b_ready) busy_q <= 1'b1;") in got
+    # never: declarations, assignment targets, reads inside a concatenation (the width would change)
+    assert not [m for m in ms if m.line in (1, 2, 3)]
+    assert not [m for m in ms if m.kind in ("stuck", "swap") and m.before in ("busy_q", "a_ready") and
+                m.mutated.startswith(("'", "b_", "a_valid ="))]
+    assert not [m for m in ms if m.line == 7 and m.kind in ("stuck", "swap")]
+    assert (4, "delete-stmt") not in {(m.line, m.op) for m in ms}   # a continuous assignment is not deleted
+
+
+def _result(file, res, n):
+    return {"id": f"{file}:{n}:op@0", "file": file, "line": n, "op": "op", "kind": "stmt", "before": "a",
+            "after": "b", "original": "", "mutated": "", "duts": ["d"], "result": res, "killed_by": [],
+            "runs": [], "rtl_assertions": [], "detail": "", "seconds": 1.0, "diff": ""}
+
+
+def test_shard_reports_merge_into_per_file_kill_rates(tmp_path):
+    meta = {"seed": 1, "rtl_sha1": "abc", "configs": "default", "selection": "stratified sample of 6",
+            "candidates": 10}
+    shards = {1: [_result("x.sv", "killed", 1), _result("x.sv", "timeout", 2), _result("y.sv", "invalid", 3)],
+              2: [_result("x.sv", "killed", 4), _result("y.sv", "survived", 5), _result("y.sv", "killed", 6)]}
+    for i, results in shards.items():
+        report.write_report(results, dict(meta, shard=f"{i}/2"), tmp_path / f"shard-{i}-of-2.json", None)
+    p = subprocess.run([sys.executable, str(runner.ROOT / "scripts" / "mutate.py"), "--merge", str(tmp_path)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    merged = json.loads((tmp_path / "report.json").read_text())
+    assert merged["summary"] == {"total": 6, "killed": 3, "timeout": 1, "survived": 1, "invalid": 1, "valid": 5,
+                                 "kill_rate": 0.6}                 # a timeout is not a kill
+    assert merged["per_file"]["x.sv"]["kill_rate"] == round(2 / 3, 4)
+    assert merged["per_file"]["y.sv"]["kill_rate"] == 0.5
+    md = (tmp_path / "report.md").read_text()
+    assert "## Per file" in md and "| x.sv |" in md and "merged from shards 1/2, 2/2" in md
+    # shards of different runs do not merge
+    report.write_report([_result("z.sv", "killed", 9)], dict(meta, seed=2, shard="3/3"), tmp_path / "shard-3-of-3.json", None)
+    with pytest.raises(SystemExit, match="not shards of one run"):
+        report.merge(sorted(tmp_path.glob("shard-*.json")))
+
+
+def test_cli_lists_a_shard_of_the_sample():
+    p = subprocess.run([sys.executable, str(runner.ROOT / "scripts" / "mutate.py"), "--list", "--max", "60",
+                        "--shard", "2/3"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "20 mutants (" in p.stdout and "per class:" in p.stdout
+
+
+def test_run_stops_at_the_first_failing_test(tmp_path, monkeypatch):
+    """One simulation per test; the mutant is killed by the first failing one and nothing after it runs."""
+    from mutation import run
+    calls = []
+
+    def fake_run_dut(dut, params, rtl, build, seed, timeout, log, test=None):
+        calls.append(test)
+        return {"dut": dut, "params": params, "status": "fail" if test == "B" else "pass", "seconds": 1,
+                "failed": [test] if test == "B" else [], "passed": 1, "log": "", "assertions": []}
+    monkeypatch.setattr(run, "run_dut", fake_run_dut)
+    monkeypatch.setattr(run, "bench_tests", lambda dut: ["A", "B", "C"])
+    monkeypatch.setattr(run, "compile_check", lambda rtl, duts, cwd: None)
+    m = [x for x in operators.all_mutants(runner.RTL) if x.file == "fp32_acc.sv"][0]
+    snapshot = tmp_path / "rtl"
+    import shutil
+    shutil.copytree(runner.RTL, snapshot)
+    args = SimpleNamespace(workdir=str(tmp_path), sim_seed=1, timeout=10, keep_going=False, keep_work=False,
+                           per_test=True)
+    r = run.run_mutant(m, snapshot, {}, args, "t")
+    assert r.result == "killed" and r.killed_by == [f"{m.duts[0]}:B"] and calls == ["A", "B"]
