@@ -66,7 +66,9 @@ def test_sim_target_builds_with_icarus_and_ships_the_benches(tmp_path):
     benches = sorted(rel(f for f in files if f["file_type"] == "user"))
     expected = ["tb/runner.py", *(f"tb/{m}.py" for m in runner.DUTS.values()),
                 *(f"tb/{d.replace('_tests', '_env')}.py" for d in runner.DUTS.values()),
-                *(str(p.relative_to(runner.ROOT)) for p in (runner.TB / "fbuvm").glob("*.py"))]
+                "tb/mac_array.py",  # the compared designs' shared array bench layer
+                *(str(p.relative_to(runner.ROOT)) for p in (runner.TB / "fbuvm").glob("*.py")),
+                *(str(p.relative_to(runner.ROOT)) for p in (runner.TB / "sv").glob("*.sv"))]
     assert benches == sorted(expected)
 
 
