@@ -296,11 +296,23 @@ def bn_backward(dy, cache):
 
 
 # --- off-chip traffic per BN layer ------------------------------------------------------------------------
+# Cycles from a job's end (its last pass-2 beat taken, + 1) to its last result taken, with no back-pressure:
+# the t, p, z registers and the credit FIFO's write (docs/spec.md LN.4). The same in bn_fp32 (LN.7).
+RANGE_BN_DRAIN = 3
+
+
 def range_bn_cycles(n: int, channels: int, nw: int = 16) -> int:
     """Cycles of range_bn for one layer: per group of 8 channels, 1 configuration + 2n beats + the
     1 + (34 + NW) + 1 cycles between the passes (docs/spec.md LN.4). bn_fp32 takes 1 + 2n + 101."""
     groups = -(-channels // LANES)
     return groups * (1 + 2 * n + 36 + nw)
+
+
+def bn_fp32_cycles(n: int, channels: int) -> int:
+    """Cycles of bn_fp32 for one layer: per group of 8 channels, 1 configuration + 2n beats + the 101 cycles
+    between the passes (8 mean/variance, 1 + 38 square root, 1 + 51 reciprocal, 1 rstd, 1 affine; LN.7)."""
+    groups = -(-channels // LANES)
+    return groups * (1 + 2 * n + 101)
 
 
 def traffic_bytes(n: int, channels: int, unit: str, mode_bits: int = 8) -> dict:

@@ -109,7 +109,9 @@ module bn_fp32 #(
     );
   end
 
-  credit_fifo #(.WIDTH(256), .DEPTH(LATENCY + 1)) u_out_fifo (
+  // A credit returns 2 cycles after its beat's push (pop at the next edge, can_accept a register): the
+  // credit loop is LATENCY + 2 cycles, so DEPTH = LATENCY + 2 keeps pass 2 at one beat per cycle.
+  credit_fifo #(.WIDTH(256), .DEPTH(LATENCY + 2)) u_out_fifo (
     .clk, .rst_n,
     .can_accept, .accept(p2_acc),
     .push(vld_q[2]), .push_data(y),

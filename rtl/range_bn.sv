@@ -130,7 +130,9 @@ module range_bn #(
   range_bn_bfp #(.G(G)) u_bfp (.z, .nan(z_nan), .mode(mode2_q), .exp(b_exp), .sign(b_sign), .mag(b_mag),
                                .flags(b_flags));
 
-  credit_fifo #(.WIDTH(OUT_BITS), .DEPTH(LATENCY + 1)) u_out_fifo (
+  // A credit returns 2 cycles after its beat's push (pop at the next edge, can_accept a register): the
+  // credit loop is LATENCY + 2 cycles, so DEPTH = LATENCY + 2 keeps pass 2 at one beat per cycle.
+  credit_fifo #(.WIDTH(OUT_BITS), .DEPTH(LATENCY + 2)) u_out_fifo (
     .clk, .rst_n,
     .can_accept, .accept(p2_acc),
     .push(vld_q[2]), .push_data({b_exp, b_sign, b_mag, b_flags, mode2_q}),

@@ -64,6 +64,9 @@ UNITS = [
     ("fp_mac FP32 (Block Minifloat's area reference)", "fp_mac", {"E": 8, "M": 23}, None),
     ("bf16_fp2bf16 (FP32 -> bfloat16, N=4)", "bf16_fp2bf16", {"N": 4}, None),
     ("neuroflix_fp2nf (FP32 -> FX/E5M2/FP16, G=8)", "neuroflix_fp2nf", {"G": 8}, None),
+    # LightNorm (issue 18): range batch norm on fp10 and its FP32 baseline, same beat (8 channels/cycle)
+    ("range_bn (LightNorm, 8 channels/beat, fp10, NW=16)", "range_bn", {"NW": 16}, None),
+    ("bn_fp32 (FP32 BN baseline, 8 channels/beat, NW=16)", "bn_fp32", {"NW": 16}, None),
 ]
 
 

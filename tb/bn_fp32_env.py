@@ -2,6 +2,7 @@
 (models/lightnorm.py `bn_fp32_statistics` / `bn_fp32_normalize`), coverage and env."""
 from __future__ import annotations
 
+import cocotb
 import numpy as np
 from cocotb_coverage.coverage import CoverPoint
 
@@ -137,6 +138,12 @@ class BnFp32Env(StreamEnv):
     scoreboard_class = BnFp32Scoreboard
     coverage_class = BnFp32Coverage
 
+    def build_phase(self):
+        super().build_phase()
+        self.cfg_edges, self.out_edges = [], []  # handshake times (rising-edge numbers) for the cycle test
+        self.sources["cfg"].subscribe(lambda beat: self.cfg_edges.append(self.clock.cycle))
+        self.sinks["out"].subscribe(lambda beat: self.out_edges.append(self.clock.cycle))
+
 
 N_CHOICES = [1, 2, 3, 7, 8, 13, 16, 24, 37, 48]
 
@@ -181,6 +188,17 @@ async def run_job(env: BnFp32Env, job: Job) -> None:
     cfg, p1, p2 = CfgItem(f"{job.name}.cfg", job), PassItem(f"{job.name}.p1", job.x1), PassItem(f"{job.name}.p2", job.x2)
     await ItemSequence("cfg", cfg).start(env.seqr["cfg"])
     await ItemSequence("data", p1, p2).start(env.seqr["in"])
+
+
+async def run_jobs_overlapped(env: BnFp32Env, jobs: list[Job]) -> None:
+    """Send jobs with every configuration and data beat offered as early as the unit can take it (cfg and
+    data sequences concurrent; all data beats in one item, so no driver pause between items is measured).
+    Not reset-safe: for the cycle test only."""
+    cfg = ItemSequence("cfg", *[CfgItem(f"{j.name}.cfg", j) for j in jobs])
+    data = ItemSequence("data", PassItem("jobs.data", np.concatenate([x for j in jobs for x in (j.x1, j.x2)])))
+    task = cocotb.start_soon(cfg.start(env.seqr["cfg"]))
+    await data.start(env.seqr["in"])
+    await task
 
 
 async def run_jobs(env: BnFp32Env, prefix: str, count: int, kinds=("random",)) -> None:

@@ -7,7 +7,8 @@ from pyuvm import uvm_factory
 
 from fbuvm import seeds
 from fbuvm.components import FlexBlockTest, WrongModelScoreboard
-from bn_fp32_env import BnFp32Env, BnFp32Scoreboard, make_job, run_job, run_jobs
+from bn_fp32_env import G, BnFp32Env, BnFp32Scoreboard, make_job, run_job, run_jobs, run_jobs_overlapped
+from models import lightnorm as ln
 
 
 class BnFp32Base(FlexBlockTest):
@@ -65,6 +66,28 @@ class ResetMidStream(BnFp32Base):
         await self.env.clock.reset()
         await task
         await run_jobs(self.env, "after", seeds.scaled(2))
+
+
+@pyuvm.test()
+class CycleModel(BnFp32Base):
+    """Jobs back to back with no idle input and no back-pressure: the cycles from one job's configuration
+    beat taken to the next one's equal models.lightnorm.bn_fp32_cycles (1 + 2n + 101) for every job, and
+    the last result leaves RANGE_BN_DRAIN cycles after the job's cycles."""
+
+    async def body(self):
+        rng = seeds.rng("cycles")
+        jobs = [make_job(rng, f"c{k}", n=n) for k, n in enumerate((1, 7, 8, 13, 37, 2))]
+        self.env.cfg_edges.clear()
+        self.env.out_edges.clear()
+        await run_jobs_overlapped(self.env, jobs)
+        await self.env.drain()
+        cfg, out = self.env.cfg_edges, self.env.out_edges
+        assert len(cfg) == len(jobs) and len(out) == sum(j.n for j in jobs), (len(cfg), len(out))
+        for k, j in enumerate(jobs):
+            measured = (cfg[k + 1] if k + 1 < len(jobs) else out[-1] - ln.RANGE_BN_DRAIN) - cfg[k]
+            want = ln.bn_fp32_cycles(j.n, G)
+            self.logger.info(f"job {j.name} (n={j.n}): {measured} cycles measured, cycle model {want}")
+            assert measured == want, f"job {j.name} (n={j.n}): measured {measured} cycles, model {want}"
 
 
 class _NoBetaScoreboard(WrongModelScoreboard, BnFp32Scoreboard):

@@ -164,6 +164,12 @@ class RangeBnEnv(StreamEnv):
     scoreboard_class = RangeBnScoreboard
     coverage_class = RangeBnCoverage
 
+    def build_phase(self):
+        super().build_phase()
+        self.cfg_edges, self.out_edges = [], []  # handshake times (rising-edge numbers) for the cycle test
+        self.sources["cfg"].subscribe(lambda beat: self.cfg_edges.append(self.clock.cycle))
+        self.sinks["out"].subscribe(lambda beat: self.out_edges.append(self.clock.cycle))
+
 
 # --- stimulus --------------------------------------------------------------------------------------------
 N_CHOICES = [1, 2, 3, 5, 7, 8, 9, 12, 13, 16, 17, 24, 29, 37, 48]
@@ -214,6 +220,18 @@ async def run_job(env: RangeBnEnv, job: Job) -> None:
     cfg, p1, p2 = CfgItem(f"{job.name}.cfg", job), PassItem(f"{job.name}.p1", job.x1), PassItem(f"{job.name}.p2", job.x2)
     await ItemSequence("cfg", cfg).start(env.seqr["cfg"])
     await ItemSequence("data", p1, p2).start(env.seqr["in"])
+
+
+async def run_jobs_overlapped(env: RangeBnEnv, jobs: list[Job]) -> None:
+    """Send jobs with every configuration and data beat offered as early as the unit can take it (the cfg
+    and data sequences run concurrently), so the unit, not the bench, sets the pace. Not reset-safe (a
+    reset would cut the jobs' items apart): for the cycle test only."""
+    cfg = ItemSequence("cfg", *[CfgItem(f"{j.name}.cfg", j) for j in jobs])
+    # all data beats in one item: the driver's pause between items (a cycle or two) must not be measured
+    data = ItemSequence("data", PassItem("jobs.data", np.concatenate([x for j in jobs for x in (j.x1, j.x2)])))
+    task = cocotb.start_soon(cfg.start(env.seqr["cfg"]))
+    await data.start(env.seqr["in"])
+    await task
 
 
 async def run_jobs(env: RangeBnEnv, prefix: str, count: int, kinds=("random",), n: int | None = None,

@@ -8,7 +8,9 @@ from pyuvm import uvm_factory
 
 from fbuvm import seeds
 from fbuvm.components import FlexBlockTest, WrongModelScoreboard
-from range_bn_env import G, RangeBnEnv, RangeBnScoreboard, make_job, run_job, run_jobs
+from models import lightnorm as ln
+from range_bn_env import (G, RangeBnEnv, RangeBnScoreboard, make_job, run_job, run_jobs, run_jobs_overlapped,
+                          top_nw)
 
 
 class RangeBnBase(FlexBlockTest):
@@ -72,6 +74,28 @@ class ResetMidStream(RangeBnBase):
         await self.env.clock.reset()
         await task  # the job cut by the reset is dropped whole (its items are stale), the rest run
         await run_jobs(self.env, "after", seeds.scaled(3))
+
+
+@pyuvm.test()
+class CycleModel(RangeBnBase):
+    """Jobs back to back with no idle input and no back-pressure: the cycles from one job's configuration
+    beat taken to the next one's equal models.lightnorm.range_bn_cycles (1 + 2n + 36 + NW) for every job,
+    and the last result leaves RANGE_BN_DRAIN cycles after the job's cycles (the README's throughput)."""
+
+    async def body(self):
+        rng, nw = seeds.rng("cycles"), top_nw()
+        jobs = [make_job(rng, f"c{k}", n=n) for k, n in enumerate((1, 7, 8, 13, 48, 2, 9))]
+        self.env.cfg_edges.clear()
+        self.env.out_edges.clear()
+        await run_jobs_overlapped(self.env, jobs)
+        await self.env.drain()
+        cfg, out = self.env.cfg_edges, self.env.out_edges
+        assert len(cfg) == len(jobs) and len(out) == sum(j.n for j in jobs), (len(cfg), len(out))
+        for k, j in enumerate(jobs):
+            measured = (cfg[k + 1] if k + 1 < len(jobs) else out[-1] - ln.RANGE_BN_DRAIN) - cfg[k]
+            want = ln.range_bn_cycles(j.n, G, nw)
+            self.logger.info(f"job {j.name} (n={j.n}, NW={nw}): {measured} cycles measured, cycle model {want}")
+            assert measured == want, f"job {j.name} (n={j.n}, NW={nw}): measured {measured} cycles, model {want}"
 
 
 class _NoInvalidFlagScoreboard(WrongModelScoreboard, RangeBnScoreboard):
