@@ -52,13 +52,8 @@ module neuroflix_array #(
   assign out_valid = mac_out_valid[0];
 
 `ifndef SYNTHESIS
-  always @(posedge clk) begin
-    if (rst_n) begin
-      assert (mac_in_ready == '0 || mac_in_ready == '1)
-        else $fatal(1, "neuroflix_array: the MACs' in_ready left lockstep (%b)", mac_in_ready);
-      assert (mac_out_valid == '0 || mac_out_valid == '1)
-        else $fatal(1, "neuroflix_array: the MACs' out_valid left lockstep (%b)", mac_out_valid);
-    end
-  end
+  lockstep_checker #(.NAME("neuroflix_array"), .N(ROWS*COLS)) u_lockstep (
+    .clk, .rst_n, .in_ready(mac_in_ready), .out_valid(mac_out_valid)
+  );
 `endif
 endmodule

@@ -21,6 +21,7 @@ OUT = ROOT / "sim_build" / "mutation"
 # Never mutated, with the reason.
 EXCLUDED = {
     "stream_checker.sv": "simulation-only protocol checker (inside `ifndef SYNTHESIS in every user)",
+    "lockstep_checker.sv": "simulation-only array lockstep check (inside `ifndef SYNTHESIS in every array)",
 }
 
 # The DUT benches (tb/runner.py DUTS), fastest first: the order in which a mutant's benches run.
