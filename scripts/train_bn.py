@@ -25,7 +25,7 @@ OUT = ROOT / "docs/results"
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--lr", type=float, default=0.2)
     ap.add_argument("--policy", default="FB16", help="FlexBlock configuration of the GEMMs")
     ap.add_argument("--rounding", default="RTZ")
