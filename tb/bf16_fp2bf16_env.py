@@ -9,7 +9,7 @@ from pyuvm import uvm_sequence
 
 from bf16_mac_env import bf16_class
 from fbuvm import seeds
-from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem
+from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem, pack_lanes, unpack_lanes
 from models import bf16_mac as model
 
 
@@ -23,7 +23,7 @@ class ValuesItem(StreamItem):
         self.bits = bits  # N binary32 patterns
 
     def beat(self):
-        return {"x": sum(int(v) << (32 * i) for i, v in enumerate(self.bits))}
+        return {"x": pack_lanes(self.bits, 32)}
 
 
 class Fp2Bf16Scoreboard(Scoreboard):
@@ -32,16 +32,16 @@ class Fp2Bf16Scoreboard(Scoreboard):
 
     def predict(self, port, txn):
         n = lanes()
-        bits = np.array([(txn["x"] >> (32 * i)) & 0xFFFFFFFF for i in range(n)], np.uint32)
+        bits = np.array(unpack_lanes(txn["x"], 32, n), np.uint32)
         y = self.convert(bits)
-        return [{"y": sum(int(v) << (16 * i) for i, v in enumerate(y)), "x": bits, "elems": y}]
+        return [{"y": pack_lanes(y, 16), "x": bits, "elems": y}]
 
     def same(self, expected, actual):
         return expected["y"] == actual["y"]
 
     def describe(self, expected, actual):
         n = lanes()
-        got = [(actual["y"] >> (16 * i)) & 0xFFFF for i in range(n)]
+        got = unpack_lanes(actual["y"], 16, n)
         return "elements (x, expected, actual): " + ", ".join(
             f"{x:08x} {e:04x} {a:04x}" for x, e, a in zip(expected["x"].tolist(), expected["elems"].tolist(), got))
 

@@ -8,7 +8,7 @@ from pyuvm import uvm_factory
 
 from bf16_fp2bf16_env import Fp2Bf16Env, Fp2Bf16Scoreboard, ValuesSequence
 from fbuvm import seeds
-from fbuvm.components import FlexBlockTest, WrongModelScoreboard
+from fbuvm.components import FlexBlockTest, WrongModelScoreboard, pack_lanes
 
 
 class Fp2Bf16Base(FlexBlockTest):
@@ -60,7 +60,7 @@ class _Truncate(WrongModelScoreboard, Fp2Bf16Scoreboard):
 
     def corrupt(self, expected):
         y = np.where((expected["x"] & 0x7FFFFFFF) > 0x7F800000, 0x7FC0, expected["x"] >> 16).astype(np.uint16)
-        return {**expected, "elems": y, "y": sum(int(v) << (16 * i) for i, v in enumerate(y))}
+        return {**expected, "elems": y, "y": pack_lanes(y, 16)}
 
 
 @pyuvm.test()

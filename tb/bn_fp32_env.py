@@ -7,21 +7,19 @@ import numpy as np
 from cocotb_coverage.coverage import CoverPoint
 
 from fbuvm import seeds
-from fbuvm.components import CoverageCollector, ItemSequence, Scoreboard, StreamEnv, StreamItem
+from fbuvm.components import (CoverageCollector, ItemSequence, RowsItem, Scoreboard, StreamEnv, StreamItem,
+                               pack_lanes, unpack_lanes)
 from models import lightnorm as ln
 
 G = ln.LANES
 
 
 def pack32(values) -> int:
-    out = 0
-    for i, v in enumerate(np.asarray(values, np.uint32).tolist()):
-        out |= int(v) << (32 * i)
-    return out
+    return pack_lanes(values, 32)
 
 
 def unpack32(word: int) -> np.ndarray:
-    return np.array([(int(word) >> (32 * i)) & 0xFFFFFFFF for i in range(G)], np.uint32)
+    return np.array(unpack_lanes(int(word), 32, G), np.uint32)
 
 
 def f32bits(x) -> np.ndarray:
@@ -52,15 +50,6 @@ class CfgItem(StreamItem):
     def beat(self):
         j = self.job
         return {"n": j.n, "inv_n": j.inv_n, "eps": j.eps, "gamma": pack32(j.gamma), "beta": pack32(j.beta)}
-
-
-class PassItem(StreamItem):
-    def __init__(self, name, rows):
-        super().__init__(name)
-        self.rows = rows
-
-    def beats(self):
-        return [{"data": pack32(r)} for r in self.rows]
 
 
 class BnFp32Scoreboard(Scoreboard):
@@ -185,7 +174,7 @@ def make_job(rng: np.random.Generator, name: str, kind: str = "random", n: int |
 
 
 async def run_job(env: BnFp32Env, job: Job) -> None:
-    cfg, p1, p2 = CfgItem(f"{job.name}.cfg", job), PassItem(f"{job.name}.p1", job.x1), PassItem(f"{job.name}.p2", job.x2)
+    cfg, p1, p2 = CfgItem(f"{job.name}.cfg", job), RowsItem(f"{job.name}.p1", job.x1, 32), RowsItem(f"{job.name}.p2", job.x2, 32)
     await ItemSequence("cfg", cfg).start(env.seqr["cfg"])
     await ItemSequence("data", p1, p2).start(env.seqr["in"])
 
@@ -195,7 +184,7 @@ async def run_jobs_overlapped(env: BnFp32Env, jobs: list[Job]) -> None:
     data sequences concurrent; all data beats in one item, so no driver pause between items is measured).
     Not reset-safe: for the cycle test only."""
     cfg = ItemSequence("cfg", *[CfgItem(f"{j.name}.cfg", j) for j in jobs])
-    data = ItemSequence("data", PassItem("jobs.data", np.concatenate([x for j in jobs for x in (j.x1, j.x2)])))
+    data = ItemSequence("data", RowsItem("jobs.data", np.concatenate([x for j in jobs for x in (j.x1, j.x2)]), 32))
     task = cocotb.start_soon(cfg.start(env.seqr["cfg"]))
     await data.start(env.seqr["in"])
     await task

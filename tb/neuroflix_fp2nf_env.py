@@ -8,7 +8,7 @@ from cocotb_coverage.coverage import CoverCross, CoverPoint
 from pyuvm import uvm_sequence
 
 from fbuvm import seeds
-from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem
+from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem, pack_lanes, unpack_lanes
 from models import neuroflix as model
 from neuroflix_mac_env import FORMAT_NAMES, b_class
 
@@ -27,7 +27,7 @@ class ValuesItem(StreamItem):
         self.bits, self.fmt, self.scale = bits, fmt, scale
 
     def beat(self):
-        return {"x": sum(int(v) << (32 * i) for i, v in enumerate(self.bits)), "fmt": self.fmt,
+        return {"x": pack_lanes(self.bits, 32), "fmt": self.fmt,
                 "scale": self.scale & 0x3FF}
 
 
@@ -37,17 +37,17 @@ class Fp2NfScoreboard(Scoreboard):
 
     def predict(self, port, txn):
         g = group()
-        bits = np.array([(txn["x"] >> (32 * i)) & 0xFFFFFFFF for i in range(g)], np.uint32)
+        bits = np.array(unpack_lanes(txn["x"], 32, g), np.uint32)
         fmt, scale = txn["fmt"], _signed10(txn["scale"])
         y = self.convert(bits, fmt, scale)
-        return [{"y": sum(int(v) << (16 * i) for i, v in enumerate(y)), "x": bits, "elems": y, "fmt": fmt,
+        return [{"y": pack_lanes(y, 16), "x": bits, "elems": y, "fmt": fmt,
                  "scale": scale}]
 
     def same(self, expected, actual):
         return expected["y"] == actual["y"]
 
     def describe(self, expected, actual):
-        got = [(actual["y"] >> (16 * i)) & 0xFFFF for i in range(group())]
+        got = unpack_lanes(actual["y"], 16, group())
         return (f"{FORMAT_NAMES[expected['fmt']]} scale {expected['scale']}: elements (x, expected, actual): "
                 + ", ".join(f"{x:08x} {e:04x} {a:04x}" for x, e, a in
                             zip(expected["x"].tolist(), expected["elems"].tolist(), got) if e != a))

@@ -7,7 +7,7 @@ import pyuvm
 from pyuvm import uvm_factory
 
 from fbuvm import seeds
-from fbuvm.components import FlexBlockTest, WrongModelScoreboard
+from fbuvm.components import FlexBlockTest, WrongModelScoreboard, pack_lanes
 from models import neuroflix as model
 from neuroflix_fp2nf_env import Fp2NfEnv, Fp2NfScoreboard, ValuesSequence
 
@@ -61,7 +61,7 @@ class _OffByOneScale(WrongModelScoreboard, Fp2NfScoreboard):
 
     def corrupt(self, expected):
         y = model.convert(expected["x"].view(np.float32), expected["fmt"], expected["scale"] + 1)
-        return {**expected, "elems": y, "y": sum(int(v) << (16 * i) for i, v in enumerate(y))}
+        return {**expected, "elems": y, "y": pack_lanes(y, 16)}
 
 
 @pyuvm.test()

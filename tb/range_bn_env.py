@@ -8,7 +8,8 @@ import numpy as np
 from cocotb_coverage.coverage import CoverCross, CoverPoint
 
 from fbuvm import seeds
-from fbuvm.components import CoverageCollector, ItemSequence, Scoreboard, StreamEnv, StreamItem
+from fbuvm.components import (CoverageCollector, ItemSequence, RowsItem, Scoreboard, StreamEnv, StreamItem,
+                               pack_lanes, unpack_lanes)
 from models import lightnorm as ln
 from models.fp2bfp import RTZ, quantize
 
@@ -16,14 +17,11 @@ G = ln.LANES
 
 
 def pack(values) -> int:
-    out = 0
-    for i, v in enumerate(np.asarray(values, np.int64).tolist()):
-        out |= (int(v) & 0x3FF) << (10 * i)
-    return out
+    return pack_lanes(values, 10)
 
 
 def unpack(word: int, width: int = 10, count: int = G) -> np.ndarray:
-    return np.array([(int(word) >> (width * i)) & ((1 << width) - 1) for i in range(count)], np.int64)
+    return np.array(unpack_lanes(int(word), width, count), np.int64)
 
 
 def fp(x) -> np.ndarray:
@@ -56,17 +54,6 @@ class CfgItem(StreamItem):
 
     def __str__(self):
         return f"cfg {self.job.name}: n={self.job.n} mode={self.job.mode}"
-
-
-class PassItem(StreamItem):
-    """One pass: the n beats of a job, sent back to back (gaps from the idle pattern)."""
-
-    def __init__(self, name, rows):
-        super().__init__(name)
-        self.rows = rows
-
-    def beats(self):
-        return [{"data": pack(r)} for r in self.rows]
 
 
 # --- scoreboard ------------------------------------------------------------------------------------------
@@ -217,7 +204,7 @@ def make_job(rng: np.random.Generator, name: str, kind: str = "random", n: int |
 
 async def run_job(env: RangeBnEnv, job: Job) -> None:
     """Send a job: its items are all made first, so a reset drops the rest of the job as a whole."""
-    cfg, p1, p2 = CfgItem(f"{job.name}.cfg", job), PassItem(f"{job.name}.p1", job.x1), PassItem(f"{job.name}.p2", job.x2)
+    cfg, p1, p2 = CfgItem(f"{job.name}.cfg", job), RowsItem(f"{job.name}.p1", job.x1, 10), RowsItem(f"{job.name}.p2", job.x2, 10)
     await ItemSequence("cfg", cfg).start(env.seqr["cfg"])
     await ItemSequence("data", p1, p2).start(env.seqr["in"])
 
@@ -228,7 +215,7 @@ async def run_jobs_overlapped(env: RangeBnEnv, jobs: list[Job]) -> None:
     reset would cut the jobs' items apart): for the cycle test only."""
     cfg = ItemSequence("cfg", *[CfgItem(f"{j.name}.cfg", j) for j in jobs])
     # all data beats in one item: the driver's pause between items (a cycle or two) must not be measured
-    data = ItemSequence("data", PassItem("jobs.data", np.concatenate([x for j in jobs for x in (j.x1, j.x2)])))
+    data = ItemSequence("data", RowsItem("jobs.data", np.concatenate([x for j in jobs for x in (j.x1, j.x2)]), 10))
     task = cocotb.start_soon(cfg.start(env.seqr["cfg"]))
     await data.start(env.seqr["in"])
     await task

@@ -37,6 +37,32 @@ class StreamItem(uvm_sequence_item):
         return f"{self.get_name()}: {self.beat()}"
 
 
+def pack_lanes(values, bits: int) -> int:
+    """Lane i of a port vector in bits [bits*i + bits-1 : bits*i] (each value masked to its lane)."""
+    mask = (1 << bits) - 1
+    return sum((int(v) & mask) << (bits * i) for i, v in enumerate(values))
+
+
+def unpack_lanes(word: int, bits: int, n: int) -> list[int]:
+    """The inverse of pack_lanes: n lanes of a port vector."""
+    mask = (1 << bits) - 1
+    return [(word >> (bits * i)) & mask for i in range(n)]
+
+
+class RowsItem(StreamItem):
+    """A burst: one beat per row, the row's values packed into the `field` lanes (pack_lanes)."""
+
+    def __init__(self, name, rows, bits: int, field: str = "data"):
+        super().__init__(name)
+        self.rows, self.bits, self.field = rows, bits, field
+
+    def beats(self) -> list[dict]:
+        return [{self.field: pack_lanes(r, self.bits)} for r in self.rows]
+
+    def __str__(self) -> str:
+        return f"{self.get_name()}: {len(self.rows)} beats"
+
+
 class ItemSequence(uvm_sequence):
     """A sequence of items made beforehand (a configuration beat, one job's burst): sent in order."""
 
