@@ -19,9 +19,11 @@ The parts live in scripts/mutation/ (targets, lexer, operators, sample, run, rep
 rtl/ is never modified: the script snapshots rtl/ once, and every mutant is a copy of that snapshot with one
 line changed, simulated on Icarus with FLEXBLOCK_RTL_DIR / FLEXBLOCK_BUILD_DIR pointing at a temporary
 directory (tb/runner.py honours both), one simulation at a time. A mutant is 'invalid' if it does not
-compile, 'killed' if a test fails (by which), 'timeout' if a run passes its limit (3x the unmutated bench +
-60 s, at most --timeout) with no test failed: not a kill, since a mutant that only costs cycles must be
-caught by a test that checks cycle counts, 'survived' if every test passes.
+compile, 'killed' if a test fails (by which), 'timeout' if a run passes its limit with no test failed: not a
+kill, since a mutant that only costs cycles must be caught by a test that checks cycle counts, 'survived' if
+every test passes. The limit of a run is proportional to the same run on the unmutated RTL (the baseline,
+timed first, per test: 3x the test's time and start-up + 60 s, at most --timeout); tests the baseline skips
+on Icarus are not run for mutants either (scripts/mutation/run.py run_limits).
 
 Results: a table on stdout, sim_build/mutation/report.md and report.json (shard-I-of-N.* for a shard) with
 the per-file kill rates and the diff of every mutant; per-run logs in sim_build/mutation/logs/.
@@ -43,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mutation.operators import Mutant, all_mutants  # noqa: E402
 from mutation.report import merge, report_text, summary, write_report  # noqa: E402
-from mutation.run import config_name, run_dut, run_mutant, snapshot_rtl  # noqa: E402
+from mutation.run import config_name, run_dut, run_limits, run_mutant, snapshot_rtl  # noqa: E402
 from mutation.sample import parse_shard, sample, shard  # noqa: E402
 from mutation.targets import BENCH_ORDER, OUT, REGRESSION_CONFIGS, ROOT, regression_configs  # noqa: E402
 
@@ -159,12 +161,12 @@ def main(argv=None) -> int:
             md_path = json_path.with_suffix(".md")
         log_tag = f"s{meta['shard'].replace('/', 'of')}-" if args.shard else ""
 
-        limits: dict[str, float] = {}
-        if not args.no_baseline and not args.only:
+        limits: dict[str, dict] = {}
+        if not args.no_baseline:
             duts = sorted({d for m in chosen for d in m.duts}, key=BENCH_ORDER.index)
             print(f"baseline: the unmutated RTL on {', '.join(duts)} (seed {args.sim_seed})", flush=True)
             # the shards of one run share it: kept per RTL snapshot, simulation seed and parameter sets
-            cache_path = OUT / f"baseline-{meta['rtl_sha1']}-{args.sim_seed}-{args.configs}.json"
+            cache_path = OUT / f"baseline-pertest-{meta['rtl_sha1']}-{args.sim_seed}-{args.configs}.json"
             cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
             baseline = []
             for dut in duts:
@@ -172,7 +174,7 @@ def main(argv=None) -> int:
                     if config_name(dut, params) in cache:
                         run = cache[config_name(dut, params)]
                         baseline.append(run)
-                        limits[config_name(dut, params)] = min(args.timeout, 3 * run["seconds"] + 60)
+                        limits[config_name(dut, params)] = run_limits(run, args.timeout)
                         print(f"  {dut} {params or ''}: {run['status']} in {run['seconds']} s (earlier run, "
                               f"{cache_path.name})", flush=True)
                         continue
@@ -180,16 +182,18 @@ def main(argv=None) -> int:
                     run = run_dut(dut, params, snapshot, base / f"baseline-build-{dut}{i}", args.sim_seed,
                                   args.timeout, log)
                     baseline.append(run)
-                    limits[config_name(dut, params)] = min(args.timeout, 3 * run["seconds"] + 60)
+                    limits[config_name(dut, params)] = run_limits(run, args.timeout)
                     print(f"  {dut} {params or ''}: {run['status']} in {run['seconds']} s", flush=True)
                     if run["status"] != "pass":
                         print(f"the unmutated RTL does not pass {dut} (see {run['log']}): nothing to measure",
                               file=sys.stderr)
                         return 2
-                    cache[config_name(dut, params)] = {k: run[k] for k in ("dut", "params", "status", "seconds")}
+                    cache[config_name(dut, params)] = {k: run[k] for k in ("dut", "params", "status", "seconds",
+                                                                           "tests")}
                     cache_path.parent.mkdir(parents=True, exist_ok=True)
                     cache_path.write_text(json.dumps(cache, indent=1))
             meta["baseline"] = [{k: r[k] for k in ("dut", "params", "status", "seconds")} for r in baseline]
+            meta["limits_s"] = {name: {str(t): s for t, s in lim.items()} for name, lim in limits.items()}
 
         results = []
         bar = tqdm(chosen, unit="mutant", dynamic_ncols=True, file=sys.stdout, mininterval=1.0)

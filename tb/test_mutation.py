@@ -171,3 +171,36 @@ def test_run_stops_at_the_first_failing_test(tmp_path, monkeypatch):
                            per_test=True)
     r = run.run_mutant(m, snapshot, {}, args, "t")
     assert r.result == "killed" and r.killed_by == [f"{m.duts[0]}:B"] and calls == ["A", "B"]
+
+
+def test_limits_are_per_test_and_proportional_to_the_unmutated_run(tmp_path, monkeypatch):
+    """Each test of a mutant gets 3x the unmutated run of that test (its time plus the run's start-up) + 60 s;
+    a test the unmutated bench skipped on this simulator (pe_array LayerTiles on Icarus) is not run (named,
+    cocotb would run it, untimed: the 874 s 'timeout' of docs/results/mutation.md); a run past its limit is
+    a timeout, never a kill, and says which test and which limit."""
+    from mutation import run
+    baseline = {"seconds": 30.0, "tests": {"A": {"status": "pass", "seconds": 5.0},
+                                           "Slow": {"status": "skipped", "seconds": 0.0},
+                                           "B": {"status": "pass", "seconds": 15.0}}}
+    lim = run.run_limits(baseline, cap=1200)
+    assert lim == {None: 3 * 30 + 60, "A": 3 * (10 + 5) + 60, "B": 3 * (10 + 15) + 60}   # start-up 30 - 20 = 10 s
+    assert run.run_limits(baseline, cap=100)["B"] == 100                                 # at most --timeout
+    calls = []
+
+    def fake_run_dut(dut, params, rtl, build, seed, timeout, log, test=None):
+        calls.append((test, timeout))
+        status = "timeout" if test == "B" else "pass"
+        return {"dut": dut, "params": params, "status": status, "seconds": timeout, "failed": [], "passed": 0,
+                "log": "", "assertions": []}
+    monkeypatch.setattr(run, "run_dut", fake_run_dut)
+    monkeypatch.setattr(run, "bench_tests", lambda dut: ["A", "Slow", "B", "C"])
+    monkeypatch.setattr(run, "compile_check", lambda rtl, duts, cwd: None)
+    m = [x for x in operators.all_mutants(runner.RTL) if x.file == "fp32_acc.sv"][0]
+    import shutil
+    shutil.copytree(runner.RTL, tmp_path / "rtl")
+    args = SimpleNamespace(workdir=str(tmp_path), sim_seed=1, timeout=1200, keep_going=False, keep_work=False,
+                           per_test=True)
+    r = run.run_mutant(m, tmp_path / "rtl", {}, args, "t", {m.duts[0]: lim})
+    assert calls == [("A", lim["A"]), ("B", lim["B"])]       # Slow not run; C never reached
+    assert r.result == "timeout" and not r.killed_by
+    assert r.detail.startswith(f"{m.duts[0]}:B ran past its {lim['B']:.0f} s limit") and "3x the unmutated" in r.detail

@@ -5,6 +5,12 @@ simulation at a time, until a test fails.
 result: 'invalid' (iverilog does not compile it, or a DUT build fails), 'killed' (a test failed: by which),
 'timeout' (a run went past its time limit without a test failing: NOT a kill, since a mutant that only
 slows the design down must be caught by a test that checks cycle counts), 'survived' (every test passed).
+
+Time limits (`run_limits`): every run of a mutant gets TIMEOUT_FACTOR x the wall-clock time of the same run
+on the unmutated RTL (the baseline) + TIMEOUT_SLACK_S, at most --timeout. With one simulation per test, that
+is per test: the baseline's start-up (compile included) plus that test's own time, read from the baseline's
+results XML. A test the baseline skipped on this simulator (e.g. pe_array LayerTiles on Icarus) is not run for
+the mutants either: naming it would make cocotb run it anyway (a named test ignores its skip), untimed.
 """
 from __future__ import annotations
 
@@ -62,6 +68,22 @@ def compile_check(rtl: Path, duts: tuple[str, ...], cwd: Path) -> str | None:
     return "\n".join(lines[:6]) or f"iverilog exit {p.returncode}"
 
 
+TIMEOUT_FACTOR = 3      # a mutant's run may take this many times the unmutated run ...
+TIMEOUT_SLACK_S = 60    # ... plus this (a loaded machine, compile-time noise)
+
+
+def run_limits(baseline: dict, cap: float) -> dict:
+    """Wall-clock limits of a mutant's runs from the unmutated whole-bench run of the same DUT and parameters
+    (run_dut's record): {None: the whole bench, test: that test alone}. A test alone costs the run's start-up
+    (the build and the simulator start: the run's time less its tests' times) plus its own time. Tests the
+    baseline skipped get no entry."""
+    tests = baseline.get("tests") or {}
+    startup = max(0.0, baseline["seconds"] - sum(t["seconds"] for t in tests.values()))
+    limit = lambda seconds: round(min(cap, TIMEOUT_FACTOR * seconds + TIMEOUT_SLACK_S), 1)
+    return {None: limit(baseline["seconds"]),
+            **{name: limit(startup + t["seconds"]) for name, t in tests.items() if t["status"] != "skipped"}}
+
+
 ASSERTION = re.compile(r"(?:ERROR|FATAL): [^\s]*\.sv:\d+: .*")  # $error / $fatal of an RTL assertion
 
 
@@ -95,7 +117,7 @@ def run_dut(dut: str, params: dict, rtl: Path, build: Path, seed: int, timeout: 
             rc, status = None, "timeout"
     seconds = time.monotonic() - t0
     text = log.read_text(errors="replace")
-    failed, passed = [], []
+    failed, passed, tests = [], [], {}
     for xml in build.rglob("*results.xml"):
         try:
             tree = ET.parse(xml)
@@ -103,7 +125,12 @@ def run_dut(dut: str, params: dict, rtl: Path, build: Path, seed: int, timeout: 
             continue
         for tc in tree.iter("testcase"):
             name = tc.get("name") or "?"
-            (failed if tc.find("failure") is not None or tc.find("error") is not None else passed).append(name)
+            bad = tc.find("failure") is not None or tc.find("error") is not None
+            skipped = tc.find("skipped") is not None
+            tests[name] = {"status": "fail" if bad else "skipped" if skipped else "pass",
+                           "seconds": round(float(tc.get("time") or 0), 2)}
+            if not skipped:
+                (failed if bad else passed).append(name)
     if status is None:
         if rc == 0:
             status = "pass"
@@ -114,7 +141,8 @@ def run_dut(dut: str, params: dict, rtl: Path, build: Path, seed: int, timeout: 
             if not failed:
                 failed = ["<simulation ended abnormally: " + last_error(text) + ">"]
     return {"dut": dut, "params": params, "status": status, "seconds": round(seconds, 1), "failed": failed,
-            "passed": len(passed), "log": str(log.relative_to(ROOT)),
+            "passed": len(passed), "tests": tests, "test": test, "limit_s": timeout,
+            "log": str(log.relative_to(ROOT)),
             "assertions": sorted(set(ASSERTION.findall(text)))[:5]}
 
 
@@ -156,9 +184,11 @@ def config_name(dut: str, params: dict) -> str:
 
 
 def run_mutant(m: Mutant, snapshot: Path, configs: dict[str, list[dict]], args, tag: str,
-               limits: dict[str, float] | None = None) -> Result:
+               limits: dict[str, dict] | None = None) -> Result:
     """Run one mutant through every parameter set of its DUTs (configs), stopping at the first failing test
-    (unless args.keep_going). limits: a time limit per config_name (from the baseline), else args.timeout."""
+    (unless args.keep_going). limits: config_name -> run_limits of its baseline (the time limit of the whole
+    bench and of each test; tests without one were skipped by the baseline and are not run); a config without
+    a baseline runs every test with args.timeout."""
     r = Result(m.id, m.file, m.line, m.op, m.kind, m.before, m.after, m.original, m.mutated, list(m.duts))
     t0 = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="flexblock-mutant-", dir=args.workdir))
@@ -171,11 +201,18 @@ def run_mutant(m: Mutant, snapshot: Path, configs: dict[str, list[dict]], args, 
             return r
         # one test per simulation (args.per_test): a mutant is usually killed by one of the first tests and
         # the rest of the bench need not run; else the whole bench in one simulation
+        def tests(dut: str, name: str) -> list:
+            if not args.per_test:
+                return [None]
+            known = (limits or {}).get(name, {})
+            return [t for t in bench_tests(dut) if len(known) <= 1 or t in known]
+
         plan = [(dut, i, params, test) for dut in m.duts for i, params in enumerate(configs.get(dut) or [{}])
-                for test in (bench_tests(dut) if args.per_test else [None])]
+                for test in tests(dut, config_name(dut, params))]
         for dut, i, params, test in plan:
             name = config_name(dut, params)
-            limit = (limits or {}).get(name, args.timeout)
+            known = (limits or {}).get(name, {})
+            limit = known.get(test, known.get(None, args.timeout))
             log = OUT / "logs" / (f"{tag}-{dut}{''.join(f'-{k}{v}' for k, v in params.items())}"
                                   + (f"-{test}" if test else "") + ".log")
             run = run_dut(dut, params, rtl, work / f"build-{dut}{i}", args.sim_seed, limit, log, test)
@@ -185,7 +222,10 @@ def run_mutant(m: Mutant, snapshot: Path, configs: dict[str, list[dict]], args, 
                 r.result, r.detail = "invalid", f"the {name} build fails: {last_error(log.read_text())}"
                 return r
             if run["status"] == "timeout":
-                r.result, r.detail = "timeout", f"{name} ran past {limit:.0f} s with no test failed"
+                r.result, r.detail = "timeout", (
+                    f"{name}{':' + test if test else ''} ran past its {limit:.0f} s limit with no test failed ("
+                    + (f"{TIMEOUT_FACTOR}x the unmutated run + {TIMEOUT_SLACK_S} s" if known
+                       else "no baseline: --timeout") + ")")
                 return r
             if run["status"] == "fail":
                 r.result = "killed"
