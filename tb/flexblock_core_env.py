@@ -34,6 +34,23 @@ def stored_shapes(pass_: int, m: int, kdim: int, n: int, conv: bool = False) -> 
             WG: {X: (kdim, m), G: (kdim, n)}}.get(pass_, {})
 
 
+# The operand regions of each pass (spec section 6): A's, then B's.
+OPERAND_REGIONS = {FWD: (X, W), BWD: (G, W), WG: (X, G)}
+CAPACITY_CHECKS = ("A region", "B region", "A banks", "B banks")
+
+
+def capacity(pass_: int, m: int, kdim: int, n: int, p: dict, conv: bool = False) -> dict:
+    """The spec's four capacity checks of a job (pass 0-2, nonzero dimensions): check -> (used, limit). A
+    stored operand in its FP32 region: rows * ceil(cols / K) words of DEPTH; a converted one in its BFP
+    banks: ceil(M / ROWS) * KBLOCKS (A), ceil(N / COLS) * KBLOCKS (B) blocks of BDEPTH."""
+    k = p["K"]
+    shapes = stored_shapes(pass_, m, kdim, n, conv)
+    a, b = (shapes[r] for r in OPERAND_REGIONS[pass_])
+    kb = cdiv(kdim, k)
+    return {"A region": (a[0] * cdiv(a[1], k), p["DEPTH"]), "B region": (b[0] * cdiv(b[1], k), p["DEPTH"]),
+            "A banks": (cdiv(m, p["ROWS"]) * kb, p["BDEPTH"]), "B banks": (cdiv(n, p["COLS"]) * kb, p["BDEPTH"])}
+
+
 def job_error(job: dict, p: dict) -> bool:
     """The spec's rule for a bad job, restated independently of the RTL."""
     m, kdim, n = job["m"], job["kdim"], job["n"]
@@ -42,10 +59,38 @@ def job_error(job: dict, p: dict) -> bool:
     k = p["K"]
     if job["conv"] and (job["pass"] not in (FWD, BWD) or 0 in (job["img_h"], job["img_w"]) or kdim % (9 * k)):
         return True
-    if any(r * cdiv(c, k) > p["DEPTH"] for r, c in stored_shapes(job["pass"], m, kdim, n, job["conv"]).values()):
-        return True
-    kb = cdiv(kdim, k)
-    return cdiv(m, p["ROWS"]) * kb > p["BDEPTH"] or cdiv(n, p["COLS"]) * kb > p["BDEPTH"]
+    return any(used > limit for used, limit in capacity(job["pass"], m, kdim, n, p, job["conv"]).values())
+
+
+def capacity_edge(check: str, over: bool, p: dict) -> tuple[int, int, int, int] | None:
+    """The cheapest (pass, M, Kdim, N) whose `check` is exactly at its limit (over=False: the job must be
+    accepted) or just past it (over=True: it must get the error beat) while the other three checks fit: each
+    check exercised alone. None if the parameters allow no such job (e.g. with ROWS = 4, DEPTH = 256, BDEPTH
+    = 128 the A banks cannot overflow while A's region fits). Cost: words loaded + blocks computed.
+
+    A's checks depend only on (M, Kdim) and B's only on (N, Kdim), each nondecreasing: the other side is
+    taken at 1 and the checked side searched (vectorized) over M or N, for Kdims at every block boundary and
+    at the region boundaries DEPTH / c."""
+    k, depth, bdepth = p["K"], p["DEPTH"], p["BDEPTH"]
+    kdims = {k * kb + d for kb in range(0, bdepth + 2) for d in (0, 1)}
+    kdims |= {depth // c + d for c in range(1, 2 * k + 2) for d in (0, 1)}
+    sizes = np.arange(1, 4 * depth + 3)
+    one = np.ones_like(sizes)
+    best = None
+    for pass_ in (FWD, BWD, WG):
+        for kdim in sorted(v for v in kdims if v > 0):
+            m, n = (sizes, one) if check.startswith("A") else (one, sizes)
+            cap = {c: np.broadcast_to(used, sizes.shape) for c, (used, _) in capacity(pass_, m, kdim, n, p).items()}
+            limits = {c: lim for c, (_, lim) in capacity(pass_, 1, kdim, 1, p).items()}
+            others = np.all([cap[c] <= limits[c] for c in CAPACITY_CHECKS if c != check], axis=0)
+            hit = (cap[check] > limits[check]) if over else (cap[check] == limits[check])
+            ok = np.flatnonzero(hit & others)
+            if ok.size:
+                i = int(ok[0])
+                cost = int(cap["A region"][i] + cap["B region"][i] + cap["A banks"][i] * cdiv(int(n[i]), p["COLS"]))
+                if best is None or cost < best[0]:
+                    best = (cost, (pass_, int(m[i]), kdim, int(n[i])))
+    return best[1] if best else None
 
 
 # --- transactions -----------------------------------------------------------------------------------------
@@ -110,6 +155,7 @@ class CoreScoreboard(Scoreboard):
         super().build_phase()
         self.p = dut_params()
         self.tensors: dict = {}
+        self.note = ""  # what the test is exercising, for the failure message
         self.reset_model()
 
     def reset_model(self):
@@ -194,7 +240,8 @@ class CoreScoreboard(Scoreboard):
 
     def describe(self, expected, actual):
         job = expected["job"]
-        lines = [f"job {PASS_NAMES.get(job['pass'], job['pass'])} {job}; tile at ({expected['row']}, {expected['col']})",
+        note = f"{self.note}: " if self.note else ""
+        lines = [f"{note}job {PASS_NAMES.get(job['pass'], job['pass'])} {job}; tile at ({expected['row']}, {expected['col']})",
                  "  " + ", ".join(f"{f}: expected {expected[f]} actual {actual[f]}"
                                   for f in ("error", "last", "row", "col", "bfp", "exp", "bflags"))]
         if expected["bfp"] or actual["bfp"]:
@@ -337,4 +384,4 @@ def random_tensors(rng: np.random.Generator, pass_: int, m: int, kdim: int, n: i
     return out
 
 
-__all__ = ["CoreEnv", "JobItem", "JobBurst", "LoadTensor", "random_tensors", "stored_shapes", "job_error", "seeds", "cdiv"]
+__all__ = ["CAPACITY_CHECKS", "capacity", "capacity_edge", "CoreEnv", "JobItem", "JobBurst", "LoadTensor", "random_tensors", "stored_shapes", "job_error", "seeds", "cdiv"]

@@ -14,8 +14,8 @@ from pyuvm import uvm_factory
 
 from fbuvm import seeds
 from fbuvm.components import FlexBlockTest, WrongModelScoreboard, write_stats
-from flexblock_core_env import (CoreEnv, CoreScoreboard, JobItem, cdiv, job_error, random_tensors,
-                                stored_shapes)
+from flexblock_core_env import (CAPACITY_CHECKS, CoreEnv, CoreScoreboard, JobItem, capacity, capacity_edge, cdiv,
+                                job_error, random_tensors, stored_shapes)
 from models.core import (BWD, FWD, WG, G, W, X, LAYERS, PASS_NAMES, convert_cycles, core_cycles, core_period,
                          core_stream, core_utilization, layer_job)
 from models import gemm_schedule
@@ -350,6 +350,41 @@ class BadConfigurations(CoreBase):
         await self.env.clock.cycles(2)
         assert int(self.env.dut.ld_error.value) == 1, "a load to the reserved region must raise ld_error"
         await self.run_one(rng, FWD, (3, k + 1, 2), [1, 2], [1, 0])
+
+
+@pyuvm.test()
+class CapacityLimits(CoreBase):
+    """Each of the four capacity checks of the spec (section 6, Errors: A's and B's FP32 regions, A's and B's
+    BFP banks) exercised alone, at its edge: a job that fills exactly what the check allows (the others fitting)
+    is accepted and computed right; the cheapest job one past it (the others fitting) gets exactly the error
+    beat. Shapes are found from the parameters (flexblock_core_env.capacity_edge); a check that cannot be
+    exceeded alone with these parameters is logged; the quick regression leaves out the two full-bank jobs (a
+tile per bank word). (Found by scripts/mutate.py: `>` -> `>=` on the B region
+    and `||` -> `&&` between the B-region and A-bank checks survived every other test.)"""
+
+    async def body(self):
+        p = self.env.p
+        rng = seeds.rng("capacity")
+        for check in CAPACITY_CHECKS:
+            for over in (False, True):
+                edge = capacity_edge(check, over, p)
+                what = f"{check} {'one past its limit, alone' if over else 'exactly full'}"
+                if edge is None:
+                    self.logger.info(f"capacity: no job has its {what} with these parameters")
+                    continue
+                if seeds.quick() and not over and check.endswith("banks"):
+                    continue  # the quick regression: ~690 cycles each (a tile per bank word); make sim runs them
+                pass_, m, kdim, n = edge
+                cap = capacity(pass_, m, kdim, n, p)
+                self.logger.info(f"capacity: {what}: {PASS_NAMES[pass_]} M {m} Kdim {kdim} N {n} "
+                                 f"({', '.join(f'{c} {u}/{lim}' for c, (u, lim) in cap.items())})")
+                self.env.scoreboard.note = f"capacity check: {what}"
+                if over:
+                    assert job_error(JobItem("", pass_, m, kdim, n).fields, p)
+                    await self.env.run_job(JobItem("over", pass_, m, kdim, n))
+                else:  # FB12 x FB12: one step per block pair
+                    await self.run_one(rng, pass_, (m, kdim, n), [2, 2], [0, 0])
+                self.env.scoreboard.note = ""
 
 
 @pyuvm.test()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import cocotb
 import numpy as np
-from cocotb.triggers import Event, gather
+from cocotb.triggers import Event, FallingEdge, Timer, gather
 from cocotb_coverage.coverage import CoverCross, CoverPoint
 from pyuvm import uvm_sequence
 
@@ -251,9 +251,12 @@ class StepSchedule:
                       f"spurious)")
         if out_valid and not dut_valid:
             job, tile, _ = self.tiles[0]
+            refused = "".join(f"; {p}_ready low since cycle {s.refused_since}" for p, s in self.env.sources.items()
+                              if s.refused_since is not None)
             self.fail(f"pe_array schedule: at {where()} the spec has tile #{tile}'s result (job {job}) on out, "
                       f"but the DUT offers none: it lost cycles, stalling or idling where the stall rule (a "
-                      f"tile's last step, all {self.RESULT_ENTRIES} result entries reserved) does not allow")
+                      f"tile's last step, all {self.RESULT_ENTRIES} result entries reserved) does not allow"
+                      f"{refused}")
         if stall:
             self.current_stalls += 1
         # the edge
@@ -365,6 +368,22 @@ class PeArrayEnv(StreamEnv):
             self.sources[port].subscribe(lambda beat, port=port: self.schedule.observe(port, beat))
         self.sinks["out"].subscribe(lambda beat: self.schedule.observe("out"))
         self.clock.on_reset(self.schedule.on_dut_reset)
+
+    # The step schedule is advanced by handshakes, so a DUT that locks up (no handshake moves) would be
+    # judged only by the 10,000-cycle lock-up watchdog, with a message that names a refused ready, not what
+    # stalled. A check every CHECK_EVERY cycles lets the schedule name it within that many cycles: the first
+    # edge where the spec has a result the DUT does not offer (two wake-ups per CHECK_EVERY cycles: cheap).
+    CHECK_EVERY = 256
+
+    def start_bfms(self) -> None:
+        super().start_bfms()
+        cocotb.start_soon(self._check_schedule())
+
+    async def _check_schedule(self) -> None:
+        while True:
+            await Timer(self.CHECK_EVERY * self.clock.period_ns, "ns")
+            await FallingEdge(self.clock.clk)  # every handshake of the edges before this one is published
+            self.schedule.run_until(self.clock.cycle - 1)
 
     async def wait_result(self, what: str) -> None:
         """Wait for the next tile result; a lock-up fails, but the step schedule speaks first: it knows the
