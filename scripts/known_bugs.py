@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Hand-made bugs, one per class of control, protocol and arithmetic bug the regression must catch: each is
-applied to a temporary copy of rtl/, the test named for it is run on Icarus, and the test must FAIL, with a
-failure message that says why (a regex). Writes the results table to docs/results/known_bugs.md.
+applied to a temporary copy of rtl/ (a design bug) or of tb/ (a bench bug, e.g. a monitor of tb/fbuvm that
+publishes what it should not: the bench must notice it is lying), the test named for it is run on Icarus, and
+the test must FAIL, with a failure message that says why (a regex). Writes the results table to
+docs/results/known_bugs.md.
 
     .venv/bin/python scripts/known_bugs.py [--only NAME ...] [--seed N] [--out docs/results/known_bugs.md]
     make known-bugs
@@ -29,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 class Bug:
     name: str
     kind: str       # the class of issue 11 it stands for
-    file: str       # in rtl/
+    file: str       # in rtl/ (or in tb/ for tree="tb", e.g. "fbuvm/bfm.py")
     old: str        # exact text, once in the file
     new: str
     dut: str
@@ -37,6 +39,7 @@ class Bug:
     expect: str     # regex the failure output must contain
     what: str       # the bug in words
     more: tuple = ()  # further (old, new) edits of the same file the bug needs
+    tree: str = "rtl"  # the copied tree the bug goes into: "rtl" (the design) or "tb" (the bench)
 
 
 BUGS = [
@@ -57,6 +60,21 @@ BUGS = [
         "assign stall     = active && !acc_ready;",
         "pe_array", "StallRule", r"pe_array schedule: .*lost cycles",
         "the array stalls at any step while every result entry is reserved, not only at a tile's last step"),
+    Bug("no_stall_results_full", "stall rule (the 874 s mutation 'timeout')", "pe_array.sv",
+        "assign stall     = active && step_last && tile_last && !acc_ready;",
+        "assign stall     = '0;",
+        "pe_array", "StallRule", r"credit_fifo: beat accepted without a credit",
+        "the array never waits: a tile's last step enters the PEs with all 5 result entries reserved (the "
+        "mutant of docs/results/mutation.md that ran LayerTiles, which has no back-pressure, past its limit)"),
+    Bug("lockup_at_tile_end", "lock-up", "pe_array.sv",
+        "assign stall     = active && step_last && tile_last && !acc_ready;",
+        "assign stall     = active && step_last && tile_last;",
+        "pe_array", "TrainingPasses",
+        r"pe_array schedule: at cycle \d+ .* the spec has tile #0's result .* the DUT offers none.*"
+        r"a_ready low since cycle \d+",
+        "acc_ready stuck at 0: the array waits for a result entry forever at the first tile's last step; the step "
+        "schedule, checked every 256 cycles, names the missing result and the refused operand streams (not the "
+        "10,000-cycle lock-up watchdog)"),
     Bug("cfg_mid_tile", "configuration protocol", "pe_array.sv",
         "assign cfg_ready = !active && !a_q_valid && !b_q_valid && block_idx == '0;",
         "assign cfg_ready = !a_q_valid && !b_q_valid;",
@@ -94,24 +112,42 @@ BUGS = [
         "every result is pushed twice (the second a cycle later): a spurious beat after each reduction",
         [("  logic [1:0]  res_flags;\n",
           "  logic [1:0]  res_flags;\n  logic dup_q;\n  always_ff @(posedge clk) dup_q <= res_valid;\n")]),
+    # bench bugs (a copy of tb/): monitors that are not monitors
+    Bug("monitor_ignores_ready", "monitor (a bench bug)", "fbuvm/bfm.py",
+        "if self.clock.in_reset or not (self.valid.value and self.ready.value):",
+        "if self.clock.in_reset or not self.valid.value:",
+        "pe_array", "HeavyBackPressure",
+        r"pe_array schedule: (a|b) beat taken at .*, where the spec's (a|b)_ready is low"
+        r"|pe_array schedule: a result offered on out at .*, before the spec has one",
+        "every stream's monitor publishes a beat whenever valid is high, taken or not (ready ignored): what the "
+        "driver offered, not what the DUT took. The step schedule sees handshakes the DUT never made: an "
+        "operand taken while its ready is low, or a result popped while out_ready is low (the spec's result "
+        "FIFO then empties early, and the DUT's next result looks early)", tree="tb"),
+    Bug("monitor_ignores_ready_acc", "monitor (a bench bug)", "fbuvm/bfm.py",
+        "if self.clock.in_reset or not (self.valid.value and self.ready.value):",
+        "if self.clock.in_reset or not self.valid.value:",
+        "fp32_acc", "HeavyBackPressure", r"mismatch on output #\d+|outputs with no expected transaction",
+        "the same bench bug on a bench without a timing reference: the scoreboard sees the refused output beats "
+        "as extra results", tree="tb"),
 ]
 
 
 def run_bug(bug: Bug, seed: int, work: Path) -> tuple[bool, str]:
-    """Apply the bug to a copy of rtl/ and run its test; (caught for the stated reason, evidence line)."""
-    rtl = work / bug.name / "rtl"
-    shutil.copytree(ROOT / "rtl", rtl)
-    path = rtl / bug.file
+    """Apply the bug to a copy of rtl/ (or tb/) and run its test; (caught for the stated reason, evidence)."""
+    tree = work / bug.name / bug.tree
+    shutil.copytree(ROOT / bug.tree, tree, ignore=shutil.ignore_patterns("__pycache__"))
+    path = tree / bug.file
     text = path.read_text()
     if text.count(bug.old) != 1:
-        return False, f"the bug no longer applies: '{bug.old}' is not exactly once in rtl/{bug.file}"
+        return False, f"the bug no longer applies: '{bug.old}' is not exactly once in {bug.tree}/{bug.file}"
     text = text.replace(bug.old, bug.new)
     for old, new in bug.more:
         if text.count(old) != 1:
-            return False, f"the bug no longer applies: '{old}' is not exactly once in rtl/{bug.file}"
+            return False, f"the bug no longer applies: '{old}' is not exactly once in {bug.tree}/{bug.file}"
         text = text.replace(old, new)
     path.write_text(text)
-    env = {**os.environ, "FLEXBLOCK_RTL_DIR": str(rtl), "FLEXBLOCK_BUILD_DIR": str(work / bug.name / "build"),
+    env = {**os.environ, f"FLEXBLOCK_{bug.tree.upper()}_DIR": str(tree),
+           "FLEXBLOCK_BUILD_DIR": str(work / bug.name / "build"),
            "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("FLEXBLOCK_SCALE", None)
     cmd = [sys.executable, str(ROOT / "tb" / "runner.py"), bug.dut, "--sim", "icarus",
@@ -151,12 +187,13 @@ def main(argv=None) -> int:
     if not args.only:
         lines = ["# Hand-made bugs and the tests that catch them", "",
                  f"`make known-bugs` (scripts/known_bugs.py, seed {args.seed}, Icarus), "
-                 f"{datetime.date.today().isoformat()}: each bug is applied to a copy of `rtl/` and the named test "
+                 f"{datetime.date.today().isoformat()}: each bug is applied to a copy of `rtl/` (or of `tb/`: a bench "
+                 "bug) and the named test "
                  "must fail with the stated reason (the regex in scripts/known_bugs.py).", "",
                  "| bug | class | change | test | result | failure message |", "|---|---|---|---|---|---|"]
         for bug, caught, evidence in rows:
             code = " ".join(f"`{o.strip()}` -> `{n.strip()}`".replace("\n", " ") for o, n in ((bug.old, bug.new), *bug.more))
-            change = f"`{bug.file}`: {bug.what}: {code}".replace("|", "\\|")
+            change = f"`{bug.tree}/{bug.file}`: {bug.what}: {code}".replace("|", "\\|")
             msg = evidence.replace("|", "\\|")
             if len(msg) > 300:
                 msg = msg[:300] + " ..."

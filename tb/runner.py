@@ -17,7 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # Overridable so that tools (e.g. the mutation check) can simulate a modified copy of the RTL.
 RTL = Path(os.environ.get("FLEXBLOCK_RTL_DIR", ROOT / "rtl")).resolve()
-TB = ROOT / "tb"
+# ... and a modified copy of the benches (scripts/known_bugs.py: a bug planted in a monitor of tb/fbuvm).
+TB = Path(os.environ.get("FLEXBLOCK_TB_DIR", ROOT / "tb")).resolve()
 BUILD = Path(os.environ.get("FLEXBLOCK_BUILD_DIR", ROOT / "sim_build")).resolve()
 
 # DUT -> cocotb test module (tb/<module>.py). Every DUT is built from all of rtl/ (one module per file).
@@ -190,6 +191,8 @@ def run(toplevel: str, sim: str = "icarus", testcase: str | None = None, seed: i
             CODE_COVERAGE_DIR.mkdir(parents=True, exist_ok=True)
             tag = "-".join([toplevel, *(f"{k}{v}" for k, v in parameters.items()), testcase or "all", str(seed)])
             kwargs["plus_args"].append(f"+verilator+coverage+file+{CODE_COVERAGE_DIR / tag}.dat")
+    if TB != (ROOT / "tb").resolve():
+        sys.path.insert(0, str(TB))  # cocotb-test puts this process's sys.path (ROOT/tb first) before python_search
     quiet = IcarusSorryFilter()
     logging.getLogger("cocotb").addFilter(quiet)
     try:
