@@ -123,6 +123,15 @@ BUGS = [
         "driver offered, not what the DUT took. The step schedule sees handshakes the DUT never made: an "
         "operand taken while its ready is low, or a result popped while out_ready is low (the spec's result "
         "FIFO then empties early, and the DUT's next result looks early)", tree="tb"),
+    Bug("monitor_wrong_edge", "monitor (a bench bug)", "fbuvm/bfm.py",
+        "            for party in parties:\n                party.tick()\n            for party in parties:\n"
+        "                party.sample()\n",
+        "            for party in parties:\n                party.sample()\n            for party in parties:\n"
+        "                party.tick()\n",
+        "pe_array", "HeavyBackPressure", r"pe_array schedule: ",
+        "the monitors sample at the falling edge before the drivers move: the beat the last rising edge saw, "
+        "paired with the ready of the next one (ready sampled at the wrong edge); the step schedule sees "
+        "handshakes at edges where the DUT made none", tree="tb"),
     Bug("monitor_ignores_ready_acc", "monitor (a bench bug)", "fbuvm/bfm.py",
         "if self.clock.in_reset or not (self.valid.value and self.ready.value):",
         "if self.clock.in_reset or not self.valid.value:",
