@@ -204,3 +204,16 @@ def test_limits_are_per_test_and_proportional_to_the_unmutated_run(tmp_path, mon
     assert calls == [("A", lim["A"]), ("B", lim["B"])]       # Slow not run; C never reached
     assert r.result == "timeout" and not r.killed_by
     assert r.detail.startswith(f"{m.duts[0]}:B ran past its {lim['B']:.0f} s limit") and "3x the unmutated" in r.detail
+
+
+def test_a_module_name_is_not_a_control_signal():
+    """`credit_fifo #(...) u_out_fifo (` instantiates a module: stuck-at on its name would not compile (32 such
+    invalid candidates before this check)."""
+    text = """module m (input logic clk, input logic in_valid, output logic in_ready);
+  credit_fifo #(.WIDTH(8), .DEPTH(2)) u_fifo (.clk, .can_accept(in_ready), .accept(in_valid));
+  credit_fifo u_fifo2 (.clk, .can_accept(), .accept(in_valid));
+endmodule
+"""
+    ms = operators.mutants_of("m.sv", text, ("m",))
+    assert not [x for x in ms if x.before == "credit_fifo"]
+    assert not [x for x in operators.all_mutants(runner.RTL) if x.before == "credit_fifo"]

@@ -154,8 +154,8 @@ def read_sites(code: str, start: int):
         if brace_depth(code, m.start()) > 0 or bracket_depth(code, m.start()) > 0:
             continue
         after = code[m.end():].lstrip()
-        if after.startswith("(") or after.startswith("::"):   # a function/module name, a package scope
-            continue
+        if after.startswith(("(", "::", "#")) or re.match(r"[A-Za-z_]\w*\s*\(", after):
+            continue  # a function name, a package scope, a module instantiated (`credit_fifo #(..) u (`, `m u (`)
         yield m.span(), name, m.group(2)
 
 
