@@ -2,6 +2,8 @@
 i.e. models.gemm on the pass's operands), coverage and the env."""
 from __future__ import annotations
 
+import functools
+
 import cocotb
 import numpy as np
 from cocotb.triggers import Event
@@ -65,32 +67,43 @@ def job_error(job: dict, p: dict) -> bool:
 def capacity_edge(check: str, over: bool, p: dict) -> tuple[int, int, int, int] | None:
     """The cheapest (pass, M, Kdim, N) whose `check` is exactly at its limit (over=False: the job must be
     accepted) or just past it (over=True: it must get the error beat) while the other three checks fit: each
-    check exercised alone. None if the parameters allow no such job (e.g. with ROWS = 4, DEPTH = 256, BDEPTH
-    = 128 the A banks cannot overflow while A's region fits). Cost: words loaded + blocks computed.
+    check exercised alone. None if the parameters allow no such job (e.g. with ROWS = 2, DEPTH = 160, BDEPTH
+    = 40 A's region cannot overflow while A's banks fit). Cost: words loaded + blocks computed."""
+    return _capacity_edges(tuple(sorted(p.items())))[check, over]
 
-    A's checks depend only on (M, Kdim) and B's only on (N, Kdim), each nondecreasing: the other side is
-    taken at 1 and the checked side searched (vectorized) over M or N, for Kdims at every block boundary and
-    at the region boundaries DEPTH / c."""
+
+@functools.lru_cache(maxsize=None)
+def _capacity_edges(params: tuple) -> dict:
+    """Every (check, over) -> capacity_edge, in one sweep. A's checks depend only on (M, Kdim) and B's only on
+    (N, Kdim), each nondecreasing: the other side is taken at 1 and the checked side searched (vectorized)
+    over M or N, for Kdims at every block boundary and at the region boundaries DEPTH / c."""
+    p = dict(params)
     k, depth, bdepth = p["K"], p["DEPTH"], p["BDEPTH"]
     kdims = {k * kb + d for kb in range(0, bdepth + 2) for d in (0, 1)}
     kdims |= {depth // c + d for c in range(1, 2 * k + 2) for d in (0, 1)}
     sizes = np.arange(1, 4 * depth + 3)
     one = np.ones_like(sizes)
-    best = None
+    best: dict = {(c, o): None for c in CAPACITY_CHECKS for o in (False, True)}
     for pass_ in (FWD, BWD, WG):
         for kdim in sorted(v for v in kdims if v > 0):
-            m, n = (sizes, one) if check.startswith("A") else (one, sizes)
-            cap = {c: np.broadcast_to(used, sizes.shape) for c, (used, _) in capacity(pass_, m, kdim, n, p).items()}
             limits = {c: lim for c, (_, lim) in capacity(pass_, 1, kdim, 1, p).items()}
-            others = np.all([cap[c] <= limits[c] for c in CAPACITY_CHECKS if c != check], axis=0)
-            hit = (cap[check] > limits[check]) if over else (cap[check] == limits[check])
-            ok = np.flatnonzero(hit & others)
-            if ok.size:
-                i = int(ok[0])
-                cost = int(cap["A region"][i] + cap["B region"][i] + cap["A banks"][i] * cdiv(int(n[i]), p["COLS"]))
-                if best is None or cost < best[0]:
-                    best = (cost, (pass_, int(m[i]), kdim, int(n[i])))
-    return best[1] if best else None
+            for side in "AB":
+                m, n = (sizes, one) if side == "A" else (one, sizes)
+                cap = {c: np.broadcast_to(u, sizes.shape) for c, (u, _) in capacity(pass_, m, kdim, n, p).items()}
+                fits = {c: cap[c] <= limits[c] for c in CAPACITY_CHECKS}
+                for check in (c for c in CAPACITY_CHECKS if c[0] == side):
+                    others = np.all([fits[c] for c in CAPACITY_CHECKS if c != check], axis=0)
+                    for over in (False, True):
+                        hit = (cap[check] > limits[check]) if over else (cap[check] == limits[check])
+                        ok = np.flatnonzero(hit & others)
+                        if not ok.size:
+                            continue
+                        i = int(ok[0])
+                        cost = int(cap["A region"][i] + cap["B region"][i]
+                                   + cap["A banks"][i] * cdiv(int(n[i]), p["COLS"]))
+                        if best[check, over] is None or cost < best[check, over][0]:
+                            best[check, over] = (cost, (pass_, int(m[i]), kdim, int(n[i])))
+    return {key: v[1] if v else None for key, v in best.items()}
 
 
 # --- transactions -----------------------------------------------------------------------------------------
