@@ -12,6 +12,8 @@ The parts live in scripts/mutation/ (targets, lexer, operators, sample, run, rep
     .venv/bin/python scripts/mutate.py --merge sim_build/mutation # merge the shard-*.json reports there
     .venv/bin/python scripts/mutate.py --list [--all]    # print the sample (or every candidate) without running
     .venv/bin/python scripts/mutate.py --only fp32_round.sv:52        # re-run the mutant(s) of one line
+        (like every run, after the baseline of its DUTs, kept per RTL snapshot in sim_build/mutation/
+        baseline-pertest-*.json; --no-baseline skips it: every test then gets --timeout)
     .venv/bin/python scripts/mutate.py --only fp32_round.sv:52:drop-and-rhs
     .venv/bin/python scripts/mutate.py --configs regression   # every parameter set of tb/test_rtl.py
     make mutate [MUTANTS=N|all] [SHARD=i/n] [SEED=n];  make mutate-merge [DIR=sim_build/mutation]
