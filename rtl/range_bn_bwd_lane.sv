@@ -140,6 +140,7 @@ module range_bn_bwd_lane #(
   logic [NE-1:0] md_mag;                                 // |mean D| = sig(mean) |D| 2^shift(mean)
   logic [NDB-1:0] dabs;
   logic [NE+1:0] p_abs;
+  logic signed [NE+1:0] md_signed;                       // mean D, exact
 
   assign c_ok      = fp10_finite(c) ? c : 10'd0;
   assign gamma_ok  = fp10_finite(gamma) ? gamma : 10'd0;
@@ -147,6 +148,7 @@ module range_bn_bwd_lane #(
   assign dabs      = NDB'(dsum_q[NDB] ? -dsum_q : dsum_q);
   assign md_prod   = (NDB+5)'(dabs) * (NDB+5)'(fp10_sig(mean_q));
   assign md_mag    = NE'(md_prod) << ((mean_q[8:4] == 5'd0) ? 5'd0 : mean_q[8:4] - 5'd1);
+  assign md_signed = (dsum_q[NDB] ^ mean_q[9]) ? -$signed({2'b00, md_mag}) : $signed({2'b00, md_mag});
   assign p_abs     = p_q[NE+1] ? (NE+2)'(-p_q) : p_q;
 
   fp10_add    u_den  (.a(d_q), .b(fp10_finite(eps) ? eps : 10'd0), .y(den_d));
@@ -166,7 +168,7 @@ module range_bn_bwd_lane #(
       s_q    <= s_d;
       a_q    <= a_d;
       mean_q <= fp10_round(sum_q[NB], 64'(qa_q), -18);   // final once diva_step has ended
-      p_q    <= (NE+2)'(esum_q) - (dsum_q[NDB] ^ mean_q[9] ? -(NE+2)'(md_mag) : (NE+2)'(md_mag));
+      p_q    <= (NE+2)'(esum_q) - md_signed;
       pr_q   <= pr_d;
       dg_q   <= dg_d;
       db_q   <= db_d;
