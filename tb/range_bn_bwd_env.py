@@ -196,8 +196,10 @@ def make_job(rng: np.random.Generator, name: str, kind: str = "random", n: int |
     c, eps = fp(ln.range_constant(n)), fp(float(rng.choice([1e-5, 1e-3, 0.1])))
     dy2 = None
     if kind == "corner":
-        for lane in rng.choice(G, int(rng.integers(1, 5)), replace=False):
-            what = str(rng.choice(["const", "zero", "full", "sub", "nan", "inf_dy", "far", "sat_dy", "sub_dy"]))
+        corners = ["const", "zero", "full", "sub", "nan", "inf_dy", "far", "sat_dy", "sub_dy"]
+        k = int(rng.integers(5, G + 1))   # 5..8 lanes, each a different corner: every job covers most kinds
+        for lane, what in zip(rng.choice(G, k, replace=False), rng.permutation(corners)[:k]):
+            what = str(what)
             k = int(rng.integers(0, n))
             if what == "const":
                 x[:, lane] = fp(rng.standard_normal() * 100)
@@ -216,7 +218,7 @@ def make_job(rng: np.random.Generator, name: str, kind: str = "random", n: int |
             elif what == "sat_dy":
                 dy[:, lane] = fg(rng.choice([-1.0, 1.0], n) * 1e10)
             else:
-                dy[:, lane] = fg(rng.standard_normal(n) * 2.0 ** -31)
+                dy[:, lane] = fg(rng.standard_normal(n) * 2.0 ** -30)   # subnormal and the lowest binades
         if rng.random() < 0.3:
             eps = 0
     elif kind == "params":
