@@ -176,6 +176,8 @@ TARGETS = [
     # LightNorm (docs/spec.md "LightNorm"): one beat of 8 channels per cycle, statistics + normalize
     ("range_bn (LightNorm, 8 channels/beat, fp10, NW=16)", "range_bn", {"NW": 16}, None, None),
     ("bn_fp32 (FP32 BN baseline, 8 channels/beat, binary32, NW=16)", "bn_fp32", {"NW": 16}, None, None),
+    ("range_bn_bwd (LightNorm backward, 8 channels/beat, fp10 1-5-4 / 1-6-3, NW=16)", "range_bn_bwd", {"NW": 16},
+     None, None),
     *((f"neuroflix_mac (G=8), {mode} only: {ppc} products/cycle", f"nf_{mode.replace(' x ', '_').lower()}",
        {"G": 8}, tie_wrapper(f"nf_{mode.replace(' x ', '_').lower()}", "neuroflix_mac",
                              {"in_wa": wa, "in_fmt_b": fb}), "nf")

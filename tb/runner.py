@@ -44,6 +44,7 @@ DUTS = {
     "pe_array_harness": "pe_array_fast_tests",
     "range_bn": "range_bn_tests",
     "bn_fp32": "bn_fp32_tests",
+    "range_bn_bwd": "range_bn_bwd_tests",
 }
 # Simulation-only tops and helpers (harnesses, the no-Python ceiling bench): tb/sv/, built with rtl/.
 TB_SV = TB / "sv"

@@ -49,6 +49,7 @@ CONFIGS = [
     ("neuroflix_fp2nf", {}),         # FP32 -> FX4 / FX8 / E5M2 / FP16 with the tensor scale, 8 per beat
     ("range_bn", {}),
     ("bn_fp32", {}),
+    ("range_bn_bwd", {}),
 ]
 
 

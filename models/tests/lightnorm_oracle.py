@@ -92,3 +92,52 @@ def channel(xs1, xs2, gamma: int, beta: int, c: int, eps: int, fmt: Format):
         outs.append(fmt.value(z))
     return outs, {"poison": False, "mean": mean, "d": d, "den": den, "scale": scale, "a": a,
                   "smax": smax, "smin": smin, "sum": total}
+
+
+def backward_channel(xs, dys, dys2, gamma: int, c: int, eps: int, f: Format, g: Format):
+    """One channel through the backward unit (docs/spec.md LN.5a), from the spec text: forward values xs
+    (format f), gradients dys of pass B1 and dys2 of pass B2 (format g). Returns (dx list, dgamma,
+    dbeta): g-format bits, or 'nan'. Argmax/argmin by a strict comparison of exact values in stream
+    order (the first index on ties); the forward's mean, scale and a from `channel` above."""
+    n = len(xs)
+    xv = [f.value(b) for b in xs]
+    dv = [g.value(b) for b in dys]
+    _, st = channel(xs, [], gamma, 0, c, eps, f)
+    if st["poison"] or any(isinstance(v, str) for v in dv):
+        return ["nan"] * len(dys2), "nan", "nan"
+    imax, imin, chunk_of = {}, {}, {}
+    for j in range(CHUNKS):
+        lo, hi = j * n // CHUNKS, (j + 1) * n // CHUNKS
+        if hi > lo:
+            kmax = kmin = lo
+            for k in range(lo, hi):
+                chunk_of[k] = j
+                if xv[k] > xv[kmax]:
+                    kmax = k
+                if xv[k] < xv[kmin]:
+                    kmin = k
+            imax[j], imin[j] = kmax, kmin
+    D = sum(dv, Fraction(0))
+    E = sum((d * x for d, x in zip(dv, xv)), Fraction(0))
+    mean, s, a = f.value(st["mean"]), f.value(st["scale"]), f.value(st["a"])
+    P = E - mean * D
+    md = g.value(g.rtz(D / n))
+    pr = g.value(g.rtz(P))
+    dgamma = g.rtz(s * pr)
+    dbeta = g.rtz(D)
+    corr = g.value(g.rtz(g.value(g.rtz(g.value(g.rtz(a * s)) * f.value(c))) * pr))
+    dx = []
+    for k, b in enumerate(dys2):
+        d = g.value(b)
+        if isinstance(d, str):
+            dx.append("nan")
+            continue
+        u = g.value(g.rtz(d - md))
+        v = g.rtz(a * u)
+        is_max, is_min = imax[chunk_of[k]] == k, imin[chunk_of[k]] == k
+        if is_max and not is_min:
+            v = g.rtz(g.value(v) - corr)
+        elif is_min and not is_max:
+            v = g.rtz(g.value(v) + corr)
+        dx.append(v)
+    return dx, dgamma, dbeta
