@@ -1,0 +1,180 @@
+"""Depthwise 3x3 conv (stride 1, padding 1) on the accelerator core (docs/spec.md section 6, "Depthwise conv").
+
+A depthwise output pairs one channel's pixels with that channel's kernel only, so it has no GEMM form whose
+rows and columns both carry independent work (the array broadcasts A along rows, B along columns). The
+mapping here puts the freedom into the block instead (a Toeplitz / window mapping), one channel of one
+image per job:
+
+  FWD  Y  = windows(X) . T(k):           A = the 4x4 input windows of the map's 2x2 output tiles (M x 16,
+                                          lane 4 i + j = pixel (2a - 1 + i, 2b - 1 + j), zero outside),
+                                          B = T(k) (16 x 4): column 2 oy + ox = the kernel at offset (oy, ox)
+                                          of the 4x4 frame; C[(a, b), 2 oy + ox] = Y[2a + oy, 2b + ox].
+  BWD  dX = windows(dY) . T(rot180 k):    the same on dY with the kernel turned by 180 degrees; W is stored
+                                          as T(rot180 k)^T (4 x 16), the core's BWD reads it along its rows.
+  WG   dW = Xs^T . Gs:                    the reduction runs over the map's rows x (W + 2) columns, pixel
+                                          p = (r, c), c = -1 .. W; Xs (stored Kdim x 3) column i = X shifted
+                                          by i - 1 rows, Gs (Kdim x 3) column j = dY shifted by 1 - j columns:
+                                          C[i, j] = sum_q X[q + (i - 1, j - 1)] dY[q] = dW[i, j].
+
+Every job is an ordinary core job (models.core.core_gemm) on these stored operands, so its results are the
+GEMM arithmetic of spec section 3 on them, bit for bit; the helpers here build the operands and put C back
+into the map. FWD/BWD use 9 of a block's 16 lanes per output and all ROWS x COLS PEs; WG uses every lane
+(but the W + 2 columns) and 9 of a 4 x 4 tile's 16 PEs: the 9/16 bound of spec section 6."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .bfp import mag_bits
+from .core import BWD, FWD, WG, G, W, X, core_gemm, core_period, core_stream
+
+WINDOW = 4      # a 4x4 input window per block (K = 16 lanes)
+OUT_TILE = 2    # ... covers a 2x2 tile of outputs: the four columns of B
+
+
+def windows(img) -> np.ndarray:
+    """A of FWD / BWD: the 4x4 input windows (rows 2a - 1 .. 2a + 2, columns 2b - 1 .. 2b + 2, zero outside
+    the map) of the output tiles (a, b), row-major over (a, b); lane 4 i + j = window pixel (i, j)."""
+    img = np.asarray(img, np.float32)
+    h, w = img.shape
+    th, tw = -(-h // OUT_TILE), -(-w // OUT_TILE)
+    padded = np.zeros((2 * th + 2, 2 * tw + 2), np.float32)
+    padded[1:h + 1, 1:w + 1] = img
+    out = np.empty((th * tw, WINDOW * WINDOW), np.float32)
+    for a in range(th):
+        for b in range(tw):
+            out[a * tw + b] = padded[2 * a:2 * a + WINDOW, 2 * b:2 * b + WINDOW].ravel()
+    return out
+
+
+def toeplitz(kernel) -> np.ndarray:
+    """B of FWD: 16 x 4, column 2 oy + ox = the 3x3 kernel placed at (oy, ox) in the 4x4 frame, zeros elsewhere."""
+    kernel = np.asarray(kernel, np.float32).reshape(3, 3)
+    t = np.zeros((WINDOW, WINDOW, OUT_TILE * OUT_TILE), np.float32)
+    for oy in range(OUT_TILE):
+        for ox in range(OUT_TILE):
+            t[oy:oy + 3, ox:ox + 3, OUT_TILE * oy + ox] = kernel
+    return t.reshape(WINDOW * WINDOW, OUT_TILE * OUT_TILE)
+
+
+def untile(c, h: int, w: int) -> np.ndarray:
+    """C (windows x 4) of FWD / BWD back into the h x w map (outputs past an odd edge dropped)."""
+    c = np.asarray(c)
+    th, tw = -(-h // OUT_TILE), -(-w // OUT_TILE)
+    full = c.reshape(th, tw, OUT_TILE, OUT_TILE).transpose(0, 2, 1, 3).reshape(2 * th, 2 * tw)
+    return full[:h, :w]
+
+
+def wg_operands(x, dy) -> tuple[np.ndarray, np.ndarray]:
+    """(Xs, Gs) of WG, stored Kdim x 3 each, Kdim = h (w + 2): row r (w + 2) + c + 1 for pixel (r, c),
+    c = -1 .. w; Xs[., i] = X[r + i - 1, c], Gs[., j] = dY[r, c + 1 - j], zero outside the map."""
+    x, dy = np.asarray(x, np.float32), np.asarray(dy, np.float32)
+    h, w = x.shape
+    px, pg = np.zeros((h + 2, w + 4), np.float32), np.zeros((h, w + 4), np.float32)
+    px[1:h + 1, 2:w + 2] = x   # px[r + 1, c + 2] = X[r, c]
+    pg[:, 2:w + 2] = dy        # pg[r, c + 2] = dY[r, c]
+    xs = np.stack([px[i:i + h, 1:w + 3] for i in range(3)], axis=-1)         # X[r + i - 1, c], c = -1 .. w
+    gs = np.stack([pg[:, 2 - j:w + 4 - j] for j in range(3)], axis=-1)     # dY[r, c + 1 - j]
+    return xs.reshape(h * (w + 2), 3), gs.reshape(h * (w + 2), 3)
+
+
+def stored(pass_: int, x=None, kernel=None, dy=None) -> dict:
+    """The stored tensors {region: matrix} of one channel's job (what the host loads over ld)."""
+    if pass_ == FWD:
+        return {X: windows(x), W: toeplitz(kernel)}
+    if pass_ == BWD:
+        return {G: windows(dy), W: toeplitz(np.asarray(kernel, np.float32).reshape(3, 3)[::-1, ::-1]).T.copy()}
+    if pass_ == WG:
+        xs, gs = wg_operands(x, dy)
+        return {X: xs, G: gs}
+    raise ValueError(f"pass code {pass_} is reserved")
+
+
+def job_shape(pass_: int, h: int, w: int) -> tuple[int, int, int]:
+    """(M, Kdim, N) of the core job of one channel of an h x w map."""
+    if pass_ in (FWD, BWD):
+        return -(-h // OUT_TILE) * -(-w // OUT_TILE), WINDOW * WINDOW, OUT_TILE * OUT_TILE
+    return 3, h * (w + 2), 3
+
+
+def depthwise(pass_: int, x, kernel, dy, mode_a: int, mode_b: int, round_a: int = 0, round_b: int = 0,
+              seed: int = 0xACE1, sr_bits: int = 8):
+    """One channel's pass through the core: (result, flags); FWD Y and BWD dX as h x w maps, WG dW as 3 x 3."""
+    t = stored(pass_, x, kernel, dy)
+    c, flags = core_gemm(pass_, t.get(X), t.get(W), t.get(G), mode_a, mode_b, round_a, round_b, seed, 16, sr_bits)
+    if pass_ == WG:
+        return c, flags
+    h, w = np.asarray(x if pass_ == FWD else dy).shape
+    return untile(c, h, w), untile(flags, h, w)
+
+
+def reference(pass_: int, x, kernel, dy) -> np.ndarray:
+    """The depthwise conv in float64, straight from its definition (for exact-input tests): FWD Y[p] =
+    sum_d X[p + d] k[d + 1], BWD dX[q] = sum_d dY[q - d] k[d + 1], WG dW[d + 1] = sum_p X[p + d] dY[p]."""
+    kernel = np.asarray(kernel, np.float64).reshape(3, 3)
+    src = np.asarray(x if pass_ != BWD else dy, np.float64)
+    h, w = src.shape
+    pad = np.zeros((h + 2, w + 2))
+    if pass_ == FWD:
+        pad[1:-1, 1:-1] = src
+        return sum(pad[1 + dh:1 + dh + h, 1 + dw:1 + dw + w] * kernel[dh + 1, dw + 1]
+                   for dh in (-1, 0, 1) for dw in (-1, 0, 1))
+    if pass_ == BWD:
+        pad[1:-1, 1:-1] = src
+        return sum(pad[1 - dh:1 - dh + h, 1 - dw:1 - dw + w] * kernel[dh + 1, dw + 1]
+                   for dh in (-1, 0, 1) for dw in (-1, 0, 1))
+    pad[1:-1, 1:-1] = np.asarray(x, np.float64)
+    g = np.asarray(dy, np.float64)
+    return np.array([[(pad[1 + dh:1 + dh + h, 1 + dw:1 + dw + w] * g).sum() for dw in (-1, 0, 1)]
+                     for dh in (-1, 0, 1)])
+
+
+# --- utilization ------------------------------------------------------------------------------------------
+# MobileNetV2's stride-1 3x3 depthwise layers (Sandler et al. 2018, 224 x 224 input): (map size, channels,
+# blocks of the network with this shape). The stride-2 ones are not mapped (a 2x2 tile of stride-2 outputs
+# needs a 5x5 window: 25 lanes).
+LAYERS = {
+    "dw112": (112, 32, 1), "dw56": (56, 144, 1), "dw28": (28, 192, 2),
+    "dw14a": (14, 384, 3), "dw14b": (14, 576, 2), "dw7": (7, 960, 2),
+}
+JOB_WINDOWS = 8      # a FWD / BWD job: at most an 8 x 8 grid of windows (a 16 x 16 patch of the map)
+WG_ROWS_MAX = 4096   # a WG job reduces over at most this many grid elements (whole map rows)
+
+
+def layer_job(name: str, pass_: int) -> dict:
+    """One job of a layer's pass (m, kdim, n; h, w = the patch it covers; useful = the 9-product outputs it
+    computes) and `jobs`, how many such jobs one image's channels need (approximately: equal patches)."""
+    size, chans, _ = LAYERS[name]
+    if pass_ in (FWD, BWD):
+        ph = pw = min(size, OUT_TILE * JOB_WINDOWS)
+        m, kdim, n = job_shape(pass_, ph, pw)
+        return {"m": m, "kdim": kdim, "n": n, "h": ph, "w": pw, "useful": 9 * ph * pw,
+                "jobs": chans * math.ceil(size / ph) ** 2}
+    rows = min(size, WG_ROWS_MAX // (size + 2))
+    m, kdim, n = job_shape(WG, rows, size)
+    return {"m": m, "kdim": kdim, "n": n, "h": rows, "w": size, "useful": 9 * rows * size,
+            "jobs": chans * math.ceil(size / rows)}
+
+
+def utilization(useful_products: int, mode_a, mode_b, cycles: int, rows: int = 4, cols: int = 4) -> float:
+    """Useful sub-multiplier operations / peak: each of the 9 H W products of a channel's map counts
+    (Wa/4)(Wb/4) sub-multiplier operations, the array does 16 ROWS COLS per cycle."""
+    return useful_products * (mag_bits(mode_a) // 4) * (mag_bits(mode_b) // 4) / (16 * rows * cols * cycles)
+
+
+def bound(pass_: int, h: int, w: int) -> float:
+    """The mapping's utilization with the array fed at full rate (no conversion, no fill): useful products /
+    (16 lanes x PEs x block pairs) on the padded job."""
+    m, kdim, n = job_shape(pass_, h, w)
+    pairs = math.ceil(m / 4) * math.ceil(n / 4) * math.ceil(kdim / 16)
+    return 9 * h * w / (16 * 16 * pairs)
+
+
+def layer_period(name: str, pass_: int, mode_a, mode_b, rows: int = 4, cols: int = 4) -> int:
+    j = layer_job(name, pass_)
+    return core_period(j["m"], j["kdim"], j["n"], mode_a, mode_b, rows, cols)
+
+
+__all__ = ["windows", "toeplitz", "untile", "wg_operands", "stored", "job_shape", "depthwise", "reference",
+           "LAYERS", "layer_job", "utilization", "bound", "layer_period", "core_stream"]
