@@ -319,6 +319,93 @@ class LayerUtilization(CoreBase):
         write_stats({"layers": records})
 
 
+# --- depthwise conv (models.depthwise, spec section 6 "Depthwise conv") -------------------------------------
+@pyuvm.test()
+class DepthwiseLayer(CoreBase):
+    """3x3 depthwise conv, one channel per job, through the window mapping: FWD reads the 4x4 input windows of
+    the map's 2x2 output tiles (X, M x 16) against the kernel placed at the tile's four offsets (W, 16 x 4);
+    BWD the same on dY (G) with the kernel turned by 180 degrees (W stored 4 x 16, read along its rows); WG
+    the X shifted by a row (X, Kdim x 3) against dY shifted by a column (G, Kdim x 3) over the map's rows x
+    (W + 2) columns. Odd and tiny maps, random mode pairs and roundings; every result checked by the
+    scoreboard, every job's cycles against models.core.core_cycles, and on exact-integer channels the
+    predicted (= the RTL's) map against the depthwise conv itself (models.depthwise.reference)."""
+    count = 6
+
+    async def body(self):
+        from models import depthwise as dw
+        rng = seeds.rng("depthwise")
+        p = self.env.p
+        runs = 0
+        while runs < seeds.scaled(self.count if VERILATOR else 3):
+            pass_ = (FWD, BWD, WG)[runs % 3]
+            h, w = int(rng.integers(1, 9 if VERILATOR else 6)), int(rng.integers(1, 9 if VERILATOR else 6))
+            exact = runs % 2 == 1  # small integers: converted exactly, summed exactly
+            draw = ((lambda s: rng.integers(-15, 16, s).astype(np.float32)) if exact else
+                    (lambda s: (rng.standard_normal(s) * np.exp2(rng.integers(-4, 4))).astype(np.float32)))
+            x, k, g = draw((h, w)), draw((3, 3)), draw((h, w))
+            m, kdim, n = dw.job_shape(pass_, h, w)
+            modes = [int(v) for v in rng.integers(0, 3, 2)]
+            job = JobItem(f"dw.{PASS_NAMES[pass_]}", pass_, m, kdim, n, *modes,
+                          *(int(v) for v in rng.integers(0, 4, 2)), seed=int(rng.integers(0, 1 << 16)))
+            if job_error(job.fields, p):
+                continue  # beyond the buffers at this size: draw again
+            await self.env.load(dw.stored(pass_, x, k, g))
+            cycles = await self.env.run_job(job)
+            want = core_cycles(m, kdim, n, *modes, p["ROWS"], p["COLS"], p["K"])
+            assert cycles == want, f"depthwise job {job.fields}: {cycles} cycles, models.core.core_cycles says {want}"
+            c = self.env.scoreboard.last_prediction
+            got = c if pass_ == WG else dw.untile(c, h, w)
+            if exact:
+                ref = dw.reference(pass_, x, k, g)
+                assert np.array_equal(got.astype(np.float64), ref), \
+                    f"depthwise {PASS_NAMES[pass_]} {h}x{w}: the core's result is not the depthwise conv"
+            self.logger.info(f"depthwise {PASS_NAMES[pass_]} {h}x{w} ({m}x{kdim}x{n}) modes {modes}: {cycles} cycles, "
+                             f"utilization {dw.utilization(9 * h * w, *modes, cycles, p['ROWS'], p['COLS']):.3f}")
+            runs += 1
+
+
+@pyuvm.test()
+class DepthwiseUtilization(CoreBase):
+    """Depthwise layer passes as streams of equal jobs (models.depthwise.layer_job: a 16 x 16 patch of one
+    channel's map per FWD / BWD job, up to 4096 grid elements of it per WG job), two jobs back to back per mode
+    pair on one load: the steady-state cycles per job equal models.core.core_period, every result is checked
+    by the scoreboard, and the figures go to the stats file for scripts/core_report.py. With
+    FLEXBLOCK_CORE_DW=full (the report, Verilator, DEPTH >= 4096, BDEPTH >= 256): MobileNetV2's stride-1
+    depthwise layers x FWD/BWD/WG x the 9 mode pairs; otherwise the 7 x 7 layer's passes in one or two mode
+    pairs at the bench's size."""
+
+    async def body(self):
+        from models import depthwise as dw
+        p = self.env.p
+        rng = seeds.rng("dw_layers")
+        full = os.environ.get("FLEXBLOCK_CORE_DW") == "full"
+        names = list(dw.LAYERS) if full else ["dw7"]
+        pairs = [(a, b) for a in range(3) for b in range(3)] if full else ([(0, 2), (2, 2)] if VERILATOR else [(1, 2)])
+        records = []
+        for name in names:
+            for pass_ in (FWD, BWD, WG):
+                job = dw.layer_job(name, pass_)
+                m, kdim, n, h, w = job["m"], job["kdim"], job["n"], job["h"], job["w"]
+                x, k, g = (rng.standard_normal(s).astype(np.float32) for s in ((h, w), (3, 3), (h, w)))
+                await self.env.load(dw.stored(pass_, x, k, g))
+                for modes in pairs:
+                    jobs = [JobItem(f"{name}.{PASS_NAMES[pass_]}", pass_, m, kdim, n, *modes, 0, 0,
+                                    seed=int(rng.integers(0, 1 << 16))) for _ in range(2)]
+                    assert not job_error(jobs[0].fields, p), f"{name} {job}: beyond DEPTH {p['DEPTH']} / BDEPTH {p['BDEPTH']}"
+                    takes, lasts = await self.env.run_burst(jobs)
+                    shape = (m, kdim, n, *modes)
+                    _, want = core_stream([shape, shape], takes, p["ROWS"], p["COLS"], p["K"])
+                    assert lasts == want, f"{name} {PASS_NAMES[pass_]} {shape}: last tiles {lasts}, core_stream says {want}"
+                    period = lasts[1] - lasts[0]
+                    assert period == core_period(*shape, p["ROWS"], p["COLS"], p["K"]), (period, shape)
+                    util = dw.utilization(job["useful"], *modes, period, p["ROWS"], p["COLS"])
+                    records.append({"layer": name, "pass": pass_, "modes": list(modes), "m": m, "kdim": kdim, "n": n,
+                                    "first_job": lasts[0] - takes[0], "period": period, "utilization": util})
+                    self.logger.info(f"{name} {PASS_NAMES[pass_]} {m}x{kdim}x{n} modes {modes}: first job "
+                                     f"{lasts[0] - takes[0]} cycles, then {period} per job: utilization {util:.4f}")
+        write_stats({"dw_layers": records})
+
+
 @pyuvm.test()
 class BadConfigurations(CoreBase):
     """Zero dimensions, the reserved pass code, tensors beyond the FP32 region or the BFP banks: one error beat
