@@ -130,6 +130,78 @@ def reference(pass_: int, x, kernel, dy) -> np.ndarray:
                      for dh in (-1, 0, 1)])
 
 
+# --- WG split over column classes (above 9/16 without a PE change; the partial sums are added outside) ----
+# dY's pixels fall into 4 classes by column mod 4. Three 4 x 4 tiles (rows: X shifted by u_i = (dh, a); columns:
+# dY shifted by v_j = (0, b)) reduce over the grid points (r, 4m): PE (i, j) sums X[q + u_i - v_j] dY[q] over the
+# pixels q of class b mod 4, i.e. the class's share of dW at tap u_i - v_j; 36 of the 48 PEs get one of the 36
+# (tap, class) shares (each exactly once), the other 12 a tap outside the kernel (discarded). dW of a tap is its
+# 4 shares added in binary32 in class order 0, 1, 2, 3 (models.pe.accumulate, from +0), outside the core.
+SPLIT_CLASSES = 4
+SPLIT_TILES = (
+    ((((-1, 0), (0, 0), (1, 0), (-1, 1))), (-1, 0, 1, 2)),
+    ((((0, 1), (1, 1), (-1, 2), (0, 2))), (0, 1, 2, 3)),
+    ((((1, 2), (-1, 3), (0, 3), (1, 3))), (1, 2, 3, 4)),
+)
+
+
+def split_range(t: int, w: int) -> tuple[int, int]:
+    """Tile t's grid columns 4m, m = lo .. hi: every dY column of each of its classes, 4m + b in [0, w)."""
+    b0 = SPLIT_TILES[t][1][0]
+    return -((b0 + 3) // 4), (w - 1 - b0) // 4
+
+
+def split_operands(x, dy) -> list[dict]:
+    """The three WG-split jobs' stored tensors {X: Kdim x 4, G: Kdim x 4}, Kdim = h x (hi - lo + 1), grid point
+    (r, 4m) at row r (hi - lo + 1) + m - lo; X column i = X[r + dh_i, 4m + a_i], G column j = dY[r, 4m + b_j]."""
+    x, dy = np.asarray(x, np.float32), np.asarray(dy, np.float32)
+    h, w = x.shape
+
+    def at(img, r, c):
+        r, c = np.broadcast_arrays(r, c)
+        inside = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+        return np.where(inside, img[np.clip(r, 0, h - 1), np.clip(c, 0, w - 1)], np.float32(0))
+
+    out = []
+    for t, (us, bs) in enumerate(SPLIT_TILES):
+        lo, hi = split_range(t, w)
+        r, m = np.meshgrid(np.arange(h), np.arange(lo, hi + 1), indexing="ij")
+        r, c = r.ravel(), 4 * m.ravel()
+        out.append({X: np.stack([at(x, r + dh, c + a) for dh, a in us], axis=1).astype(np.float32),
+                    G: np.stack([at(dy, r, c + b) for b in bs], axis=1).astype(np.float32)})
+    return out
+
+
+def split_shares() -> dict:
+    """(tile, i, j) -> (tap index 3 (dh + 1) + dw + 1, class) of the 36 useful PEs."""
+    out = {}
+    for t, (us, bs) in enumerate(SPLIT_TILES):
+        for i, (dh, a) in enumerate(us):
+            for j, b in enumerate(bs):
+                if abs(a - b) <= 1:
+                    out[(t, i, j)] = (3 * (dh + 1) + a - b + 1, b % SPLIT_CLASSES)
+    return out
+
+
+def wg_split(x, dy, mode_a: int, mode_b: int, round_a: int = 0, round_b: int = 0, seeds=(0xACE1,) * 3,
+             sr_bits: int = 8):
+    """dW (3 x 3) and flags of one channel by the WG split: three core jobs (pass WG on split_operands, job t
+    with seeds[t]), then each tap's 4 class shares added in class order (models.pe.accumulate)."""
+    from .pe import accumulate
+    shares = np.zeros((SPLIT_CLASSES, 9), np.float32)
+    sflags = np.zeros((SPLIT_CLASSES, 9), np.uint8)
+    results = [core_gemm(WG, t[X], None, t[G], mode_a, mode_b, round_a, round_b, seeds[n], 16, sr_bits)
+               for n, t in enumerate(split_operands(x, dy))]
+    for (t, i, j), (tap, cls) in split_shares().items():
+        shares[cls, tap] = results[t][0][i, j]
+        sflags[cls, tap] = results[t][1][i, j]
+    bits, flags = accumulate(shares, sflags)
+    return bits.view(np.float32).reshape(3, 3), flags.reshape(3, 3), results
+
+
+def split_job_shapes(h: int, w: int) -> list[tuple[int, int, int]]:
+    return [(4, h * (split_range(t, w)[1] - split_range(t, w)[0] + 1), 4) for t in range(len(SPLIT_TILES))]
+
+
 # --- utilization ------------------------------------------------------------------------------------------
 # MobileNetV2's stride-1 3x3 depthwise layers (Sandler et al. 2018, 224 x 224 input): (map size, channels,
 # blocks of the network with this shape). The stride-2 ones are not mapped (a 2x2 tile of stride-2 outputs
@@ -157,6 +229,27 @@ def layer_job(name: str, pass_: int) -> dict:
             "jobs": chans * math.ceil(size / rows)}
 
 
+def split_layer_jobs(name: str) -> dict:
+    """The WG split of a layer: the 3 jobs of one slice of map rows (each <= 4096 grid points), `jobs` slices."""
+    size, chans, _ = LAYERS[name]
+    nm = max(split_range(t, size)[1] - split_range(t, size)[0] + 1 for t in range(len(SPLIT_TILES)))
+    rows = min(size, WG_ROWS_MAX // nm)
+    return {"shapes": split_job_shapes(rows, size), "h": rows, "w": size, "useful": 9 * rows * size,
+            "jobs": chans * math.ceil(size / rows)}
+
+
+def split_bound(h: int, w: int) -> float:
+    pairs = sum(math.ceil(k / 16) for _, k, _ in split_job_shapes(h, w))
+    return 9 * h * w / (16 * 16 * pairs)
+
+
+def split_period(name: str, mode_a, mode_b, rows: int = 4, cols: int = 4) -> int:
+    """Cycles of one slice's 3 jobs in a steady stream of slices (core_stream over two rounds)."""
+    shapes = [(*s, mode_a, mode_b) for s in split_layer_jobs(name)["shapes"]]
+    _, ends = core_stream(shapes * 2, None, rows, cols)
+    return ends[5] - ends[2]
+
+
 def utilization(useful_products: int, mode_a, mode_b, cycles: int, rows: int = 4, cols: int = 4) -> float:
     """Useful sub-multiplier operations / peak: each of the 9 H W products of a channel's map counts
     (Wa/4)(Wb/4) sub-multiplier operations, the array does 16 ROWS COLS per cycle."""
@@ -176,5 +269,6 @@ def layer_period(name: str, pass_: int, mode_a, mode_b, rows: int = 4, cols: int
     return core_period(j["m"], j["kdim"], j["n"], mode_a, mode_b, rows, cols)
 
 
-__all__ = ["windows", "toeplitz", "untile", "wg_operands", "stored", "job_shape", "depthwise", "reference",
+__all__ = ["split_operands", "split_shares", "wg_split", "split_job_shapes", "split_layer_jobs", "split_bound",
+           "split_period", "SPLIT_TILES", "windows", "toeplitz", "untile", "wg_operands", "stored", "job_shape", "depthwise", "reference",
            "LAYERS", "layer_job", "utilization", "bound", "layer_period", "core_stream"]

@@ -13,6 +13,7 @@ import pytest
 from models import depthwise as dw
 from models.core import BWD, FWD, G, PASS_NAMES, WG, W, X
 
+from . import oracle
 from .gen import f32, random_bits
 from .test_core import oracle_job
 from .test_gemm import assert_result
@@ -118,3 +119,65 @@ def test_bound():
     assert dw.bound(FWD, 16, 16) == 9 / 16 == dw.bound(BWD, 8, 8)
     assert dw.bound(WG, 14, 14) == 9 * 14 * 14 / (16 * 16 * -(-14 * 16 // 16))
     assert dw.bound(FWD, 7, 7) < 9 / 16  # odd edge: a half-empty window row and column
+
+
+def hand_split(x, g):
+    """The WG split's three jobs' stored tensors, from the spec's text: grid points (r, 4m) with m from
+    ceil(-(b0 + 3) / 4) to floor((w - 1 - b0) / 4), b0 the tile's first column shift."""
+    h, w = len(x), len(x[0])
+
+    def at(img, r, c):
+        return img[r][c] if 0 <= r < h and 0 <= c < w else 0
+    tiles = [([(-1, 0), (0, 0), (1, 0), (-1, 1)], [-1, 0, 1, 2]), ([(0, 1), (1, 1), (-1, 2), (0, 2)], [0, 1, 2, 3]),
+             ([(1, 2), (-1, 3), (0, 3), (1, 3)], [1, 2, 3, 4])]
+    out = []
+    for us, bs in tiles:
+        lo, hi = -((bs[0] + 3) // 4), (w - 1 - bs[0]) // 4
+        pts = [(r, 4 * m) for r in range(h) for m in range(lo, hi + 1)]
+        out.append((us, bs, [[at(x, r + dh, c + a) for dh, a in us] for r, c in pts],
+                    [[at(g, r, c + b) for b in bs] for r, c in pts]))
+    return out
+
+
+def test_wg_split_vs_oracle(rng):
+    """WG split: the three jobs' operands as written in the spec, the oracle GEMM on each, then each tap's four
+    class shares (class = column shift mod 4) added by the oracle's binary32 accumulation in class order."""
+    for trial in range(4):
+        h, w = int(rng.integers(1, 7)), int(rng.integers(1, 11))
+        x, g = random_bits(rng, (h, w), 16), random_bits(rng, (h, w), 16)
+        modes = [int(v) for v in rng.integers(0, 3, 2)]
+        rounds = [int(v) for v in rng.integers(0, 4, 2)]
+        seeds = [int(v) for v in rng.integers(0, 1 << 16, 3)]
+        got, flags, _ = dw.wg_split(f32(x), f32(g), *modes, *rounds, seeds)
+        built = dw.split_operands(f32(x), f32(g))
+        shares = {}
+        for t, (us, bs, xs, gs) in enumerate(hand_split(np.asarray(x).tolist(), np.asarray(g).tolist())):
+            assert np.array_equal(f32(np.array(xs, np.uint32)).view(np.uint32), built[t][X].view(np.uint32))
+            assert np.array_equal(f32(np.array(gs, np.uint32)).view(np.uint32), built[t][G].view(np.uint32))
+            cb, cf = oracle_job(WG, np.array(xs, np.uint32), None, np.array(gs, np.uint32), *modes, *rounds, seeds[t], 16)
+            for i, (dh, a) in enumerate(us):
+                for j, b in enumerate(bs):
+                    if abs(a - b) <= 1:
+                        assert (dh, a - b, b % 4) not in shares, "a share computed twice"
+                        shares[(dh, a - b, b % 4)] = (cb[i][j], cf[i][j])
+        assert len(shares) == 36
+        for dh in (-1, 0, 1):
+            for dv in (-1, 0, 1):
+                parts = [shares[(dh, dv, c)] for c in range(4)]
+                flags_in = 0
+                for _, f in parts:
+                    flags_in |= f
+                want = oracle.accumulate([b for b, _ in parts], flags_in)
+                assert (int(got.view(np.uint32)[dh + 1, dv + 1]), int(flags[dh + 1, dv + 1])) == want, \
+                    f"trial {trial}: WG split {h}x{w} modes {modes} roundings {rounds}: dW[{dh + 1}][{dv + 1}]"
+
+
+def test_wg_split_is_the_conv(rng):
+    for trial in range(6):
+        h, w = int(rng.integers(1, 9)), int(rng.integers(1, 14))
+        x, g = rng.integers(-15, 16, (h, w)), rng.integers(-15, 16, (h, w))
+        modes = [int(v) for v in rng.integers(0, 3, 2)]
+        got, flags, _ = dw.wg_split(x.astype(np.float32), g.astype(np.float32), *modes, 3, 3)
+        want = exact_depthwise(WG, x.tolist(), [[0] * 3] * 3, g.tolist())
+        assert [[Fraction(float(v)) for v in row] for row in got] == want, f"trial {trial}: {h}x{w} modes {modes}"
+        assert not flags.any()
