@@ -339,6 +339,8 @@ class DepthwiseLayer(CoreBase):
         while runs < seeds.scaled(self.count if VERILATOR else 3):
             pass_ = (FWD, BWD, WG)[runs % 3]
             h, w = int(rng.integers(1, 9 if VERILATOR else 6)), int(rng.integers(1, 9 if VERILATOR else 6))
+            if runs == 2:  # the WG split once per run: its three jobs, then the class shares added
+                await self.split(rng, h, w, exact=True)
             exact = runs % 2 == 1  # small integers: converted exactly, summed exactly
             draw = ((lambda s: rng.integers(-15, 16, s).astype(np.float32)) if exact else
                     (lambda s: (rng.standard_normal(s) * np.exp2(rng.integers(-4, 4))).astype(np.float32)))
@@ -362,6 +364,34 @@ class DepthwiseLayer(CoreBase):
             self.logger.info(f"depthwise {PASS_NAMES[pass_]} {h}x{w} ({m}x{kdim}x{n}) modes {modes}: {cycles} cycles, "
                              f"utilization {dw.utilization(9 * h * w, *modes, cycles, p['ROWS'], p['COLS']):.3f}")
             runs += 1
+
+    async def split(self, rng, h, w, exact):
+        """The WG split of one channel: three jobs (4 x Kdim x 4), each checked by the scoreboard and its cycles
+        by core_cycles; dW from the predicted (= the RTL's) shares must be models.depthwise.wg_split's, and on
+        exact integers the conv's."""
+        from models import depthwise as dw
+        p = self.env.p
+        x, g = (rng.integers(-15, 16, (h, w)).astype(np.float32) for _ in range(2))
+        modes = [int(v) for v in rng.integers(0, 3, 2)]
+        rounds = [int(v) for v in rng.integers(0, 4, 2)]
+        seeds_ = [int(v) for v in rng.integers(0, 1 << 16, 3)]
+        results = []
+        for t, tensors in enumerate(dw.split_operands(x, g)):
+            m, kdim, n = 4, tensors[X].shape[0], 4
+            job = JobItem(f"dw.WGsplit{t}", WG, m, kdim, n, *modes, *rounds, seed=seeds_[t])
+            assert not job_error(job.fields, p), f"WG split {h}x{w} tile {t}: beyond the buffers"
+            await self.env.load(tensors)
+            cycles = await self.env.run_job(job)
+            want = core_cycles(m, kdim, n, *modes, p["ROWS"], p["COLS"], p["K"])
+            assert cycles == want, f"WG split job {job.fields}: {cycles} cycles, models.core.core_cycles says {want}"
+            results.append(self.env.scoreboard.last_prediction)
+        dw_model, _, model_results = dw.wg_split(x, g, *modes, *rounds, seeds_)
+        for t in range(3):
+            assert np.array_equal(results[t].view(np.uint32), model_results[t][0].view(np.uint32)), f"WG split tile {t}"
+        ref = dw.reference(WG, x, np.zeros((3, 3)), g)
+        if exact:
+            assert np.array_equal(dw_model.astype(np.float64), ref), f"WG split {h}x{w}: dW is not the depthwise WG"
+        self.logger.info(f"depthwise WG split {h}x{w} modes {modes}: dW = the conv's")
 
 
 @pyuvm.test()
@@ -403,6 +433,24 @@ class DepthwiseUtilization(CoreBase):
                                     "first_job": lasts[0] - takes[0], "period": period, "utilization": util})
                     self.logger.info(f"{name} {PASS_NAMES[pass_]} {m}x{kdim}x{n} modes {modes}: first job "
                                      f"{lasts[0] - takes[0]} cycles, then {period} per job: utilization {util:.4f}")
+            for modes in pairs:  # the WG split: one slice's 3 jobs, each on its own tensors (loaded before it)
+                sj = dw.split_layer_jobs(name)
+                x, g = (rng.standard_normal((sj["h"], sj["w"])).astype(np.float32) for _ in range(2))
+                cycles = []
+                for t, tensors in enumerate(dw.split_operands(x, g)):
+                    await self.env.load(tensors)
+                    job = JobItem(f"{name}.WGsplit{t}", WG, *sj["shapes"][t], *modes, 0, 0,
+                                  seed=int(rng.integers(0, 1 << 16)))
+                    assert not job_error(job.fields, p), f"{name} WG split: beyond the buffers"
+                    cycles.append(await self.env.run_job(job))
+                    want = core_cycles(*sj["shapes"][t], *modes, p["ROWS"], p["COLS"], p["K"])
+                    assert cycles[-1] == want, f"{name} WG split job {t}: {cycles[-1]} cycles, core_cycles says {want}"
+                period = dw.split_period(name, *modes, p["ROWS"], p["COLS"])
+                util = dw.utilization(sj["useful"], *modes, period, p["ROWS"], p["COLS"])
+                records.append({"layer": name, "pass": "WGsplit", "modes": list(modes), "shapes": sj["shapes"],
+                                "job_cycles": cycles, "period": period, "utilization": util})
+                self.logger.info(f"{name} WG split {sj['shapes']} modes {modes}: jobs {cycles} cycles alone "
+                                 f"(= core_cycles), stream period (model) {period}: utilization {util:.4f}")
         write_stats({"dw_layers": records})
 
 
