@@ -12,8 +12,9 @@ image per job:
   BWD  dX = windows(dY) . T(rot180 k):    the same on dY with the kernel turned by 180 degrees; W is stored
                                           as T(rot180 k)^T (4 x 16), the core's BWD reads it along its rows.
   WG   dW = Xs^T . Gs:                    the reduction runs over the map's rows x (W + 2) columns, pixel
-                                          p = (r, c), c = -1 .. W; Xs (stored Kdim x 3) column i = X shifted
-                                          by i - 1 rows, Gs (Kdim x 3) column j = dY shifted by 1 - j columns:
+                                          p = (r, c), c = -1 .. W; Xs (Kdim x 3) column i = X shifted by i - 1
+                                          rows, Gs (Kdim x 3) column j = dY shifted by 1 - j columns, stored
+                                          transposed (G = Xs^T, W = Gs^T) for a BWD-coded job (JOB_PASS):
                                           C[i, j] = sum_q X[q + (i - 1, j - 1)] dY[q] = dW[i, j].
 
 Every job is an ordinary core job (models.core.core_gemm) on these stored operands, so its results are the
@@ -79,15 +80,22 @@ def wg_operands(x, dy) -> tuple[np.ndarray, np.ndarray]:
     return xs.reshape(h * (w + 2), 3), gs.reshape(h * (w + 2), 3)
 
 
+# The core pass code a depthwise pass's job runs with (Decision): WG's operands are host-built, so they are
+# stored transposed (3 x Kdim each, in G and W) and read along their rows by a BWD-coded job (A = G, B = W^T):
+# the same GEMM as a WG-coded job on Kdim x 3 tensors, but a row of K elements per ld beat instead of 3.
+JOB_PASS = {FWD: FWD, BWD: BWD, WG: BWD}
+
+
 def stored(pass_: int, x=None, kernel=None, dy=None) -> dict:
-    """The stored tensors {region: matrix} of one channel's job (what the host loads over ld)."""
+    """The stored tensors {region: matrix} of one channel's job (what the host loads over ld); the job runs
+    with pass code JOB_PASS[pass_]."""
     if pass_ == FWD:
         return {X: windows(x), W: toeplitz(kernel)}
     if pass_ == BWD:
         return {G: windows(dy), W: toeplitz(np.asarray(kernel, np.float32).reshape(3, 3)[::-1, ::-1]).T.copy()}
     if pass_ == WG:
         xs, gs = wg_operands(x, dy)
-        return {X: xs, G: gs}
+        return {G: xs.T.copy(), W: gs.T.copy()}
     raise ValueError(f"pass code {pass_} is reserved")
 
 
@@ -102,7 +110,8 @@ def depthwise(pass_: int, x, kernel, dy, mode_a: int, mode_b: int, round_a: int 
               seed: int = 0xACE1, sr_bits: int = 8):
     """One channel's pass through the core: (result, flags); FWD Y and BWD dX as h x w maps, WG dW as 3 x 3."""
     t = stored(pass_, x, kernel, dy)
-    c, flags = core_gemm(pass_, t.get(X), t.get(W), t.get(G), mode_a, mode_b, round_a, round_b, seed, 16, sr_bits)
+    c, flags = core_gemm(JOB_PASS[pass_], t.get(X), t.get(W), t.get(G), mode_a, mode_b, round_a, round_b, seed, 16,
+                         sr_bits)
     if pass_ == WG:
         return c, flags
     h, w = np.asarray(x if pass_ == FWD else dy).shape
@@ -151,8 +160,9 @@ def split_range(t: int, w: int) -> tuple[int, int]:
 
 
 def split_operands(x, dy) -> list[dict]:
-    """The three WG-split jobs' stored tensors {X: Kdim x 4, G: Kdim x 4}, Kdim = h x (hi - lo + 1), grid point
-    (r, 4m) at row r (hi - lo + 1) + m - lo; X column i = X[r + dh_i, 4m + a_i], G column j = dY[r, 4m + b_j]."""
+    """The three WG-split jobs' stored tensors {G: 4 x Kdim, W: 4 x Kdim} (BWD-coded jobs, JOB_PASS), Kdim = h x
+    (hi - lo + 1), grid point (r, 4m) at column r (hi - lo + 1) + m - lo; G row i = X[r + dh_i, 4m + a_i], W row
+    j = dY[r, 4m + b_j]."""
     x, dy = np.asarray(x, np.float32), np.asarray(dy, np.float32)
     h, w = x.shape
 
@@ -166,8 +176,8 @@ def split_operands(x, dy) -> list[dict]:
         lo, hi = split_range(t, w)
         r, m = np.meshgrid(np.arange(h), np.arange(lo, hi + 1), indexing="ij")
         r, c = r.ravel(), 4 * m.ravel()
-        out.append({X: np.stack([at(x, r + dh, c + a) for dh, a in us], axis=1).astype(np.float32),
-                    G: np.stack([at(dy, r, c + b) for b in bs], axis=1).astype(np.float32)})
+        out.append({G: np.stack([at(x, r + dh, c + a) for dh, a in us]).astype(np.float32),   # A: 4 x Kdim
+                    W: np.stack([at(dy, r, c + b) for b in bs]).astype(np.float32)})          # B^T: 4 x Kdim
     return out
 
 
@@ -189,7 +199,7 @@ def wg_split(x, dy, mode_a: int, mode_b: int, round_a: int = 0, round_b: int = 0
     from .pe import accumulate
     shares = np.zeros((SPLIT_CLASSES, 9), np.float32)
     sflags = np.zeros((SPLIT_CLASSES, 9), np.uint8)
-    results = [core_gemm(WG, t[X], None, t[G], mode_a, mode_b, round_a, round_b, seeds[n], 16, sr_bits)
+    results = [core_gemm(BWD, None, t[W], t[G], mode_a, mode_b, round_a, round_b, seeds[n], 16, sr_bits)
                for n, t in enumerate(split_operands(x, dy))]
     for (t, i, j), (tap, cls) in split_shares().items():
         shares[cls, tap] = results[t][0][i, j]
@@ -250,6 +260,42 @@ def split_period(name: str, mode_a, mode_b, rows: int = 4, cols: int = 4) -> int
     return ends[5] - ends[2]
 
 
+def beats(tensors: dict) -> int:
+    """ld beats to store {region: (rows, cols)} (one per K = 16 elements of a stored row)."""
+    return sum(r * math.ceil(c / 16) for r, c in tensors.values())
+
+
+def stored_shapes(pass_: int, m: int, kdim: int, n: int) -> dict:
+    """The stored shapes of a depthwise job (FWD: windows M x 16, T(k) 16 x 4; BWD: windows, T^T 4 x 16; WG and
+    the split, BWD-coded: G = M x Kdim, W = N x Kdim)."""
+    return {FWD: {X: (m, kdim), W: (kdim, n)}, BWD: {G: (m, kdim), W: (n, kdim)}, WG: {G: (m, kdim), W: (n, kdim)}}[pass_]
+
+
+def with_loads_period(jobs, rows: int = 4, cols: int = 4) -> int:
+    """Cycles of one round of a repeating stream of jobs [(pass, m, kdim, n, mode_a, mode_b)] when each job's
+    tensors are loaded over ld before it: the loads and the front of job t (ld is taken only while the front is
+    idle) overlap the back of job t - 1 (spec section 6, Cycles): sum over t of max(loads_t + front_t,
+    back_{t-1} + 1). For equal jobs this is core.md's "with loads" figure."""
+    from .core import back_cycles, front_cycles
+    total = 0
+    for t, (pass_, m, kdim, n, a, b) in enumerate(jobs):
+        pp, pm, pk, pn, pa, pb = jobs[t - 1]
+        total += max(beats(stored_shapes(pass_, m, kdim, n)) + front_cycles(m, kdim, n),
+                     back_cycles(pm, pk, pn, pa, pb, rows, cols) + 1)
+    return total
+
+
+def layer_with_loads(name: str, pass_, mode_a, mode_b, rows: int = 4, cols: int = 4) -> float:
+    """Utilization of a layer pass when every job loads its own tensors (a new channel or patch each)."""
+    if pass_ == "WGsplit":
+        sj = split_layer_jobs(name)
+        jobs = [(WG, *shape, mode_a, mode_b) for shape in sj["shapes"]]
+        return utilization(sj["useful"], mode_a, mode_b, with_loads_period(jobs, rows, cols), rows, cols)
+    j = layer_job(name, pass_)
+    period = with_loads_period([(pass_, j["m"], j["kdim"], j["n"], mode_a, mode_b)], rows, cols)
+    return utilization(j["useful"], mode_a, mode_b, period, rows, cols)
+
+
 def utilization(useful_products: int, mode_a, mode_b, cycles: int, rows: int = 4, cols: int = 4) -> float:
     """Useful sub-multiplier operations / peak: each of the 9 H W products of a channel's map counts
     (Wa/4)(Wb/4) sub-multiplier operations, the array does 16 ROWS COLS per cycle."""
@@ -269,6 +315,6 @@ def layer_period(name: str, pass_: int, mode_a, mode_b, rows: int = 4, cols: int
     return core_period(j["m"], j["kdim"], j["n"], mode_a, mode_b, rows, cols)
 
 
-__all__ = ["split_operands", "split_shares", "wg_split", "split_job_shapes", "split_layer_jobs", "split_bound",
+__all__ = ["beats", "stored_shapes", "with_loads_period", "layer_with_loads", "split_operands", "JOB_PASS", "split_shares", "wg_split", "split_job_shapes", "split_layer_jobs", "split_bound",
            "split_period", "SPLIT_TILES", "windows", "toeplitz", "untile", "wg_operands", "stored", "job_shape", "depthwise", "reference",
            "LAYERS", "layer_job", "utilization", "bound", "layer_period", "core_stream"]

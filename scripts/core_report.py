@@ -156,36 +156,57 @@ def run_dw() -> Path:
     return files[-1]
 
 
-def dw_baseline(name: str, pass_: int, a: int, b: int) -> float:
+def dw_baseline(name: str, pass_, a: int, b: int) -> float:
     """The mapping of models/workloads.py (one channel as a GEMM with N = 1: pixels x 9 x 1 for FWD / BWD,
-    9 x pixels x 1 for WG) on the same patch, cycle model."""
+    9 x pixels x 1 for WG) on the same patch, cycle model, tensors resident."""
     from models import depthwise as dw
-    j = dw.layer_job(name, pass_)
+    j = dw.layer_job(name, WG if pass_ == "WGsplit" else pass_)
     px = j["h"] * j["w"]
-    m, kdim, n = (px, 9, 1) if pass_ != WG else (9, px, 1)
+    m, kdim, n = (px, 9, 1) if pass_ in (FWD, BWD) else (9, px, 1)
     return dw.utilization(j["useful"], a, b, core_period(m, kdim, n, a, b, ROWS, COLS, K), ROWS, COLS)
 
 
+DW_PASSES = (FWD, BWD, WG, "WGsplit")
+DW_PASS_NAMES = {FWD: "FWD (windows)", BWD: "BWD (windows)", WG: "WG (shifted, BWD-coded)",
+                 "WGsplit": "WG split (4 classes, 3 jobs)"}
+
+
 def dw_table(records: list[dict]) -> list[str]:
-    """layer x pass rows, mode-pair columns: RTL utilization (model's in parentheses) and the array bound."""
+    """layer x pass rows, mode-pair columns: RTL utilization (model's in parentheses), the array bound, the model
+    with each job's tensors loaded before it, and the N = 1 mapping."""
     from models import depthwise as dw
     pairs = [(a, b) for a in range(3) for b in range(3)]
     got = {(r["layer"], r["pass"], tuple(r["modes"])): r for r in records}
-    lines = ["| layer | pass | job M x Kdim x N | jobs / layer | bound | " +
-             " | ".join(f"{MODE_NAMES[a]} x {MODE_NAMES[b]}" for a, b in pairs) + " | N = 1 mapping (model) |",
-             "|---|---|---|---:|---:|" + "---:|" * len(pairs) + "---|"]
+    three = ((0, 0), (1, 1), (2, 2))
+    lines = ["| layer | pass | job(s) M x Kdim x N | bound | " +
+             " | ".join(f"{MODE_NAMES[a]} x {MODE_NAMES[b]}" for a, b in pairs) +
+             " | with loads (model) | N = 1 mapping (model) |",
+             "|---|---|---|---:|" + "---:|" * len(pairs) + "---|---|"]
     for name, (size, chans, _) in dw.LAYERS.items():
-        for pass_ in (FWD, BWD, WG):
-            j = dw.layer_job(name, pass_)
+        for pass_ in DW_PASSES:
+            if pass_ == "WGsplit":
+                sj = dw.split_layer_jobs(name)
+                shape = ", ".join(f"{m}x{k}x{n}" for m, k, n in sj["shapes"])
+                bound = dw.split_bound(sj["h"], sj["w"])
+            else:
+                j = dw.layer_job(name, pass_)
+                shape, bound = f"{j['m']}x{j['kdim']}x{j['n']}", dw.bound(pass_, j["h"], j["w"])
             cells = []
             for a, b in pairs:
-                model = dw.utilization(j["useful"], a, b, dw.layer_period(name, pass_, a, b, ROWS, COLS), ROWS, COLS)
+                if pass_ == "WGsplit":
+                    model = dw.utilization(sj["useful"], a, b, dw.split_period(name, a, b, ROWS, COLS), ROWS, COLS)
+                else:
+                    model = dw.utilization(j["useful"], a, b, dw.layer_period(name, pass_, a, b, ROWS, COLS), ROWS, COLS)
                 r = got.get((name, pass_, (a, b)))
-                cells.append(f"{r['utilization']:.1%} ({model:.1%})" if r else f"— ({model:.1%})")
-            base = ", ".join(f"{dw_baseline(name, pass_, a, b):.1%}" for a, b in ((0, 0), (1, 1), (2, 2)))
-            lines.append(f"| {name} ({size}x{size}, C={chans}) | {PASS_NAMES[pass_]} | {j['m']}x{j['kdim']}x{j['n']} "
-                         f"| {j['jobs']} | {dw.bound(pass_, j['h'], j['w']):.1%} | " + " | ".join(cells) +
-                         f" | {base} |")
+                if r and pass_ == "WGsplit":  # its three jobs measured alone (each = core_cycles); the stream is the model's
+                    alone = dw.utilization(sj["useful"], a, b, sum(r["job_cycles"]), ROWS, COLS)
+                    cells.append(f"{model:.1%} [{alone:.1%} alone]")
+                else:
+                    cells.append(f"{r['utilization']:.1%} ({model:.1%})" if r else f"— ({model:.1%})")
+            loads = " / ".join(f"{dw.layer_with_loads(name, pass_, a, b, ROWS, COLS):.1%}" for a, b in three)
+            base = " / ".join(f"{dw_baseline(name, pass_, a, b):.1%}" for a, b in three)
+            lines.append(f"| {name} ({size}x{size}, C={chans}) | {DW_PASS_NAMES[pass_]} | {shape} | {bound:.1%} | "
+                         + " | ".join(cells) + f" | {loads} | {base} |")
     return lines
 
 
@@ -208,16 +229,25 @@ def dw_main(args) -> int:
 
 def dw_section(records: list[dict], source: str) -> list[str]:
     return [
-        f"RTL: {source}. MobileNetV2's stride-1 depthwise layers, one channel per job: FWD / BWD read the 4x4 input "
-        "windows of a 16 x 16 patch's 2x2 output tiles against the kernel at the tile's four offsets (M windows x 16 x "
-        "4), WG the map shifted by a row against dY shifted by a column over up to 4096 grid elements (3 x Kdim x 3); "
-        "two jobs back to back per cell, steady-state cycles per job. Utilization = 9 useful products per output "
-        f"(x (Wa/4)(Wb/4) sub-multiplier operations) / (16 x {ROWS * COLS} x cycles per job). `bound`: the array fed at "
-        "full rate (9 of 16 lanes, or 9 of 16 PEs for WG, and the patch's padding). Each cell: RTL (cycle model "
-        "`models.core.core_period`); the last column is the cycle model of the mapping in models/workloads.py (one "
-        "channel as an N = 1 GEMM) on the same patch, for FB24 x FB24, FB16 x FB16, FB12 x FB12. Below 4 (WG: 6) "
-        "cycles per block pair a job is conversion-bound: one converter makes one block per cycle, and a window "
-        "block feeds only the 4 outputs of its tile (a WG block pair only one 3 x 3 tile).", "",
+        f"RTL: {source}. MobileNetV2's stride-1 depthwise layers (models.depthwise.LAYERS), one channel per job, "
+        "operands stored by the host in the mapping's layout (spec section 6, \"Depthwise 3x3 conv\"): FWD / BWD read "
+        "the 4x4 input windows of a 16 x 16 patch's 2x2 output tiles against the kernel at the tile's four offsets "
+        "(M windows x 16 x 4); WG the map shifted by a row against dY shifted by a column over up to 4096 grid "
+        "points (3 x Kdim x 3, stored transposed and run as a BWD-coded job); the WG split the same reduction cut "
+        "into 4 column classes, three 4 x Kdim x 4 jobs whose 36 useful results are the (tap, class) shares of dW, "
+        "added outside the core. Utilization = 9 useful products per output (x (Wa/4)(Wb/4) sub-multiplier "
+        f"operations) / (16 x {ROWS * COLS} x cycles). `bound`: the array fed at full rate (9 of 16 lanes for FWD / "
+        "BWD, 9 of 16 PEs for WG, 36 of 48 for the split, and the blocks' padding).", "",
+        "Cells: FWD / BWD / WG: two jobs back to back on resident tensors, the steady-state cycles per job measured "
+        "on the RTL (the cycle model `models.core.core_period` in parentheses; the bench asserts they are equal). "
+        "WG split: its three jobs need different tensors, which the core's regions cannot hold at once, so the "
+        "cell is the cycle model's stream (`core_stream`, tensors resident) with, in brackets, the three jobs run "
+        "alone on the RTL (each measured equal to `core_cycles`). `with loads`: the model when every job loads its "
+        "own tensors over ld first (a new channel or patch each job; `models.depthwise.with_loads_period`), for FB24 "
+        "x FB24 / FB16 x FB16 / FB12 x FB12. Last column: the mapping of models/workloads.py (one channel as an "
+        "N = 1 GEMM), cycle model, resident tensors, same three pairs. Below 4 cycles per block pair (WG: 6, the "
+        "split: 8) a job is conversion-bound: one converter makes one block per cycle, and a window block feeds "
+        "only the 4 outputs of its tile (a WG block pair one tile).", "",
         *dw_table(records)]
 
 

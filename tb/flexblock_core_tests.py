@@ -347,7 +347,7 @@ class DepthwiseLayer(CoreBase):
             x, k, g = draw((h, w)), draw((3, 3)), draw((h, w))
             m, kdim, n = dw.job_shape(pass_, h, w)
             modes = [int(v) for v in rng.integers(0, 3, 2)]
-            job = JobItem(f"dw.{PASS_NAMES[pass_]}", pass_, m, kdim, n, *modes,
+            job = JobItem(f"dw.{PASS_NAMES[pass_]}", dw.JOB_PASS[pass_], m, kdim, n, *modes,
                           *(int(v) for v in rng.integers(0, 4, 2)), seed=int(rng.integers(0, 1 << 16)))
             if job_error(job.fields, p):
                 continue  # beyond the buffers at this size: draw again
@@ -377,8 +377,8 @@ class DepthwiseLayer(CoreBase):
         seeds_ = [int(v) for v in rng.integers(0, 1 << 16, 3)]
         results = []
         for t, tensors in enumerate(dw.split_operands(x, g)):
-            m, kdim, n = 4, tensors[X].shape[0], 4
-            job = JobItem(f"dw.WGsplit{t}", WG, m, kdim, n, *modes, *rounds, seed=seeds_[t])
+            m, kdim, n = 4, tensors[G].shape[1], 4
+            job = JobItem(f"dw.WGsplit{t}", BWD, m, kdim, n, *modes, *rounds, seed=seeds_[t])
             assert not job_error(job.fields, p), f"WG split {h}x{w} tile {t}: beyond the buffers"
             await self.env.load(tensors)
             cycles = await self.env.run_job(job)
@@ -419,7 +419,7 @@ class DepthwiseUtilization(CoreBase):
                 x, k, g = (rng.standard_normal(s).astype(np.float32) for s in ((h, w), (3, 3), (h, w)))
                 await self.env.load(dw.stored(pass_, x, k, g))
                 for modes in pairs:
-                    jobs = [JobItem(f"{name}.{PASS_NAMES[pass_]}", pass_, m, kdim, n, *modes, 0, 0,
+                    jobs = [JobItem(f"{name}.{PASS_NAMES[pass_]}", dw.JOB_PASS[pass_], m, kdim, n, *modes, 0, 0,
                                     seed=int(rng.integers(0, 1 << 16))) for _ in range(2)]
                     assert not job_error(jobs[0].fields, p), f"{name} {job}: beyond DEPTH {p['DEPTH']} / BDEPTH {p['BDEPTH']}"
                     takes, lasts = await self.env.run_burst(jobs)
@@ -439,7 +439,7 @@ class DepthwiseUtilization(CoreBase):
                 cycles = []
                 for t, tensors in enumerate(dw.split_operands(x, g)):
                     await self.env.load(tensors)
-                    job = JobItem(f"{name}.WGsplit{t}", WG, *sj["shapes"][t], *modes, 0, 0,
+                    job = JobItem(f"{name}.WGsplit{t}", BWD, *sj["shapes"][t], *modes, 0, 0,
                                   seed=int(rng.integers(0, 1 << 16)))
                     assert not job_error(job.fields, p), f"{name} WG split: beyond the buffers"
                     cycles.append(await self.env.run_job(job))

@@ -55,6 +55,8 @@ def test_depthwise_job_vs_oracle(pass_, rng):
         seed = int(rng.integers(0, 1 << 16))
         hand = hand_operands(pass_, np.asarray(x).tolist(), np.asarray(k).tolist(), np.asarray(g).tolist())
         built = dw.stored(pass_, f32(x), f32(k), f32(g))
+        if pass_ == WG:  # stored transposed for a BWD-coded job: G = Xs^T, W = Gs^T
+            built = {X: built[G].T, G: built[W].T}
         for buf, t in hand.items():
             assert np.array_equal(f32(np.array(t, np.uint32)).view(np.uint32), built[buf].view(np.uint32)), \
                 f"trial {trial}: {PASS_NAMES[pass_]} region {buf} differs from the definition"
@@ -152,8 +154,8 @@ def test_wg_split_vs_oracle(rng):
         built = dw.split_operands(f32(x), f32(g))
         shares = {}
         for t, (us, bs, xs, gs) in enumerate(hand_split(np.asarray(x).tolist(), np.asarray(g).tolist())):
-            assert np.array_equal(f32(np.array(xs, np.uint32)).view(np.uint32), built[t][X].view(np.uint32))
-            assert np.array_equal(f32(np.array(gs, np.uint32)).view(np.uint32), built[t][G].view(np.uint32))
+            assert np.array_equal(f32(np.array(xs, np.uint32)).view(np.uint32), built[t][G].T.view(np.uint32))
+            assert np.array_equal(f32(np.array(gs, np.uint32)).view(np.uint32), built[t][W].T.view(np.uint32))
             cb, cf = oracle_job(WG, np.array(xs, np.uint32), None, np.array(gs, np.uint32), *modes, *rounds, seeds[t], 16)
             for i, (dh, a) in enumerate(us):
                 for j, b in enumerate(bs):
