@@ -335,6 +335,9 @@ class DepthwiseLayer(CoreBase):
         from models import depthwise as dw
         rng = seeds.rng("depthwise")
         p = self.env.p
+        if p["K"] != dw.WINDOW * dw.WINDOW:
+            self.logger.info("DepthwiseLayer: the window mapping needs K = 16 (a 4x4 window per block)")
+            return
         runs = 0
         while runs < seeds.scaled(self.count if VERILATOR else 3):
             pass_ = (FWD, BWD, WG)[runs % 3]
@@ -408,6 +411,9 @@ class DepthwiseUtilization(CoreBase):
         from models import depthwise as dw
         p = self.env.p
         rng = seeds.rng("dw_layers")
+        if p["K"] != dw.WINDOW * dw.WINDOW:
+            self.logger.info("DepthwiseUtilization: the window mapping needs K = 16 (a 4x4 window per block)")
+            return
         full = os.environ.get("FLEXBLOCK_CORE_DW") == "full"
         names = list(dw.LAYERS) if full else ["dw7"]
         pairs = [(a, b) for a in range(3) for b in range(3)] if full else ([(0, 2), (2, 2)] if VERILATOR else [(1, 2)])
