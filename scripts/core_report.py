@@ -180,7 +180,7 @@ def dw_table(records: list[dict]) -> list[str]:
     three = ((0, 0), (1, 1), (2, 2))
     lines = ["| layer | pass | job(s) M x Kdim x N | bound | " +
              " | ".join(f"{MODE_NAMES[a]} x {MODE_NAMES[b]}" for a, b in pairs) +
-             " | with loads (model) | N = 1 mapping (model) |",
+             " | with loads: RTL (model) | N = 1 mapping (model) |",
              "|---|---|---|---:|" + "---:|" * len(pairs) + "---|---|"]
     for name, (size, chans, _) in dw.LAYERS.items():
         for pass_ in DW_PASSES:
@@ -203,7 +203,10 @@ def dw_table(records: list[dict]) -> list[str]:
                     cells.append(f"{model:.1%} [{alone:.1%} alone]")
                 else:
                     cells.append(f"{r['utilization']:.1%} ({model:.1%})" if r else f"— ({model:.1%})")
-            loads = " / ".join(f"{dw.layer_with_loads(name, pass_, a, b, ROWS, COLS):.1%}" for a, b in three)
+            loads = " / ".join(
+                (f"{got[(name, f'{pass_}+loads', (a, b))]['utilization']:.1%} "
+                 if (name, f"{pass_}+loads", (a, b)) in got else "— ")
+                + f"({dw.layer_with_loads(name, pass_, a, b, ROWS, COLS):.1%})" for a, b in three)
             base = " / ".join(f"{dw_baseline(name, pass_, a, b):.1%}" for a, b in three)
             lines.append(f"| {name} ({size}x{size}, C={chans}) | {DW_PASS_NAMES[pass_]} | {shape} | {bound:.1%} | "
                          + " | ".join(cells) + f" | {loads} | {base} |")
@@ -242,9 +245,11 @@ def dw_section(records: list[dict], source: str) -> list[str]:
         "on the RTL (the cycle model `models.core.core_period` in parentheses; the bench asserts they are equal). "
         "WG split: its three jobs need different tensors, which the core's regions cannot hold at once, so the "
         "cell is the cycle model's stream (`core_stream`, tensors resident) with, in brackets, the three jobs run "
-        "alone on the RTL (each measured equal to `core_cycles`). `with loads`: the model when every job loads its "
-        "own tensors over ld first (a new channel or patch each job; `models.depthwise.with_loads_period`), for FB24 "
-        "x FB24 / FB16 x FB16 / FB12 x FB12. Last column: the mapping of models/workloads.py (one channel as an "
+        "alone on the RTL (each measured equal to `core_cycles`). `with loads`: every job loads its own tensors over "
+        "ld first (a new channel or patch each job; the loads of job t + 1 go in while job t computes), measured on "
+        "the RTL (3 jobs, or 2 slices of the split, back to back: the last job's or slice's cycles) beside "
+        "`models.depthwise.with_loads_period` (the bench asserts they are equal), for FB24 x FB24 / FB16 x FB16 / "
+        "FB12 x FB12. Last column: the mapping of models/workloads.py (one channel as an "
         "N = 1 GEMM), cycle model, resident tensors, same three pairs. Below 4 cycles per block pair (WG: 6, the "
         "split: 8) a job is conversion-bound: one converter makes one block per cycle, and a window block feeds "
         "only the 4 outputs of its tile (a WG block pair one tile).", "",

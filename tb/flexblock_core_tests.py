@@ -405,7 +405,9 @@ class DepthwiseUtilization(CoreBase):
     by the scoreboard, and the figures go to the stats file for scripts/core_report.py. With
     FLEXBLOCK_CORE_DW=full (the report, Verilator, DEPTH >= 4096, BDEPTH >= 256): MobileNetV2's stride-1
     depthwise layers x FWD/BWD/WG x the 9 mode pairs; otherwise the 7 x 7 layer's passes in one or two mode
-    pairs at the bench's size."""
+    pairs at the bench's size. Then every pass again with each job loading its own tensors first (a new channel
+    per job; the loads of job t + 1 go in while job t computes): cycles per job (per 3-job slice for the WG
+    split) equal models.depthwise.with_loads_period."""
 
     async def body(self):
         from models import depthwise as dw
@@ -457,7 +459,57 @@ class DepthwiseUtilization(CoreBase):
                                 "job_cycles": cycles, "period": period, "utilization": util})
                 self.logger.info(f"{name} WG split {sj['shapes']} modes {modes}: jobs {cycles} cycles alone "
                                  f"(= core_cycles), stream period (model) {period}: utilization {util:.4f}")
+            # with loads: every job loads its own tensors (a new channel each), the loads of job t + 1 going in
+            # while job t computes; measured on the RTL beside models.depthwise.with_loads_period
+            for modes in ([(0, 0), (1, 1), (2, 2)] if full else pairs):  # the report's three pairs
+                for pass_ in (FWD, BWD, WG, "WGsplit"):
+                    if pass_ == "WGsplit":
+                        sj = dw.split_layer_jobs(name)
+                        h, w, useful = sj["h"], sj["w"], sj["useful"]
+                        per = 3
+                    else:
+                        job = dw.layer_job(name, pass_)
+                        h, w, useful = job["h"], job["w"], job["useful"]
+                        per = 1
+                    items = []
+                    for _ in range(3 if per == 1 else 2):
+                        x, k, g = (rng.standard_normal(s).astype(np.float32) for s in ((h, w), (3, 3), (h, w)))
+                        if pass_ == "WGsplit":
+                            items += [(t, BWD, (4, t[G].shape[1], 4)) for t in dw.split_operands(x, g)]
+                        else:
+                            items.append((dw.stored(pass_, x, k, g), dw.JOB_PASS[pass_], (job["m"], job["kdim"], job["n"])))
+                    takes, lasts = await self.loaded_stream(items, modes, f"{name}.{pass_}")
+                    shapes = [(*shape, *modes) for _, _, shape in items]
+                    _, want = core_stream(shapes, takes, p["ROWS"], p["COLS"], p["K"])
+                    assert lasts == want, f"{name} {pass_} with loads: last tiles {lasts}, core_stream says {want}"
+                    period = lasts[-1] - lasts[-1 - per]
+                    model = dw.with_loads_period([(pass_ if pass_ != "WGsplit" else WG, *sh) for sh in shapes[:per]],
+                                                 p["ROWS"], p["COLS"])
+                    assert period == model, (f"{name} {pass_} with loads, modes {modes}: {period} cycles per round, "
+                                             f"models.depthwise.with_loads_period says {model}")
+                    records.append({"layer": name, "pass": f"{pass_}+loads", "modes": list(modes), "period": period,
+                                    "model_period": model,
+                                    "utilization": dw.utilization(useful, *modes, period, p["ROWS"], p["COLS"]),
+                                    "model_utilization": dw.utilization(useful, *modes, model, p["ROWS"], p["COLS"])})
+                    self.logger.info(f"{name} {PASS_NAMES.get(pass_, pass_)} with loads, modes {modes}: {period} cycles per "
+                                     f"{'slice' if per == 3 else 'job'} (model {model})")
         write_stats({"dw_layers": records})
+
+    async def loaded_stream(self, items, modes, name):
+        """Jobs each after its own tensors' loads: load 0, job 0, load 1 (taken once job 0's conversion is done:
+        ld waits for the front), job 1, ...; returns the jobs' take and last-tile edges."""
+        from fbuvm.components import ItemSequence
+        t0, l0 = len(self.env.job_edges), len(self.env.last_edges)
+        for n, (tensors, pass_code, shape) in enumerate(items):
+            await self.env.load(tensors)
+            job = JobItem(f"{name}.{n}", pass_code, *shape, *modes, 0, 0, seed=n)
+            assert not job_error(job.fields, self.env.p), f"{name}: beyond the buffers"
+            await ItemSequence("job", job).start(self.env.seqr["job"])  # returns once the job is taken
+        while len(self.env.last_edges) < l0 + len(items):
+            self.env.done.clear()
+            await self.env.clock.within(self.env.done.wait(), f"{name}: a last beat missing", cycles=2_000_000)
+        self.env.scoreboard.flush()
+        return self.env.job_edges[t0:], self.env.last_edges[l0:]
 
 
 @pyuvm.test()
