@@ -462,7 +462,7 @@ class DepthwiseUtilization(CoreBase):
             # with loads: every job loads its own tensors (a new channel each), the loads of job t + 1 going in
             # while job t computes; measured on the RTL beside models.depthwise.with_loads_period
             for modes in ([(0, 0), (1, 1), (2, 2)] if full else pairs):  # the report's three pairs
-                for pass_ in (FWD, BWD, WG, "WGsplit"):
+                for pass_ in ((FWD, "WGsplit") if seeds.quick() else (FWD, BWD, WG, "WGsplit")):
                     if pass_ == "WGsplit":
                         sj = dw.split_layer_jobs(name)
                         h, w, useful = sj["h"], sj["w"], sj["useful"]
