@@ -1,4 +1,4 @@
-"""Depthwise 3x3 conv (stride 1, padding 1) on the accelerator core (docs/spec.md section 6, "Depthwise conv").
+"""Depthwise 3x3 conv (stride 1, padding 1) on the accelerator core (docs/spec.md section 6, "Depthwise 3x3 conv").
 
 A depthwise output pairs one channel's pixels with that channel's kernel only, so it has no GEMM form whose
 rows and columns both carry independent work (the array broadcasts A along rows, B along columns). The
@@ -20,7 +20,9 @@ image per job:
 Every job is an ordinary core job (models.core.core_gemm) on these stored operands, so its results are the
 GEMM arithmetic of spec section 3 on them, bit for bit; the helpers here build the operands and put C back
 into the map. FWD/BWD use 9 of a block's 16 lanes per output and all ROWS x COLS PEs; WG uses every lane
-(but the W + 2 columns) and 9 of a 4 x 4 tile's 16 PEs: the 9/16 bound of spec section 6."""
+(but the W + 2 columns) and 9 of a 4 x 4 tile's 16 PEs: the 9/16 bound of spec section 6. The WG split (below)
+cuts WG's reduction into 4 column classes so that 36 of 48 PEs work; each tap's 4 class shares are then added
+in binary32 outside the core."""
 from __future__ import annotations
 
 import math
