@@ -145,6 +145,8 @@ TARGETS = [
     ("mm_multiplier (FB24 only)", "mul_fb24",     {}, pair_wrapper("mul_fb24", "mm_multiplier", MUL_PORTS, 0), "mul"),
     ("mm_multiplier (FB16 only)", "mul_fb16",     {}, pair_wrapper("mul_fb16", "mm_multiplier", MUL_PORTS, 1), "mul"),
     ("fp32_acc",                 "fp32_acc",      {}, None, None),
+    # the PE's term + sum stages (what each extra independent sum of a depthwise PE would repeat: spec section 6)
+    ("fp32_accumulator (PE term + sum stages, PW=37)", "fp32_accumulator", {}, None, None),
     ("fp2bfp (K=16)",            "fp2bfp",        {"K": 16}, None, None),
     ("pe_array 2x2 (K=16), multi-mode, flat", "pe_array", {"ROWS": 2, "COLS": 2, "K": 16}, None, "array"),
     ("pe_array 2x2 (K=16), FB24 x FB24 only, flat", "pe_array_fb24", {"ROWS": 2, "COLS": 2, "K": 16},

@@ -319,6 +319,199 @@ class LayerUtilization(CoreBase):
         write_stats({"layers": records})
 
 
+# --- depthwise conv (models.depthwise, spec section 6 "Depthwise conv") -------------------------------------
+@pyuvm.test()
+class DepthwiseLayer(CoreBase):
+    """3x3 depthwise conv, one channel per job, through the window mapping: FWD reads the 4x4 input windows of
+    the map's 2x2 output tiles (X, M x 16) against the kernel placed at the tile's four offsets (W, 16 x 4);
+    BWD the same on dY (G) with the kernel turned by 180 degrees (W stored 4 x 16, read along its rows); WG
+    the X shifted by a row (X, Kdim x 3) against dY shifted by a column (G, Kdim x 3) over the map's rows x
+    (W + 2) columns. Odd and tiny maps, random mode pairs and roundings; every result checked by the
+    scoreboard, every job's cycles against models.core.core_cycles, and on exact-integer channels the
+    predicted (= the RTL's) map against the depthwise conv itself (models.depthwise.reference)."""
+    count = 6
+
+    async def body(self):
+        from models import depthwise as dw
+        rng = seeds.rng("depthwise")
+        p = self.env.p
+        if p["K"] != dw.WINDOW * dw.WINDOW:
+            self.logger.info("DepthwiseLayer: the window mapping needs K = 16 (a 4x4 window per block)")
+            return
+        runs = 0
+        while runs < seeds.scaled(self.count if VERILATOR else 3):
+            pass_ = (FWD, BWD, WG)[runs % 3]
+            h, w = int(rng.integers(1, 9 if VERILATOR else 6)), int(rng.integers(1, 9 if VERILATOR else 6))
+            if runs == 2:  # the WG split once per run: its three jobs, then the class shares added
+                await self.split(rng, h, w, exact=True)
+            exact = runs % 2 == 1  # small integers: converted exactly, summed exactly
+            draw = ((lambda s: rng.integers(-15, 16, s).astype(np.float32)) if exact else
+                    (lambda s: (rng.standard_normal(s) * np.exp2(rng.integers(-4, 4))).astype(np.float32)))
+            x, k, g = draw((h, w)), draw((3, 3)), draw((h, w))
+            m, kdim, n = dw.job_shape(pass_, h, w)
+            modes = [int(v) for v in rng.integers(0, 3, 2)]
+            job = JobItem(f"dw.{PASS_NAMES[pass_]}", dw.JOB_PASS[pass_], m, kdim, n, *modes,
+                          *(int(v) for v in rng.integers(0, 4, 2)), seed=int(rng.integers(0, 1 << 16)))
+            if job_error(job.fields, p):
+                continue  # beyond the buffers at this size: draw again
+            await self.env.load(dw.stored(pass_, x, k, g))
+            cycles = await self.env.run_job(job)
+            want = core_cycles(m, kdim, n, *modes, p["ROWS"], p["COLS"], p["K"])
+            assert cycles == want, f"depthwise job {job.fields}: {cycles} cycles, models.core.core_cycles says {want}"
+            c = self.env.scoreboard.last_prediction
+            got = c if pass_ == WG else dw.untile(c, h, w)
+            if exact:
+                ref = dw.reference(pass_, x, k, g)
+                assert np.array_equal(got.astype(np.float64), ref), \
+                    f"depthwise {PASS_NAMES[pass_]} {h}x{w}: the core's result is not the depthwise conv"
+            self.logger.info(f"depthwise {PASS_NAMES[pass_]} {h}x{w} ({m}x{kdim}x{n}) modes {modes}: {cycles} cycles, "
+                             f"utilization {dw.utilization(9 * h * w, *modes, cycles, p['ROWS'], p['COLS']):.3f}")
+            runs += 1
+
+    async def split(self, rng, h, w, exact):
+        """The WG split of one channel: three jobs (4 x Kdim x 4), each checked by the scoreboard and its cycles
+        by core_cycles; dW from the predicted (= the RTL's) shares must be models.depthwise.wg_split's, and on
+        exact integers the conv's."""
+        from models import depthwise as dw
+        p = self.env.p
+        x, g = (rng.integers(-15, 16, (h, w)).astype(np.float32) for _ in range(2))
+        modes = [int(v) for v in rng.integers(0, 3, 2)]
+        rounds = [int(v) for v in rng.integers(0, 4, 2)]
+        seeds_ = [int(v) for v in rng.integers(0, 1 << 16, 3)]
+        results = []
+        for t, tensors in enumerate(dw.split_operands(x, g)):
+            m, kdim, n = 4, tensors[G].shape[1], 4
+            job = JobItem(f"dw.WGsplit{t}", BWD, m, kdim, n, *modes, *rounds, seed=seeds_[t])
+            assert not job_error(job.fields, p), f"WG split {h}x{w} tile {t}: beyond the buffers"
+            await self.env.load(tensors)
+            cycles = await self.env.run_job(job)
+            want = core_cycles(m, kdim, n, *modes, p["ROWS"], p["COLS"], p["K"])
+            assert cycles == want, f"WG split job {job.fields}: {cycles} cycles, models.core.core_cycles says {want}"
+            results.append(self.env.scoreboard.last_prediction)
+        dw_model, _, model_results = dw.wg_split(x, g, *modes, *rounds, seeds_)
+        for t in range(3):
+            assert np.array_equal(results[t].view(np.uint32), model_results[t][0].view(np.uint32)), f"WG split tile {t}"
+        ref = dw.reference(WG, x, np.zeros((3, 3)), g)
+        if exact:
+            assert np.array_equal(dw_model.astype(np.float64), ref), f"WG split {h}x{w}: dW is not the depthwise WG"
+        self.logger.info(f"depthwise WG split {h}x{w} modes {modes}: dW = the conv's")
+
+
+@pyuvm.test()
+class DepthwiseUtilization(CoreBase):
+    """Depthwise layer passes as streams of equal jobs (models.depthwise.layer_job: a 16 x 16 patch of one
+    channel's map per FWD / BWD job, up to 4096 grid elements of it per WG job), two jobs back to back per mode
+    pair on one load: the steady-state cycles per job equal models.core.core_period, every result is checked
+    by the scoreboard, and the figures go to the stats file for scripts/core_report.py. With
+    FLEXBLOCK_CORE_DW=full (the report, Verilator, DEPTH >= 4096, BDEPTH >= 256): MobileNetV2's stride-1
+    depthwise layers x FWD/BWD/WG x the 9 mode pairs; otherwise the 7 x 7 layer's passes in one or two mode
+    pairs at the bench's size. Then every pass again with each job loading its own tensors first (a new channel
+    per job; the loads of job t + 1 go in while job t computes): cycles per job (per 3-job slice for the WG
+    split) equal models.depthwise.with_loads_period."""
+
+    async def body(self):
+        from models import depthwise as dw
+        p = self.env.p
+        rng = seeds.rng("dw_layers")
+        if p["K"] != dw.WINDOW * dw.WINDOW:
+            self.logger.info("DepthwiseUtilization: the window mapping needs K = 16 (a 4x4 window per block)")
+            return
+        full = os.environ.get("FLEXBLOCK_CORE_DW") == "full"
+        names = list(dw.LAYERS) if full else ["dw7"]
+        pairs = [(a, b) for a in range(3) for b in range(3)] if full else ([(0, 2), (2, 2)] if VERILATOR else [(1, 2)])
+        records = []
+        for name in names:
+            for pass_ in (FWD, BWD, WG):
+                job = dw.layer_job(name, pass_)
+                m, kdim, n, h, w = job["m"], job["kdim"], job["n"], job["h"], job["w"]
+                x, k, g = (rng.standard_normal(s).astype(np.float32) for s in ((h, w), (3, 3), (h, w)))
+                await self.env.load(dw.stored(pass_, x, k, g))
+                for modes in pairs:
+                    jobs = [JobItem(f"{name}.{PASS_NAMES[pass_]}", dw.JOB_PASS[pass_], m, kdim, n, *modes, 0, 0,
+                                    seed=int(rng.integers(0, 1 << 16))) for _ in range(2)]
+                    assert not job_error(jobs[0].fields, p), f"{name} {job}: beyond DEPTH {p['DEPTH']} / BDEPTH {p['BDEPTH']}"
+                    takes, lasts = await self.env.run_burst(jobs)
+                    shape = (m, kdim, n, *modes)
+                    _, want = core_stream([shape, shape], takes, p["ROWS"], p["COLS"], p["K"])
+                    assert lasts == want, f"{name} {PASS_NAMES[pass_]} {shape}: last tiles {lasts}, core_stream says {want}"
+                    period = lasts[1] - lasts[0]
+                    assert period == core_period(*shape, p["ROWS"], p["COLS"], p["K"]), (period, shape)
+                    util = dw.utilization(job["useful"], *modes, period, p["ROWS"], p["COLS"])
+                    records.append({"layer": name, "pass": pass_, "modes": list(modes), "m": m, "kdim": kdim, "n": n,
+                                    "first_job": lasts[0] - takes[0], "period": period, "utilization": util})
+                    self.logger.info(f"{name} {PASS_NAMES[pass_]} {m}x{kdim}x{n} modes {modes}: first job "
+                                     f"{lasts[0] - takes[0]} cycles, then {period} per job: utilization {util:.4f}")
+            for modes in pairs:  # the WG split: one slice's 3 jobs, each on its own tensors (loaded before it)
+                sj = dw.split_layer_jobs(name)
+                x, g = (rng.standard_normal((sj["h"], sj["w"])).astype(np.float32) for _ in range(2))
+                cycles = []
+                for t, tensors in enumerate(dw.split_operands(x, g)):
+                    await self.env.load(tensors)
+                    job = JobItem(f"{name}.WGsplit{t}", BWD, *sj["shapes"][t], *modes, 0, 0,
+                                  seed=int(rng.integers(0, 1 << 16)))
+                    assert not job_error(job.fields, p), f"{name} WG split: beyond the buffers"
+                    cycles.append(await self.env.run_job(job))
+                    want = core_cycles(*sj["shapes"][t], *modes, p["ROWS"], p["COLS"], p["K"])
+                    assert cycles[-1] == want, f"{name} WG split job {t}: {cycles[-1]} cycles, core_cycles says {want}"
+                period = dw.split_period(name, *modes, p["ROWS"], p["COLS"])
+                util = dw.utilization(sj["useful"], *modes, period, p["ROWS"], p["COLS"])
+                records.append({"layer": name, "pass": "WGsplit", "modes": list(modes), "shapes": sj["shapes"],
+                                "job_cycles": cycles, "period": period, "utilization": util})
+                self.logger.info(f"{name} WG split {sj['shapes']} modes {modes}: jobs {cycles} cycles alone "
+                                 f"(= core_cycles), stream period (model) {period}: utilization {util:.4f}")
+            # with loads: every job loads its own tensors (a new channel each), the loads of job t + 1 going in
+            # while job t computes; measured on the RTL beside models.depthwise.with_loads_period
+            for modes in ([(0, 0), (1, 1), (2, 2)] if full else pairs):  # the report's three pairs
+                for pass_ in ((FWD, "WGsplit") if seeds.quick() else (FWD, BWD, WG, "WGsplit")):
+                    if pass_ == "WGsplit":
+                        sj = dw.split_layer_jobs(name)
+                        h, w, useful = sj["h"], sj["w"], sj["useful"]
+                        per = 3
+                    else:
+                        job = dw.layer_job(name, pass_)
+                        h, w, useful = job["h"], job["w"], job["useful"]
+                        per = 1
+                    items = []
+                    for _ in range(3 if per == 1 else 2):
+                        x, k, g = (rng.standard_normal(s).astype(np.float32) for s in ((h, w), (3, 3), (h, w)))
+                        if pass_ == "WGsplit":
+                            items += [(t, BWD, (4, t[G].shape[1], 4)) for t in dw.split_operands(x, g)]
+                        else:
+                            items.append((dw.stored(pass_, x, k, g), dw.JOB_PASS[pass_], (job["m"], job["kdim"], job["n"])))
+                    takes, lasts = await self.loaded_stream(items, modes, f"{name}.{pass_}")
+                    shapes = [(*shape, *modes) for _, _, shape in items]
+                    _, want = core_stream(shapes, takes, p["ROWS"], p["COLS"], p["K"])
+                    assert lasts == want, f"{name} {pass_} with loads: last tiles {lasts}, core_stream says {want}"
+                    period = lasts[-1] - lasts[-1 - per]
+                    model = dw.with_loads_period([(pass_ if pass_ != "WGsplit" else WG, *sh) for sh in shapes[:per]],
+                                                 p["ROWS"], p["COLS"])
+                    assert period == model, (f"{name} {pass_} with loads, modes {modes}: {period} cycles per round, "
+                                             f"models.depthwise.with_loads_period says {model}")
+                    records.append({"layer": name, "pass": f"{pass_}+loads", "modes": list(modes), "period": period,
+                                    "model_period": model,
+                                    "utilization": dw.utilization(useful, *modes, period, p["ROWS"], p["COLS"]),
+                                    "model_utilization": dw.utilization(useful, *modes, model, p["ROWS"], p["COLS"])})
+                    self.logger.info(f"{name} {PASS_NAMES.get(pass_, pass_)} with loads, modes {modes}: {period} cycles per "
+                                     f"{'slice' if per == 3 else 'job'} (model {model})")
+        write_stats({"dw_layers": records})
+
+    async def loaded_stream(self, items, modes, name):
+        """Jobs each after its own tensors' loads: load 0, job 0, load 1 (taken once job 0's conversion is done:
+        ld waits for the front), job 1, ...; returns the jobs' take and last-tile edges."""
+        from fbuvm.components import ItemSequence
+        t0, l0 = len(self.env.job_edges), len(self.env.last_edges)
+        for n, (tensors, pass_code, shape) in enumerate(items):
+            await self.env.load(tensors)
+            job = JobItem(f"{name}.{n}", pass_code, *shape, *modes, 0, 0, seed=n)
+            assert not job_error(job.fields, self.env.p), f"{name}: beyond the buffers"
+            await ItemSequence("job", job).start(self.env.seqr["job"])  # returns once the job is taken
+        while len(self.env.last_edges) < l0 + len(items):
+            self.env.done.clear()
+            await self.env.clock.within(self.env.done.wait(), f"{name}: a last beat missing", cycles=2_000_000)
+        self.env.scoreboard.flush()
+        return self.env.job_edges[t0:], self.env.last_edges[l0:]
+
+
 @pyuvm.test()
 class BadConfigurations(CoreBase):
     """Zero dimensions, the reserved pass code, tensors beyond the FP32 region or the BFP banks: one error beat
