@@ -36,13 +36,15 @@ def pass_operands(pass_: int, x=None, w=None, g=None) -> tuple[np.ndarray, np.nd
 def im2col(x, img_h: int, img_w: int) -> np.ndarray:
     """A of a 3x3 conv's FWD GEMM (stride 1, padding 1) from X stored as pixels x C (NHWC: pixel
     p = (image * H + h) * W + w): row p, column t * C + c = X[(h + dh, w + dw), c] with tap t = 3 (dh + 1) +
-    (dw + 1), zero outside the image. The core reads it from X directly (spec section 6)."""
+    (dw + 1), zero outside the image (and past the last stored pixel, if the last image is partial). The core
+    reads it from X directly (spec section 6)."""
     x = np.asarray(x, np.float32)
     pixels, c = x.shape
-    imgs = x.reshape(-1, img_h, img_w, c)
+    whole = -(-pixels // (img_h * img_w)) * img_h * img_w  # a partial last image: pixels past the stored ones are +0
+    imgs = np.concatenate([x, np.zeros((whole - pixels, c), np.float32)]).reshape(-1, img_h, img_w, c)
     padded = np.pad(imgs, ((0, 0), (1, 1), (1, 1), (0, 0)))
     taps = [padded[:, dh:dh + img_h, dw:dw + img_w, :] for dh in range(3) for dw in range(3)]
-    return np.stack(taps, axis=3).reshape(pixels, 9 * c)
+    return np.stack(taps, axis=3).reshape(whole, 9 * c)[:pixels]
 
 
 def flip_taps(w, c: int) -> np.ndarray:
@@ -58,14 +60,17 @@ def core_gemm(pass_: int, x, w, g, mode_a: int, mode_b: int, round_a: int, round
               conv: tuple[int, int] | None = None):
     """One job of the core: (C as float32 M x N, flags). conv = (H, W), a 3x3 conv layer (stride 1, padding
     1): FWD Y = im2col(X) . W (X pixels x C, W 9C x Cout, rows t * C + c); BWD dX = im2col(dY) . flip_taps(W)
-    (dY pixels x Cout)."""
+    (dY pixels x Cout); WG dW = im2col(X)^T . dY (X pixels x C, dY pixels x Cout, dW 9C x Cout in W's layout,
+    the reduction along the pixels)."""
     if conv is not None:
         if pass_ == FWD:
             a, b = im2col(x, *conv), w
         elif pass_ == BWD:
             a, b = im2col(g, *conv), flip_taps(w, np.asarray(w).shape[0] // 9)
+        elif pass_ == WG:
+            a, b = im2col(x, *conv).T, g
         else:
-            raise ValueError("the core maps only the FWD and BWD passes of a conv layer")
+            raise ValueError(f"pass code {pass_} is reserved")
     else:
         a, b = pass_operands(pass_, x, w, g)
     return gemm(np.asarray(a, np.float32), np.asarray(b, np.float32), mode_a, mode_b, (round_a, round_b),

@@ -185,3 +185,40 @@ def test_conv_backward_vs_oracle(rng):
                           seed, block)
         assert_result(got.view(np.uint32), flags, *want,
                       f"trial {trial}: conv BWD {imgs}x{h}x{w}, {cout} -> {c}, modes {modes} roundings {rounds} K={block}")
+
+
+def test_conv_weight_gradient_vs_oracle(rng):
+    """A 3x3 conv's WG, dW[t C + c, co] = sum over pixels p of X[p + offset(t), c] dY[p, co] (zero where the
+    shifted pixel is outside p's image or past the last stored pixel), through core_gemm(WG, conv=(H, W))
+    against the oracle on A = im2col(X)^T written out by hand, row t C + c, one element per pixel. Widths that
+    are not multiples of the block, 1 x 1 images, a partial last image (the reduction's blocks straddle image
+    rows and images, so the padding differs from lane to lane)."""
+    for trial in range(8):
+        block = int(rng.choice([4, 16]))
+        h, w = [(1, 1), (1, 3), (3, 1), (2, 5)][trial % 4] if trial < 4 else (int(rng.integers(1, 5)), int(rng.integers(1, 7)))
+        imgs = int(rng.integers(1, 4))
+        pixels = imgs * h * w - (int(rng.integers(0, h * w)) if trial % 2 else 0)  # odd trials: a partial image
+        c, cout = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        x = random_bits(rng, (pixels, c), block)
+        g = random_bits(rng, (pixels, cout), block)
+        modes = [int(v) for v in rng.integers(0, 3, 2)]
+        rounds = [int(v) for v in rng.integers(0, 4, 2)]
+        seed = int(rng.integers(0, 1 << 16))
+        got, flags = core.core_gemm(core.WG, f32(x), None, f32(g), *modes, *rounds, seed, block, conv=(h, w))
+        assert got.shape == (9 * c, cout)
+        xl = np.asarray(x).tolist()
+        a_rows = []
+        for dh in (-1, 0, 1):
+            for dw in (-1, 0, 1):
+                for ci in range(c):
+                    row = []
+                    for p in range(pixels):
+                        ph, pw = divmod(p % (h * w), w)
+                        q = p + dh * w + dw
+                        inside = 0 <= ph + dh < h and 0 <= pw + dw < w and q < pixels
+                        row.append(xl[q][ci] if inside else 0)
+                    a_rows.append(row)
+        want = oracle_job(core.FWD, np.array(a_rows, np.uint32), np.asarray(g), None, *modes, *rounds, seed, block)
+        assert_result(got.view(np.uint32), flags, *want,
+                      f"trial {trial}: conv WG {pixels} pixels of {h}x{w}, {c} -> {cout}, modes {modes} "
+                      f"roundings {rounds} K={block}")
