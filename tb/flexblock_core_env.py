@@ -26,9 +26,10 @@ def cdiv(a: int, b: int) -> int:
 def stored_shapes(pass_: int, m: int, kdim: int, n: int, conv: bool = False) -> dict:
     """tensor region -> the stored shape a pass reads (spec section 6's table, restated); a conv FWD reads X
     as pixels x C (Kdim = 9 C) and W as 9C x Cout; a conv BWD dY as pixels x Cout (Kdim = 9 Cout) and W as
-    9C x Cout (C = N)."""
+    9C x Cout (C = N); a conv WG X as pixels x C (M = 9 C) and dY as pixels x Cout (Kdim pixels)."""
     if conv:
-        return {BWD: {G: (m, kdim // 9), W: (9 * n, kdim // 9)}}.get(pass_, {X: (m, kdim // 9), W: (kdim, n)})
+        return {BWD: {G: (m, kdim // 9), W: (9 * n, kdim // 9)},
+                WG: {X: (kdim, m // 9), G: (kdim, n)}}.get(pass_, {X: (m, kdim // 9), W: (kdim, n)})
     return {FWD: {X: (m, kdim), W: (kdim, n)},
             BWD: {G: (m, kdim), W: (n, kdim)},
             WG: {X: (kdim, m), G: (kdim, n)}}.get(pass_, {})
@@ -40,7 +41,8 @@ def job_error(job: dict, p: dict) -> bool:
     if job["pass"] == 3 or 0 in (m, kdim, n):
         return True
     k = p["K"]
-    if job["conv"] and (job["pass"] not in (FWD, BWD) or 0 in (job["img_h"], job["img_w"]) or kdim % (9 * k)):
+    if job["conv"] and (0 in (job["img_h"], job["img_w"])
+                        or (m % 9 if job["pass"] == WG else kdim % (9 * k))):  # WG: M = 9 C; FWD/BWD: Kdim = 9 C, K | C
         return True
     if any(r * cdiv(c, k) > p["DEPTH"] for r, c in stored_shapes(job["pass"], m, kdim, n, job["conv"]).values()):
         return True

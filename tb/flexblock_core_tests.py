@@ -137,19 +137,22 @@ class ConvLayer(CoreBase):
     """3x3 conv (stride 1, padding 1) FWD and BWD from tensors stored NHWC: FWD reads im2col(X) (X pixels x
     C), BWD im2col(dY) (dY pixels x Cout) through the address generator (each pixel shifted by the tap, taps
     outside the image zero) and W (9C x Cout) along its columns (FWD) or along its rows with the taps
-    flipped (BWD); back-to-back images, partial tiles, every rounding, output requantization now and then;
-    a conv job with a bad shape or the WG pass gets an error beat."""
-    count = 4
+    flipped (BWD); WG dW = im2col(X)^T . dY (X and dY pixels x channels: column reads of X at the tap's shifted
+    pixels, a padding mask per lane, partial last images); back-to-back images, partial tiles, every rounding,
+    output requantization now and then; a conv job with a bad shape gets an error beat."""
+    count = 6
 
     async def body(self):
         rng = seeds.rng("conv")
         p = self.env.p
         k = p["K"]
         runs = 0
-        while runs < seeds.scaled(self.count if VERILATOR else 2):
-            pass_ = [FWD, BWD][runs % 2]
+        while runs < seeds.scaled(self.count if VERILATOR else 3):
+            pass_ = [FWD, BWD, WG][runs % 3]
             h, w, imgs = int(rng.integers(1, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 3))
             m, kdim, n = imgs * h * w, 9 * k, int(rng.integers(1, 2 * p["COLS"] + 1))
+            if pass_ == WG:  # M = 9 C rows of dW, the pixels (a partial last image now and then) along Kdim
+                m, kdim = 9 * int(rng.integers(1, 3)), max(1, imgs * h * w - int(rng.integers(0, h * w)))
             out_bfp = (int(rng.integers(0, 3)), int(rng.integers(0, 4))) if rng.random() < 0.3 else None
             job = JobItem("conv", pass_, m, kdim, n, *(int(v) for v in rng.integers(0, 3, 2)),
                           *(int(v) for v in rng.integers(0, 4, 2)), seed=int(rng.integers(0, 1 << 16)), conv=(h, w),
@@ -165,7 +168,40 @@ class ConvLayer(CoreBase):
                 assert cycles == want, f"conv job {job.fields}: {cycles} cycles, models.core.core_cycles says {want}"
             runs += 1
         await self.env.run_job(JobItem("conv_bad", FWD, 4, 9 * k + 1, 2, conv=(2, 2)))  # Kdim not a multiple of 9 K
-        await self.env.run_job(JobItem("conv_wg", WG, 4, 9 * k, 2, conv=(2, 2)))        # conv WG: not mapped
+        await self.env.run_job(JobItem("conv_wg_bad", WG, 10, 4, 2, conv=(2, 2)))       # conv WG: M not 9 C
+        await self.env.run_job(JobItem("conv_wg_img", WG, 9, 4, 2, conv=(0, 2)))        # a zero image dimension
+
+
+@pyuvm.test()
+class ConvWeightGradient(CoreBase):
+    """A 3x3 conv's WG on chip, dW = im2col(X)^T . dY from X and dY stored pixels x channels, in every mode pair:
+    the 9 pairs as one stream of jobs on one load (roundings and seeds random, SR included), each job's
+    results checked by the scoreboard and its take and last-tile edges against models.core.core_stream. The
+    geometries are the padding corners of the per-lane mask: 1 x 1 images (every lane its own image), an image
+    narrower than a block (W = 3: a block spans rows and images), one wider than a block (W = K + 3: rows
+    start mid-block), a partial last image, a single-row image. Verilator: every pair on each of the four;
+    Icarus: the 9 pairs split over the first two."""
+
+    async def body(self):
+        rng = seeds.rng("conv_wg")
+        p = self.env.p
+        k = p["K"]
+        geometries = [(1, 1, k + 3), (3, 3, 2 * 9 - 4), (2, k + 3, 2 * (k + 3) - 5), (1, 5, 11)]
+        pairs = [(a, b) for a in range(3) for b in range(3)]
+        for g, (h, w, pixels) in enumerate(geometries if VERILATOR else geometries[:2]):
+            c, n = int(rng.integers(1, 3)), int(rng.integers(1, p["COLS"] + 1))
+            m, kdim = 9 * c, pixels
+            tensors = {X: random_tensors(rng, FWD, kdim, c, 1)[X], G: random_tensors(rng, FWD, kdim, n, 1)[X]}
+            await self.env.load(tensors)
+            mine = pairs if VERILATOR else pairs[g::2]  # Icarus (slow): the 9 pairs split over two geometries
+            jobs = [JobItem(f"wg{g}.{a}{b}", WG, m, kdim, n, a, b, *(int(v) for v in rng.integers(0, 4, 2)),
+                            seed=int(rng.integers(0, 1 << 16)), conv=(h, w)) for a, b in mine]
+            assert not job_error(jobs[0].fields, p)
+            takes, lasts = await self.env.run_burst(jobs)
+            _, want = core_stream([(m, kdim, n, a, b) for a, b in mine], takes, p["ROWS"], p["COLS"], k)
+            assert lasts == want, f"conv WG {h}x{w}, {pixels} pixels: last tiles {lasts}, core_stream says {want}"
+            self.logger.info(f"conv WG {pixels} pixels of {h}x{w}, C {c} -> {n}: {len(jobs)} mode pairs, "
+                             f"last tiles {lasts}")
 
 
 @pyuvm.test()
