@@ -117,17 +117,55 @@ def front_cycles(m: int, kdim: int, n: int, block: int = 16) -> int:
     return CORE_CHECK + convert_cycles(m, kdim, n, block) + CORE_CONV_FILL
 
 
-def back_cycles(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16) -> int:
+def back_cycles(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16,
+                out_bfp: bool = False) -> int:
+    if out_bfp:
+        return back_cycles_bfp(m, kdim, n, mode_a, mode_b, rows, cols, block)
     return CORE_CFG + CORE_READ + gemm_schedule(m, kdim, n, mode_a, mode_b, rows, cols, block) + ARRAY_FILL
 
 
-def core_cycles(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16) -> int:
-    """One job alone: from the edge that takes it to the one that takes its last tile."""
-    return front_cycles(m, kdim, n, block) + back_cycles(m, kdim, n, mode_a, mode_b, rows, cols, block)
+# A job with BFP results (job_out_bfp; spec section 6, "Cycles"): the array's tiles are gathered K / COLS at a
+# time (fewer at a tile row's end); the tile that completes a group is followed by its rows < M going into the
+# output converter, one per cycle, during which no tile is taken from the array (the next one is taken the edge
+# after the group's last row); each block leaves OUT_CONV_LATENCY edges after its row went in. Tiles the
+# gather does not take wait in the array's result FIFO, whose RESULT_ENTRIES entries are reserved by a tile's
+# last step (pe_array's stall rule, spec section 4): the last step of tile i waits for an edge after tile
+# i - RESULT_ENTRIES was taken. A tile can be taken TAKE_AFTER_STEP edges after its last step.
+RESULT_ENTRIES, TAKE_AFTER_STEP, OUT_CONV_LATENCY = 5, 4, 3
+
+
+def back_cycles_bfp(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16) -> int:
+    """From the handover edge to the edge that takes the job's last BFP block, with out_ready high."""
+    per_tile = math.ceil(kdim / block) * cycles_per_block(mode_a, mode_b, block)
+    mt, nt, group = math.ceil(m / rows), math.ceil(n / cols), block // cols
+    step = CORE_CFG + CORE_READ + ARRAY_FILL - TAKE_AFTER_STEP  # tile -1's "last step": the schedule's origin
+    takes: list[int] = []
+    free = 0       # the first edge the gather can take a tile
+    last = 0
+    for ti in range(mt):
+        r = min(rows, m - ti * rows)
+        for tj in range(nt):
+            i = len(takes)
+            step += per_tile
+            if i >= RESULT_ENTRIES:
+                step = max(step, takes[i - RESULT_ENTRIES] + 1)
+            take = max(step + TAKE_AFTER_STEP, free)
+            takes.append(take)
+            free = take + 1
+            if tj % group == group - 1 or tj == nt - 1:  # the group is complete: its r rows into the converter
+                last = take + r + OUT_CONV_LATENCY
+                free = take + r + 1
+    return last
+
+
+def core_cycles(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16,
+                out_bfp: bool = False) -> int:
+    """One job alone: from the edge that takes it to the one that takes its last tile (or BFP block)."""
+    return front_cycles(m, kdim, n, block) + back_cycles(m, kdim, n, mode_a, mode_b, rows, cols, block, out_bfp)
 
 
 def core_stream(jobs, takes=None, rows: int = 4, cols: int = 4, block: int = 16) -> tuple[list[int], list[int]]:
-    """A stream of jobs [(m, kdim, n, mode_a, mode_b), ...] through the two halves: (take cycles, last-tile
+    """A stream of jobs [(m, kdim, n, mode_a, mode_b[, out_bfp]), ...] through the two halves: (take cycles, last-tile
     cycles), numbered as the bench numbers handshakes (ClockReset.cycle; core_cycles = last - take for a job
     alone). Job i passes to the back in cycle H_i = max(T_i + front_i, E_{i-1} + 1) (the back is free the
     cycle after its last tile is taken) and its last tile is taken in E_i = H_i + back_i; the front is free,
@@ -135,23 +173,25 @@ def core_stream(jobs, takes=None, rows: int = 4, cols: int = 4, block: int = 16)
     T_0 = 0, T_{i+1} = H_i)."""
     t_out, e_out = [], []
     handover = last = None
-    for i, (m, kdim, n, ma, mb) in enumerate(jobs):
+    for i, (m, kdim, n, ma, mb, *bfp) in enumerate(jobs):
         t = takes[i] if takes is not None else (0 if handover is None else handover)
         if handover is not None and t < handover:
             raise ValueError(f"job {i} taken in cycle {t}, before the front was free (cycle {handover})")
         handover = t + front_cycles(m, kdim, n, block)
         if last is not None:
             handover = max(handover, last + 1)
-        last = handover + back_cycles(m, kdim, n, ma, mb, rows, cols, block)
+        last = handover + back_cycles(m, kdim, n, ma, mb, rows, cols, block, bool(bfp and bfp[0]))
         t_out.append(t)
         e_out.append(last)
     return t_out, e_out
 
 
-def core_period(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16) -> int:
+def core_period(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16,
+                out_bfp: bool = False) -> int:
     """Cycles per job in a steady stream of equal jobs (each taken as soon as the front is free): the longer
     of the front and the back (+ 1: the cycle that hands the job over)."""
-    return max(front_cycles(m, kdim, n, block), back_cycles(m, kdim, n, mode_a, mode_b, rows, cols, block) + 1)
+    return max(front_cycles(m, kdim, n, block),
+               back_cycles(m, kdim, n, mode_a, mode_b, rows, cols, block, out_bfp) + 1)
 
 
 # Layers for the core's utilization table (scripts/core_report.py, the bench's LayerUtilization): each
@@ -218,4 +258,4 @@ def core_utilization(m: int, kdim: int, n: int, mode_a, mode_b, cycles: int, row
 
 __all__ = ["im2col", "load_cycles", "block_bits", "operand_bits_per_cycle", "FWD", "BWD", "WG", "PASS_NAMES", "X", "W", "G", "pass_operands", "core_gemm", "core_cycles",
            "convert_cycles", "core_utilization", "cycles_per_block", "front_cycles", "back_cycles", "core_stream",
-           "core_period", "LAYERS", "TILE", "layer_job", "requantize_output", "flip_taps"]
+           "core_period", "back_cycles_bfp", "LAYERS", "TILE", "layer_job", "requantize_output", "flip_taps"]

@@ -53,11 +53,11 @@ class CoreBase(FlexBlockTest):
         job = JobItem(f"{PASS_NAMES[pass_]}", pass_, m, kdim, n, *modes, *rounds, seed=int(rng.integers(0, 1 << 16)),
                       out_bfp=out_bfp)
         cycles = await self.env.run_job(job)
-        if self.check_cycles and not job_error(job.fields, self.env.p) and out_bfp is None:
+        if self.check_cycles and not job_error(job.fields, self.env.p):
             p = self.env.p
-            want = core_cycles(m, kdim, n, *modes, p["ROWS"], p["COLS"], p["K"])
+            want = core_cycles(m, kdim, n, *modes, p["ROWS"], p["COLS"], p["K"], out_bfp=out_bfp is not None)
             assert cycles == want, (f"job {job.fields}: {cycles} cycles, the cycle model says {want} "
-                                    f"(models.core.core_cycles)")
+                                    f"(models.core.core_cycles, out_bfp={out_bfp is not None})")
         return job, cycles
 
     async def body(self):
@@ -79,7 +79,10 @@ class OutputRequantization(CoreBase):
     """Results converted on chip to BFP blocks along C's rows in every output mode x rounding (SR with the
     job's seed in the output converter): N across several K-column blocks and partial ones (lanes past N
     convert as +0), partial tile rows, special operands (NaN / Inf results raise the block flags), jobs
-    back to back with binary32 jobs between them. Verilator: all 12 output mode x rounding pairs; Icarus: 3."""
+    back to back with binary32 jobs between them. Verilator: all 12 output mode x rounding pairs; Icarus: 3.
+    Results taken at once: every job's cycles equal models.core.core_cycles(out_bfp=True) (the gather and the
+    output converter holding the array's result stream), the stream's models.core.core_stream."""
+    check_cycles = True
 
     async def body(self):
         rng = seeds.rng("requant")
@@ -101,7 +104,9 @@ class OutputRequantization(CoreBase):
         await self.env.load(random_tensors(rng, FWD, m, kdim, n))
         jobs = [JobItem(f"b{j}", FWD, m, kdim, n, 2, 2, 3, 3, seed=int(rng.integers(0, 1 << 16)),
                         out_bfp=(2, 3) if j != 1 else None) for j in range(3)]
-        await self.env.run_burst(jobs)
+        takes, lasts = await self.env.run_burst(jobs)
+        _, want = core_stream([(m, kdim, n, 2, 2, j != 1) for j in range(3)], takes, p["ROWS"], p["COLS"], k)
+        assert lasts == want, f"BFP / binary32 / BFP stream {m}x{kdim}x{n}: last beats {lasts}, core_stream says {want}"
 
 
 @pyuvm.test()
@@ -230,8 +235,9 @@ class HeavyBackPressure(CoreBase):
 
 @pyuvm.test()
 class CycleModel(CoreBase):
-    """Jobs with the results taken at once: the measured cycles equal models.core.core_cycles; utilization of
-    the job and the conversion/compute split are reported."""
+    """Jobs with the results taken at once: the measured cycles equal models.core.core_cycles (binary32 results,
+    and BFP results requantized on chip: core_cycles(out_bfp=True)); utilization of the job and the
+    conversion/compute split are reported."""
     check_cycles = True
     count = 4
 
@@ -246,6 +252,14 @@ class CycleModel(CoreBase):
                 f"{convert_cycles(m, kdim, n, p['K'])}, array schedule "
                 f"{gemm_schedule(m, kdim, n, *modes, p['ROWS'], p['COLS'], p['K'])}), utilization "
                 f"{core_utilization(m, kdim, n, *modes, cycles, p['ROWS'], p['COLS']):.3f}")
+        # BFP results (models.core.back_cycles_bfp): one-block tiles in FB12 x FB12 (a tile per cycle: the gather
+        # holds the array's results until its result FIFO is full and the array stalls), several groups of K / COLS
+        # tiles and a partial one, a partial tile row; then long tiles (the gather hides behind the compute)
+        k = p["K"]
+        for dims, modes in (((p["ROWS"] + 1, k, 2 * k + 3), [2, 2]), ((3, 2 * k, k + 1), [0, 1])):
+            job, cycles = await self.run_one(rng, WG if modes == [0, 1] else FWD, dims, modes, [0, 3],
+                                             out_bfp=(int(rng.integers(0, 3)), int(rng.integers(0, 4))))
+            self.logger.info(f"BFP output {dims} modes {modes}: {cycles} cycles")
 
 
 @pyuvm.test()
