@@ -200,6 +200,8 @@ def core_period(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: 
 TILE = 32
 CONV_TILE = (4, 8)  # a conv FWD job's pixels: an H x W tile of the map (read as an image: no halo)
 WG_PIXELS = 256     # a conv / FC WG job's reduction: the pixels / tokens of one slice of the batch
+CONV_WG_TILE = (16, 16)  # a conv WG job's pixels: a 16 x 16 tile of the map (WG_PIXELS, read as an image)
+CONV_WG_CHANNELS = 4     # a conv WG job's input channels: M = 9 x 4 = 36 rows of dW (9 tiles of 4 rows)
 LAYERS = {
     "conv": ("ResNet-18 conv2_x: 3x3, 64 -> 64 channels, 56 x 56", {"c": 64, "co": 64, "h": 56, "w": 56}),
     "fc": ("Transformer (BERT-base) attention output: 768 -> 768, 512 tokens", {"fin": 768, "fout": 768,
@@ -208,9 +210,10 @@ LAYERS = {
 
 
 def layer_job(kind: str, pass_: int, tile: int = TILE) -> dict:
-    """One job of a layer's pass: m, kdim, n, conv ((H, W) when the core's im2col address generator reads X
-    (FWD) or dY (BWD); conv WG is a GEMM on a host-built im2col operand) and `jobs`, the jobs in the whole
-    layer (one image / batch slice)."""
+    """One job of a layer's pass: m, kdim, n, conv ((H, W): the core's address generators read im2col(X) (FWD),
+    im2col(dY) (BWD) or im2col(X)^T (WG) from the tensors stored pixels x channels) and `jobs`, the jobs in the
+    whole layer (one image / batch slice). A conv WG job is the dW rows of CONV_WG_CHANNELS input channels (X
+    stored as those channels' columns) over one CONV_WG_TILE of pixels."""
     dims = LAYERS[kind][1]
     if kind == "conv":
         c, co, pixels = dims["c"], dims["co"], dims["h"] * dims["w"]
@@ -220,8 +223,9 @@ def layer_job(kind: str, pass_: int, tile: int = TILE) -> dict:
             return {"m": m, "kdim": 9 * c, "n": tile, "conv": (th, tw), "jobs": -(-pixels // m) * -(-co // tile)}
         if pass_ == BWD:   # dX = im2col(dY) . flip_taps(W): pixels x 9Cout x C
             return {"m": m, "kdim": 9 * co, "n": tile, "conv": (th, tw), "jobs": -(-pixels // m) * -(-c // tile)}
-        return {"m": tile, "kdim": WG_PIXELS, "n": tile, "conv": None,  # dW = im2col(X)^T . dY: 9C x pixels x Cout
-                "jobs": -(-9 * c // tile) * -(-co // tile) * -(-pixels // WG_PIXELS)}
+        wh, ww = CONV_WG_TILE  # dW = im2col(X)^T . dY: 9C x pixels x Cout
+        return {"m": 9 * CONV_WG_CHANNELS, "kdim": wh * ww, "n": tile, "conv": CONV_WG_TILE,
+                "jobs": -(-c // CONV_WG_CHANNELS) * -(-co // tile) * -(-pixels // (wh * ww))}
     fin, fout, tokens = dims["fin"], dims["fout"], dims["tokens"]
     if pass_ == FWD:
         return {"m": tile, "kdim": fin, "n": tile, "conv": None, "jobs": -(-tokens // tile) * -(-fout // tile)}

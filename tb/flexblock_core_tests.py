@@ -329,8 +329,8 @@ class LayerUtilization(CoreBase):
     job (the second job's last tile minus the first's) equal models.core.core_period, every result is
     checked by the scoreboard, and the figures go to the stats file for scripts/core_report.py. With
     FLEXBLOCK_CORE_LAYERS=full (the report, Verilator, DEPTH >= 1536, BDEPTH >= 384): every layer of
-    models.core.LAYERS x FWD/BWD/WG x the 9 mode pairs; otherwise one small FC-shaped stream in two mode
-    pairs at the bench's size."""
+    models.core.LAYERS x FWD/BWD/WG x the 9 mode pairs; otherwise one small FC-shaped stream and one small
+    conv WG stream in two mode pairs at the bench's size (one on Icarus)."""
 
     async def body(self):
         p = self.env.p
@@ -339,7 +339,8 @@ class LayerUtilization(CoreBase):
             cases = [(kind, pass_, layer_job(kind, pass_)) for kind in LAYERS for pass_ in (FWD, BWD, WG)]
             pairs = [(a, b) for a in range(3) for b in range(3)]
         else:
-            cases = [("fc", FWD, {"m": 2 * p["ROWS"], "kdim": 2 * p["K"], "n": 2 * p["COLS"], "conv": None, "jobs": 1})]
+            cases = [("fc", FWD, {"m": 2 * p["ROWS"], "kdim": 2 * p["K"], "n": 2 * p["COLS"], "conv": None, "jobs": 1}),
+                     ("conv", WG, {"m": 9, "kdim": 2 * p["K"] + 6, "n": p["COLS"], "conv": (2, p["K"] + 3), "jobs": 1})]
             pairs = [(2, 2), (0, 1)] if VERILATOR else [(2, 2)]
         records = []
         for kind, pass_, job in cases:
