@@ -11,8 +11,8 @@
 //
 // Every lane keeps its pixel's column w_l = p mod W and its place in the image pi_l = p mod (H W) as
 // modular counters: both restart at pixel l with each new row of A and step by K pixels with each block
-// (one add and one conditional subtract each; the steps K mod W and K mod HW and the restarts l mod W,
-// l mod HW divide constants <= K, a few narrow subtractions). The lane's four edge flags (first / last
+// (one compare with a threshold and one add each, the threshold and both addends shared by the lanes; the
+// steps K mod W, K mod HW and the restarts l mod W, l mod HW divide constants <= K: narrow subtractions). The lane's four edge flags (first / last
 // column: w_l == 0 / W - 1, first / last image row: pi_l < W / pi_l >= HW - W) then give its mask for
 // every tap. The walk's addresses are kept by additions, as in the FWD walk: the tap's row offset
 // off = dh W + dw and word offset off * cb, the block's first pixel p0 and its word offset p0 * cb.
@@ -38,28 +38,27 @@ module conv_wg_agen #(
 );
   localparam int KW = $clog2(K);
 
-  // x mod d for a constant 0 <= x <= K: x if d > x, else restoring division of x (KW + 1 bits) by d <= K.
-  function automatic logic [16:0] mod_small(input int x, input logic [31:0] d);
-    logic [31:0] r;
-    r = 32'(x);
-    if (d <= 32'(x)) begin
-      for (int i = KW; i >= 0; i--) begin
-        if ((d << i) <= r) r = r - (d << i);
-      end
+  // x mod d for a constant 0 <= x <= K: x if d > x, else (d <= K) a restoring division in KW + 2 bits.
+  function automatic logic [16:0] mod_small(input logic [16:0] x, input logic [16:0] d);
+    logic [KW+1:0] r, dn;
+    r  = (KW + 2)'(x);
+    dn = (KW + 2)'(d);
+    for (int i = KW; i >= 0; i--) begin
+      if ((KW + 2 + KW)'(dn) << i <= (KW + 2 + KW)'(r)) r = r - (KW + 2)'(dn << i);
     end
-    mod_small = 17'(r);
-  endfunction
-  // (a + b) mod d for a, b < d
-  function automatic logic [16:0] add_mod(input logic [16:0] a, input logic [16:0] b, input logic [31:0] d);
-    logic [32:0] s;
-    s = 33'(a) + 33'(b);
-    add_mod = s >= 33'(d) ? 17'(s - 33'(d)) : 17'(s);
+    mod_small = d > x ? x : 17'(r);
   endfunction
 
-  logic [31:0] hw_q;  // H * W, from the ports: the product sits in front of a register
+  // H * W from the ports (the product sits in front of a register), clamped to 17 bits: a pixel's place in
+  // its image is below 2^16 (Kdim is 16 bits), so a larger image compares like the clamp.
+  logic [31:0] hw_full;
+  logic [16:0] hw_q, hwmw, wm1;  // H W, H W - W (the last image row's first place), W - 1
+  assign hw_full = 32'(job_img_h) * 32'(job_img_w);
   always_ff @(posedge clk) begin
-    if (job_take) hw_q <= 32'(job_img_h) * 32'(job_img_w);
+    if (job_take) hw_q <= hw_full > 32'h1FFFF ? 17'h1FFFF : 17'(hw_full);
   end
+  assign hwmw = hw_q - 17'(img_w);
+  assign wm1  = 17'(img_w) - 17'd1;
 
   // ---- the walk: rows of A (tap-major, then channel), KBLOCKS blocks each ----------------------------
   logic [12:0]        kb;
@@ -112,10 +111,16 @@ module conv_wg_agen #(
 
   // ---- the lanes' pixels and their masks ---------------------------------------------------------------
   logic [16:0]        step_w, step_hw;  // K mod W, K mod HW
+  // (a + step) mod d for a < d, shared per job: a lane wraps iff a >= d - step, and then adds step - d
+  logic [16:0]        thr_w, thr_hw, back_w, back_hw;
   logic [16:0]        left;             // pixels - p0: lanes below it hold a stored pixel
   logic signed [18:0] left_tap;         // pixels - (p0 + off): lanes below it read a stored pixel
-  assign step_w   = mod_small(K, 32'(img_w));
-  assign step_hw  = mod_small(K, hw_q);
+  assign step_w   = mod_small(17'(K), 17'(img_w));
+  assign step_hw  = mod_small(17'(K), hw_q);
+  assign thr_w    = 17'(img_w) - step_w;
+  assign back_w   = step_w - 17'(img_w);
+  assign thr_hw   = hw_q - step_hw;
+  assign back_hw  = step_hw - hw_q;
   assign left     = 17'(pixels) - 17'(p0);
   assign left_tap = $signed(19'(left)) - $signed(19'(off));
 
@@ -124,17 +129,17 @@ module conv_wg_agen #(
     logic        col0, coln, row0, rown;
     always_ff @(posedge clk) begin
       if (restart) begin
-        w_l  <= mod_small(l, 32'(img_w));
-        pi_l <= mod_small(l, hw_q);
+        w_l  <= mod_small(17'(l), 17'(img_w));
+        pi_l <= mod_small(17'(l), hw_q);
       end else if (step) begin
-        w_l  <= add_mod(w_l, step_w, 32'(img_w));
-        pi_l <= add_mod(pi_l, step_hw, hw_q);
+        w_l  <= w_l + (w_l >= thr_w ? back_w : step_w);
+        pi_l <= pi_l + (pi_l >= thr_hw ? back_hw : step_hw);
       end
     end
     assign col0 = w_l == '0;
-    assign coln = 33'(w_l) + 33'd1 == 33'(img_w);
-    assign row0 = 33'(pi_l) < 33'(img_w);
-    assign rown = 33'(pi_l) + 33'(img_w) >= 33'(hw_q);
+    assign coln = w_l == wm1;
+    assign row0 = pi_l < 17'(img_w);
+    assign rown = pi_l >= hwmw;
     assign keep[l] = !(th == 2'd0 && row0) && !(th == 2'd2 && rown) && !(tw == 2'd0 && col0)
                   && !(tw == 2'd2 && coln) && 17'(l) < left && $signed(19'(l)) < left_tap;
   end
