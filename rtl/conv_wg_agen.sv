@@ -30,6 +30,7 @@ module conv_wg_agen #(
   input  logic [15:0]        chans,       // C = M / 9: X's columns
   input  logic [15:0]        pixels,      // Kdim: X's rows, the reduction's length
   input  logic [12:0]        cb,          // words per stored row of X
+  input  logic [28:0]        wcb,         // W * cb (the caller's, constant during the job)
   input  logic [12:0]        kblocks,     // blocks per row of A
   output logic signed [31:0] word,        // lane 0's word (pixel p0 + off, column c) within the region
   output logic [15:0]        rd_i,        // lane 0's row p0 + off (mod 2^16: the rotation uses its low bits)
@@ -69,11 +70,9 @@ module conv_wg_agen #(
   logic signed [17:0] off;      // dh * W + dw
   logic signed [31:0] offword;  // off * cb
   logic               kb_last, c_last, restart;
-  logic [31:0]        wcb;      // W * cb: constant during the job
   assign kb_last = kb == kblocks - 13'd1;
   assign c_last  = c == chans - 16'd1;
   assign restart = start || (step && kb_last);
-  assign wcb     = 32'(img_w) * 32'(cb);
 
   always_ff @(posedge clk) begin
     if (restart) begin
@@ -93,14 +92,14 @@ module conv_wg_agen #(
       th      <= '0;
       tw      <= '0;
       off     <= -$signed(18'(img_w)) - 18'sd1;
-      offword <= -$signed(wcb) - $signed(32'(cb));
+      offword <= -$signed(32'(wcb)) - $signed(32'(cb));
     end else if (step && kb_last) begin
       c <= c_last ? '0 : c + 16'd1;
       if (c_last) begin  // the next tap: one column right, or the next row's first column (W - 2 further)
         tw      <= tw == 2'd2 ? '0 : tw + 2'd1;
         if (tw == 2'd2) th <= th + 2'd1;
         off     <= tw == 2'd2 ? off + $signed(18'(img_w)) - 18'sd2 : off + 18'sd1;
-        offword <= tw == 2'd2 ? offword + $signed(wcb) - $signed(32'(2 * 32'(cb))) : offword + $signed(32'(cb));
+        offword <= tw == 2'd2 ? offword + $signed(32'(wcb)) - $signed(32'(2 * 32'(cb))) : offword + $signed(32'(cb));
       end
     end
   end

@@ -329,7 +329,7 @@ module flexblock_core #(
   conv_wg_agen #(.K(K)) u_wg_agen (
     .clk, .job_take, .job_img_h, .job_img_w,
     .start(cv_start), .step(cv_active && cv_wg),
-    .img_w, .chans(cols_a), .pixels(kdim), .cb(cb_a), .kblocks,
+    .img_w, .chans(cols_a), .pixels(kdim), .cb(cb_a), .wcb, .kblocks,
     .word(wg_word), .rd_i(wg_i), .rd_j(wg_j), .keep(wg_keep)
   );
 
