@@ -183,15 +183,16 @@ class ConvWeightGradient(CoreBase):
     the 9 pairs as one stream of jobs on one load (roundings and seeds random, SR included), each job's
     results checked by the scoreboard and its take and last-tile edges against models.core.core_stream. The
     geometries are the padding corners of the per-lane mask: 1 x 1 images (every lane its own image), an image
-    narrower than a block (W = 3: a block spans rows and images), one wider than a block (W = K + 3: rows
-    start mid-block), a partial last image, a single-row image. Verilator: every pair on each of the four;
+    narrower than a block (3 x 5: a block spans rows and images, the lanes' counters wrap inside a step),
+    one wider than a block (W = K + 3: rows start mid-block), partial last images, a single-row image; each
+    over several blocks, so the lanes' pixel counters step as well as restart. Verilator: every pair on each of the four;
     Icarus: the 9 pairs split over the first two."""
 
     async def body(self):
         rng = seeds.rng("conv_wg")
         p = self.env.p
         k = p["K"]
-        geometries = [(1, 1, k + 3), (3, 3, 2 * 9 - 4), (2, k + 3, 2 * (k + 3) - 5), (1, 5, 11)]
+        geometries = [(1, 1, k + 3), (3, 5, 2 * 15 + 3), (2, k + 3, 2 * (k + 3) - 5), (1, 5, 11)]
         pairs = [(a, b) for a in range(3) for b in range(3)]
         for g, (h, w, pixels) in enumerate(geometries if VERILATOR else geometries[:2]):
             c, n = int(rng.integers(1, 3)), int(rng.integers(1, p["COLS"] + 1))
