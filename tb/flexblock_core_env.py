@@ -222,6 +222,8 @@ def _value(bits) -> float:
 @CoverPoint("flexblock_core.rounding", xf=lambda job, kind: job["round_a"], bins=list(ROUNDING_NAMES))
 @CoverPoint("flexblock_core.kind", xf=lambda job, kind: kind, bins=["result", "error"])
 @CoverPoint("flexblock_core.layer", xf=lambda job, kind: "conv" if job["conv"] else "fc", bins=["fc", "conv"])
+@CoverPoint("flexblock_core.conv_pass", xf=lambda job, kind: job["pass"] if job["conv"] and kind == "result" else None,
+            bins=[FWD, BWD, WG])
 @CoverPoint("flexblock_core.output", xf=lambda job, kind: job["out_mode"] if job["out_bfp"] else "binary32",
             bins=["binary32", 0, 1, 2])
 @CoverPoint("flexblock_core.output_rounding", xf=lambda job, kind: job["out_round"] if job["out_bfp"] else None,
