@@ -36,13 +36,15 @@ def pass_operands(pass_: int, x=None, w=None, g=None) -> tuple[np.ndarray, np.nd
 def im2col(x, img_h: int, img_w: int) -> np.ndarray:
     """A of a 3x3 conv's FWD GEMM (stride 1, padding 1) from X stored as pixels x C (NHWC: pixel
     p = (image * H + h) * W + w): row p, column t * C + c = X[(h + dh, w + dw), c] with tap t = 3 (dh + 1) +
-    (dw + 1), zero outside the image. The core reads it from X directly (spec section 6)."""
+    (dw + 1), zero outside the image (and past the last stored pixel, if the last image is partial). The core
+    reads it from X directly (spec section 6)."""
     x = np.asarray(x, np.float32)
     pixels, c = x.shape
-    imgs = x.reshape(-1, img_h, img_w, c)
+    whole = -(-pixels // (img_h * img_w)) * img_h * img_w  # a partial last image: pixels past the stored ones are +0
+    imgs = np.concatenate([x, np.zeros((whole - pixels, c), np.float32)]).reshape(-1, img_h, img_w, c)
     padded = np.pad(imgs, ((0, 0), (1, 1), (1, 1), (0, 0)))
     taps = [padded[:, dh:dh + img_h, dw:dw + img_w, :] for dh in range(3) for dw in range(3)]
-    return np.stack(taps, axis=3).reshape(pixels, 9 * c)
+    return np.stack(taps, axis=3).reshape(whole, 9 * c)[:pixels]
 
 
 def flip_taps(w, c: int) -> np.ndarray:
@@ -58,14 +60,17 @@ def core_gemm(pass_: int, x, w, g, mode_a: int, mode_b: int, round_a: int, round
               conv: tuple[int, int] | None = None):
     """One job of the core: (C as float32 M x N, flags). conv = (H, W), a 3x3 conv layer (stride 1, padding
     1): FWD Y = im2col(X) . W (X pixels x C, W 9C x Cout, rows t * C + c); BWD dX = im2col(dY) . flip_taps(W)
-    (dY pixels x Cout)."""
+    (dY pixels x Cout); WG dW = im2col(X)^T . dY (X pixels x C, dY pixels x Cout, dW 9C x Cout in W's layout,
+    the reduction along the pixels)."""
     if conv is not None:
         if pass_ == FWD:
             a, b = im2col(x, *conv), w
         elif pass_ == BWD:
             a, b = im2col(g, *conv), flip_taps(w, np.asarray(w).shape[0] // 9)
+        elif pass_ == WG:
+            a, b = im2col(x, *conv).T, g
         else:
-            raise ValueError("the core maps only the FWD and BWD passes of a conv layer")
+            raise ValueError(f"pass code {pass_} is reserved")
     else:
         a, b = pass_operands(pass_, x, w, g)
     return gemm(np.asarray(a, np.float32), np.asarray(b, np.float32), mode_a, mode_b, (round_a, round_b),
@@ -112,17 +117,55 @@ def front_cycles(m: int, kdim: int, n: int, block: int = 16) -> int:
     return CORE_CHECK + convert_cycles(m, kdim, n, block) + CORE_CONV_FILL
 
 
-def back_cycles(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16) -> int:
+def back_cycles(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16,
+                out_bfp: bool = False) -> int:
+    if out_bfp:
+        return back_cycles_bfp(m, kdim, n, mode_a, mode_b, rows, cols, block)
     return CORE_CFG + CORE_READ + gemm_schedule(m, kdim, n, mode_a, mode_b, rows, cols, block) + ARRAY_FILL
 
 
-def core_cycles(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16) -> int:
-    """One job alone: from the edge that takes it to the one that takes its last tile."""
-    return front_cycles(m, kdim, n, block) + back_cycles(m, kdim, n, mode_a, mode_b, rows, cols, block)
+# A job with BFP results (job_out_bfp; spec section 6, "Cycles"): the array's tiles are gathered K / COLS at a
+# time (fewer at a tile row's end); the tile that completes a group is followed by its rows < M going into the
+# output converter, one per cycle, during which no tile is taken from the array (the next one is taken the edge
+# after the group's last row); each block leaves OUT_CONV_LATENCY edges after its row went in. Tiles the
+# gather does not take wait in the array's result FIFO, whose RESULT_ENTRIES entries are reserved by a tile's
+# last step (pe_array's stall rule, spec section 4): the last step of tile i waits for an edge after tile
+# i - RESULT_ENTRIES was taken. A tile can be taken TAKE_AFTER_STEP edges after its last step.
+RESULT_ENTRIES, TAKE_AFTER_STEP, OUT_CONV_LATENCY = 5, 4, 3
+
+
+def back_cycles_bfp(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16) -> int:
+    """From the handover edge to the edge that takes the job's last BFP block, with out_ready high."""
+    per_tile = math.ceil(kdim / block) * cycles_per_block(mode_a, mode_b, block)
+    mt, nt, group = math.ceil(m / rows), math.ceil(n / cols), block // cols
+    step = CORE_CFG + CORE_READ + ARRAY_FILL - TAKE_AFTER_STEP  # tile -1's "last step": the schedule's origin
+    takes: list[int] = []
+    free = 0       # the first edge the gather can take a tile
+    last = 0
+    for ti in range(mt):
+        r = min(rows, m - ti * rows)
+        for tj in range(nt):
+            i = len(takes)
+            step += per_tile
+            if i >= RESULT_ENTRIES:
+                step = max(step, takes[i - RESULT_ENTRIES] + 1)
+            take = max(step + TAKE_AFTER_STEP, free)
+            takes.append(take)
+            free = take + 1
+            if tj % group == group - 1 or tj == nt - 1:  # the group is complete: its r rows into the converter
+                last = take + r + OUT_CONV_LATENCY
+                free = take + r + 1
+    return last
+
+
+def core_cycles(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16,
+                out_bfp: bool = False) -> int:
+    """One job alone: from the edge that takes it to the one that takes its last tile (or BFP block)."""
+    return front_cycles(m, kdim, n, block) + back_cycles(m, kdim, n, mode_a, mode_b, rows, cols, block, out_bfp)
 
 
 def core_stream(jobs, takes=None, rows: int = 4, cols: int = 4, block: int = 16) -> tuple[list[int], list[int]]:
-    """A stream of jobs [(m, kdim, n, mode_a, mode_b), ...] through the two halves: (take cycles, last-tile
+    """A stream of jobs [(m, kdim, n, mode_a, mode_b[, out_bfp]), ...] through the two halves: (take cycles, last-tile
     cycles), numbered as the bench numbers handshakes (ClockReset.cycle; core_cycles = last - take for a job
     alone). Job i passes to the back in cycle H_i = max(T_i + front_i, E_{i-1} + 1) (the back is free the
     cycle after its last tile is taken) and its last tile is taken in E_i = H_i + back_i; the front is free,
@@ -130,23 +173,25 @@ def core_stream(jobs, takes=None, rows: int = 4, cols: int = 4, block: int = 16)
     T_0 = 0, T_{i+1} = H_i)."""
     t_out, e_out = [], []
     handover = last = None
-    for i, (m, kdim, n, ma, mb) in enumerate(jobs):
+    for i, (m, kdim, n, ma, mb, *bfp) in enumerate(jobs):
         t = takes[i] if takes is not None else (0 if handover is None else handover)
         if handover is not None and t < handover:
             raise ValueError(f"job {i} taken in cycle {t}, before the front was free (cycle {handover})")
         handover = t + front_cycles(m, kdim, n, block)
         if last is not None:
             handover = max(handover, last + 1)
-        last = handover + back_cycles(m, kdim, n, ma, mb, rows, cols, block)
+        last = handover + back_cycles(m, kdim, n, ma, mb, rows, cols, block, bool(bfp and bfp[0]))
         t_out.append(t)
         e_out.append(last)
     return t_out, e_out
 
 
-def core_period(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16) -> int:
+def core_period(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16,
+                out_bfp: bool = False) -> int:
     """Cycles per job in a steady stream of equal jobs (each taken as soon as the front is free): the longer
     of the front and the back (+ 1: the cycle that hands the job over)."""
-    return max(front_cycles(m, kdim, n, block), back_cycles(m, kdim, n, mode_a, mode_b, rows, cols, block) + 1)
+    return max(front_cycles(m, kdim, n, block),
+               back_cycles(m, kdim, n, mode_a, mode_b, rows, cols, block, out_bfp) + 1)
 
 
 # Layers for the core's utilization table (scripts/core_report.py, the bench's LayerUtilization): each
@@ -155,6 +200,8 @@ def core_period(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: 
 TILE = 32
 CONV_TILE = (4, 8)  # a conv FWD job's pixels: an H x W tile of the map (read as an image: no halo)
 WG_PIXELS = 256     # a conv / FC WG job's reduction: the pixels / tokens of one slice of the batch
+CONV_WG_TILE = (16, 16)  # a conv WG job's pixels: a 16 x 16 tile of the map (WG_PIXELS, read as an image)
+CONV_WG_CHANNELS = 4     # a conv WG job's input channels: M = 9 x 4 = 36 rows of dW (9 tiles of 4 rows)
 LAYERS = {
     "conv": ("ResNet-18 conv2_x: 3x3, 64 -> 64 channels, 56 x 56", {"c": 64, "co": 64, "h": 56, "w": 56}),
     "fc": ("Transformer (BERT-base) attention output: 768 -> 768, 512 tokens", {"fin": 768, "fout": 768,
@@ -163,9 +210,10 @@ LAYERS = {
 
 
 def layer_job(kind: str, pass_: int, tile: int = TILE) -> dict:
-    """One job of a layer's pass: m, kdim, n, conv ((H, W) when the core's im2col address generator reads X
-    (FWD) or dY (BWD); conv WG is a GEMM on a host-built im2col operand) and `jobs`, the jobs in the whole
-    layer (one image / batch slice)."""
+    """One job of a layer's pass: m, kdim, n, conv ((H, W): the core's address generators read im2col(X) (FWD),
+    im2col(dY) (BWD) or im2col(X)^T (WG) from the tensors stored pixels x channels) and `jobs`, the jobs in the
+    whole layer (one image / batch slice). A conv WG job is the dW rows of CONV_WG_CHANNELS input channels (X
+    stored as those channels' columns) over one CONV_WG_TILE of pixels."""
     dims = LAYERS[kind][1]
     if kind == "conv":
         c, co, pixels = dims["c"], dims["co"], dims["h"] * dims["w"]
@@ -175,8 +223,9 @@ def layer_job(kind: str, pass_: int, tile: int = TILE) -> dict:
             return {"m": m, "kdim": 9 * c, "n": tile, "conv": (th, tw), "jobs": -(-pixels // m) * -(-co // tile)}
         if pass_ == BWD:   # dX = im2col(dY) . flip_taps(W): pixels x 9Cout x C
             return {"m": m, "kdim": 9 * co, "n": tile, "conv": (th, tw), "jobs": -(-pixels // m) * -(-c // tile)}
-        return {"m": tile, "kdim": WG_PIXELS, "n": tile, "conv": None,  # dW = im2col(X)^T . dY: 9C x pixels x Cout
-                "jobs": -(-9 * c // tile) * -(-co // tile) * -(-pixels // WG_PIXELS)}
+        wh, ww = CONV_WG_TILE  # dW = im2col(X)^T . dY: 9C x pixels x Cout
+        return {"m": 9 * CONV_WG_CHANNELS, "kdim": wh * ww, "n": tile, "conv": CONV_WG_TILE,
+                "jobs": -(-c // CONV_WG_CHANNELS) * -(-co // tile) * -(-pixels // (wh * ww))}
     fin, fout, tokens = dims["fin"], dims["fout"], dims["tokens"]
     if pass_ == FWD:
         return {"m": tile, "kdim": fin, "n": tile, "conv": None, "jobs": -(-tokens // tile) * -(-fout // tile)}
@@ -213,4 +262,4 @@ def core_utilization(m: int, kdim: int, n: int, mode_a, mode_b, cycles: int, row
 
 __all__ = ["im2col", "load_cycles", "block_bits", "operand_bits_per_cycle", "FWD", "BWD", "WG", "PASS_NAMES", "X", "W", "G", "pass_operands", "core_gemm", "core_cycles",
            "convert_cycles", "core_utilization", "cycles_per_block", "front_cycles", "back_cycles", "core_stream",
-           "core_period", "LAYERS", "TILE", "layer_job", "requantize_output", "flip_taps"]
+           "core_period", "back_cycles_bfp", "LAYERS", "TILE", "layer_job", "requantize_output", "flip_taps"]

@@ -20,7 +20,8 @@
 // halves run concurrently: the front (check, conversion into one set of BFP banks) and the back (compute
 // from the other set, results): job i + 1 is loaded and converted while job i computes. A conv
 // job (3x3, stride 1, pad 1) reads A = im2col(X) (FWD) or im2col(dY) (BWD) from the tensor stored NHWC by
-// an address generator; conv BWD reads B = W with its taps flipped (row (8 - t) C + c of W for tap t).
+// an address generator; conv BWD reads B = W with its taps flipped (row (8 - t) C + c of W for tap t); conv
+// WG reads A = im2col(X)^T by column reads at shifted pixels with a padding mask per lane (conv_wg_agen).
 module flexblock_core #(
   parameter int ROWS    = 4,
   parameter int COLS    = 4,
@@ -53,7 +54,8 @@ module flexblock_core #(
   input  logic [1:0]              job_round_a,
   input  logic [1:0]              job_round_b,
   input  logic [15:0]             job_seed,    // loaded into the converter's SR LFSRs at the job's start
-  input  logic                    job_conv,    // a 3x3 conv (stride 1, pad 1): FWD A = im2col(X), BWD A = im2col(dY)
+  input  logic                    job_conv,    // a 3x3 conv (stride 1, pad 1): FWD A = im2col(X), BWD A = im2col(dY),
+                                               // WG A = im2col(X)^T
   input  logic [15:0]             job_img_h,   // conv: image height and width (M = images * H * W pixels)
   input  logic [15:0]             job_img_w,
   input  logic                    job_out_bfp,   // results as BFP blocks along C's rows (K columns each)
@@ -176,7 +178,8 @@ module flexblock_core #(
   assign col_a  = pass == PASS_WG;
   assign col_b  = pass == PASS_FWD || pass == PASS_WG;
   assign rows_a = col_a ? kdim : m;
-  assign cols_a = conv ? 16'(kdim / 16'd9) : col_a ? m : kdim;  // conv: X is pixels x C, Kdim = 9 C
+  assign cols_a = conv ? (col_a ? 16'(m / 16'd9) : 16'(kdim / 16'd9))  // conv: X is pixels x C, Kdim = 9 C
+                       : col_a ? m : kdim;                            // (conv WG: M = 9 C)
   // conv BWD: W stored 9C x Cout (C = N, Cout = Kdim / 9), read along its rows with the taps flipped
   assign rows_b = col_b ? kdim : conv ? 16'(9 * 32'(n)) : n;
   assign cols_b = col_b ? n : conv ? 16'(kdim / 16'd9) : kdim;
@@ -190,10 +193,12 @@ module flexblock_core #(
   assign cb_b   = words_per_row(cols_b);
   assign mtiles = 16'((17'(m) + 17'(ROWS - 1)) / 17'(ROWS));
   assign ntiles = 16'((17'(n) + 17'(COLS - 1)) / 17'(COLS));
-  // A conv job is FWD or BWD with C a multiple of K (each block then holds one tap's K channels) and an image.
+  // A conv FWD or BWD job has C a multiple of K (each block then holds one tap's K channels), a conv WG job
+  // M = 9 C (any C: its blocks run along the pixels); both an image.
   assign bad_job = pass == 2'd3 || m == '0 || kdim == '0 || n == '0
-                || (conv && (pass == PASS_WG || img_h == '0 || img_w == '0
-                             || 16'(kdim) != 16'(cb_a) * 16'(9 * K)))
+                || (conv && (img_h == '0 || img_w == '0
+                             || (pass == PASS_WG ? 32'(m) != 32'(cols_a) * 32'd9
+                                                 : 16'(kdim) != 16'(cb_a) * 16'(9 * K))))
                 || 29'(rows_a) * 29'(cb_a) > 29'(DEPTH) || 29'(rows_b) * 29'(cb_b) > 29'(DEPTH)
                 || 29'(mtiles) * 29'(kblocks) > 29'(BDEPTH) || 29'(ntiles) * 29'(kblocks) > 29'(BDEPTH);
 
@@ -226,7 +231,7 @@ module flexblock_core #(
   assign cv_o_last  = cv_o == (cv_side ? n : m) - 16'd1;
   assign cv_col     = cv_side ? col_b : col_a;
   assign cv_cb      = cv_side ? cb_b : cb_a;
-  assign cv_conv    = conv && !cv_side;
+  assign cv_conv    = conv && !cv_side && pass != PASS_WG;
   assign cv_word    = AW'(32'(region(cv_side ? buf_b : buf_a))
                           + (cv_conv ? 32'($signed({1'b0, cv_oword}) + tap_word) + 32'(cc)
                              : cv_flip ? 32'(ftap_word) + 32'(cv_oword) + 32'(cc)
@@ -314,15 +319,30 @@ module flexblock_core #(
     end
   end
 
+  // Conv WG, A side: im2col(X)^T read by conv_wg_agen (column reads of X at the tap's shifted pixels, a
+  // padding mask per lane); B = dY is read along its columns as in an FC WG.
+  logic               cv_wg;
+  logic signed [31:0] wg_word;
+  logic [15:0]        wg_i, wg_j;
+  logic [K-1:0]       wg_keep;
+  assign cv_wg = conv && !cv_side && pass == PASS_WG;
+  conv_wg_agen #(.K(K)) u_wg_agen (
+    .clk, .job_take, .job_img_h, .job_img_w,
+    .start(cv_start), .step(cv_active && cv_wg),
+    .img_w, .chans(cols_a), .pixels(kdim), .cb(cb_a), .wcb, .kblocks,
+    .word(wg_word), .rd_i(wg_i), .rd_j(wg_j), .keep(wg_keep)
+  );
+
   logic            rd_valid;
   logic [32*K-1:0] rd_data;
   fp32_buffer #(.K(K), .WORDS(WORDS)) u_fp32 (
     .clk, .rst_n,
     .wr_en(ldq_valid), .wr_addr(ldq_addr), .wr_rot(ldq_rot), .wr_data(ldq_data),
-    .rd_en(cv_active), .rd_col(cv_col), .rd_word(cv_word), .rd_cb(cv_cb),
-    .rd_zero(cv_conv && !tap_in),
-    .rd_i(cv_conv ? 16'(18'(cv_o) + tap_i) : cv_flip ? ftap_row + cv_o : cv_col ? cv_k0 : cv_o),
-    .rd_j(cv_conv || cv_flip ? 16'(cc) << KW : cv_col ? cv_o : cv_k0),
+    .rd_en(cv_active), .rd_col(cv_col),
+    .rd_word(cv_wg ? AW'(32'(region(buf_a)) + 32'(wg_word)) : cv_word), .rd_cb(cv_cb),
+    .rd_zero(cv_conv && !tap_in), .rd_lanes(cv_wg), .rd_keep(wg_keep),
+    .rd_i(cv_wg ? wg_i : cv_conv ? 16'(18'(cv_o) + tap_i) : cv_flip ? ftap_row + cv_o : cv_col ? cv_k0 : cv_o),
+    .rd_j(cv_wg ? wg_j : cv_conv || cv_flip ? 16'(cc) << KW : cv_col ? cv_o : cv_k0),
     .rd_rows(cv_side ? rows_b : rows_a), .rd_cols(cv_side ? cols_b : cols_a),
     .rd_valid, .rd_data
   );

@@ -6,7 +6,8 @@
 // same address); a read returns K consecutive elements of a row (i, j..j+K-1, j a multiple of K: every
 // bank at the same address) or of a column (i..i+K-1, j, i a multiple of K: bank b at the word of row
 // i + ((b - j) mod K)). Lane l of either is bank (i + j + l) mod K, so one rotator serves both. Elements
-// outside rows x cols read as +0 (the zero padding of the reduction axis and of partial tiles).
+// outside rows x cols read as +0 (the zero padding of the reduction axis and of partial tiles), or, with
+// rd_lanes, the lanes the caller's mask clears (a conv WG read, whose first row may lie before the tensor).
 // Read latency 2: the banks' registered read, then the rotated, masked block in rd_data. The caller keeps
 // the word addresses (incrementally, in its walk); a column read adds lane * cb per bank.
 module fp32_buffer #(
@@ -24,6 +25,8 @@ module fp32_buffer #(
   input  logic [$clog2(WORDS)-1:0] rd_word,   // lane 0's word: base + i*cb + floor(j/K)
   input  logic [12:0]              rd_cb,     // words per stored row (a column read steps by it)
   input  logic                     rd_zero,   // the whole block reads as +0 (a conv tap outside the image)
+  input  logic                     rd_lanes,  // the caller's lane mask replaces the shape check (conv WG:
+  input  logic [K-1:0]             rd_keep,   //   padding per lane; lanes with rd_keep 0 read as +0)
   input  logic [15:0]              rd_i,      // first element's row
   input  logic [15:0]              rd_j,      // first element's column
   input  logic [15:0]              rd_rows,   // the stored tensor's shape (elements beyond read as +0)
@@ -58,7 +61,7 @@ module fp32_buffer #(
   logic [K-1:0]  rd1_keep;
   logic [K-1:0]  keep;
   for (genvar l = 0; l < K; l++) begin : g_keep
-    assign keep[l] = rd_zero ? 1'b0 : rd_col ? (17'(rd_i) + 17'(l) < 17'(rd_rows)) && (rd_j < rd_cols)
+    assign keep[l] = rd_zero ? 1'b0 : rd_lanes ? rd_keep[l] : rd_col ? (17'(rd_i) + 17'(l) < 17'(rd_rows)) && (rd_j < rd_cols)
                             : (rd_i < rd_rows) && (17'(rd_j) + 17'(l) < 17'(rd_cols));
   end
 

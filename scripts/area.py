@@ -166,6 +166,8 @@ TARGETS = [
       for n in (2, 4, 8)),
     # the core with small RAM models (op_ram becomes flip-flops in generic cells: the RAM share is reported apart)
     ("fp32_buffer (K=16, 16 words per bank)", "fp32_buffer", {"K": 16, "WORDS": 16}, None, None),
+    ("conv_wg_agen (K=16: the conv WG address generator, 16 lanes' pixel counters and masks)", "conv_wg_agen",
+     {"K": 16}, None, None),
     ("flexblock_core 2x2 (K=16, DEPTH 16, BDEPTH 8), hierarchical", "flexblock_core",
      {"ROWS": 2, "COLS": 2, "K": 16, "DEPTH": 16, "BDEPTH": 8}, None, None),
     *bm_rows(),
@@ -380,8 +382,9 @@ def main(argv=None) -> int:
     if core_rows:
         lines += ["", "Where the cells of the core are (cells of all instances of each unit; op_ram = the RAM models, "
                   "flip-flops and read multiplexers here, SRAM macros in a real flow).", "",
-                  "| core | pe_array | fp2bfp | fp32_buffer (its banks included) | op_ram (all banks) | credit FIFOs | core control |",
-                  "|---|---:|---:|---:|---:|---:|---:|"]
+                  "| core | pe_array | fp2bfp | fp32_buffer (its banks included) | op_ram (all banks) | credit FIFOs "
+                  "| conv WG address generator | core control |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in core_rows:
         t = r["totals"]
         direct = sum(n * c for n, c in r["parts"].values())
@@ -389,7 +392,8 @@ def main(argv=None) -> int:
         fifo = r["parts"].get("credit_fifo", (0, 0))
         cell = lambda v: f"{v:,} ({v / r['cells']:.0%})"
         lines.append(f"| {name.rsplit(', hierarchical', 1)[0]} | {cell(t.get('pe_array', 0))} | {cell(t.get('fp2bfp', 0))} | "
-                     f"{cell(t.get('fp32_buffer', 0))} | {cell(t.get('op_ram', 0))} | {cell(fifo[0] * fifo[1])} | {cell(own)} |")
+                     f"{cell(t.get('fp32_buffer', 0))} | {cell(t.get('op_ram', 0))} | {cell(fifo[0] * fifo[1])} | "
+                     f"{cell(t.get('conv_wg_agen', 0))} | {cell(own)} |")
     bm = [(name, r) for name, top, group, r in rows if name in BM_PRODUCTS and "error" not in r]
     if bm:
         lines += ["", "Block Minifloat per product (docs/spec.md, Block Minifloat): the unit's cells over the element "

@@ -80,7 +80,9 @@ def run_layers() -> Path:
 
 def stored_beats(pass_: int, m: int, kdim: int, n: int, conv: bool) -> int:
     """ld beats to load a job's two tensors (conv FWD: X pixels x C, W 9C x N; conv BWD: dY pixels x Cout,
-    W 9N x Cout)."""
+    W 9N x Cout; conv WG: X pixels x C (M = 9C), dY pixels x N)."""
+    if conv and pass_ == WG:
+        return load_cycles(kdim, m // 9, K) + load_cycles(kdim, n, K)
     if conv:
         w_rows, w_cols = (kdim, n) if pass_ == FWD else (9 * n, kdim // 9)
         return load_cycles(m, kdim // 9, K) + load_cycles(w_rows, w_cols, K)
@@ -99,7 +101,8 @@ def layer_table(records: list[dict]) -> list[str]:
             job = layer_job(kind, pass_)
             m, kdim, n = job["m"], job["kdim"], job["n"]
             how = (" (im2col address generator)" if job["conv"] and pass_ == FWD else
-                   " (address generator, flipped W)" if job["conv"] else " (host im2col)" if kind == "conv" else "")
+                   " (address generator, flipped W)" if job["conv"] and pass_ == BWD else
+                   " (im2col^T address generator, lane masks)" if job["conv"] else "")
             for a in range(3):
                 for b in range(3):
                     model = core_period(m, kdim, n, a, b, ROWS, COLS, K)
@@ -291,8 +294,9 @@ def main(argv=None) -> int:
         "## Utilization per layer, pass and mode pair", "",
         f"RTL: {source}. Each layer pass runs as a stream of equal jobs, one {ROWS * 8} x {COLS * 8} block of C each "
         "with the whole reduction (models.core.layer_job; a conv FWD / BWD job is a 4 x 8 pixel tile of the map read as an "
-        "image, i.e. without its halo, through the address generator; conv WG is a GEMM on a host-built im2col operand; a WG job reduces "
-        "over a 256-pixel / 256-token slice of the batch). The core converts job i + 1 while it computes job i, so "
+        "image, i.e. without its halo, through the address generator; a conv WG job is the 36 rows of dW of 4 input channels "
+        "reduced over a 16 x 16 pixel tile read as an image, im2col(X)^T read from X by the WG address generator with its "
+        "per-lane padding mask; an FC WG job reduces over a 256-token slice of the batch). The core converts job i + 1 while it computes job i, so "
         "a job costs max(front, back + 1) cycles (spec section 6, Cycles); the RTL columns are measured on two jobs "
         "back to back per cell on the tensors loaded once: `first job` from its take to its last tile, `cycles / "
         "job` the second job's last tile minus the first's. Utilization = useful sub-multiplier operations / "

@@ -28,9 +28,10 @@ def cdiv(a: int, b: int) -> int:
 def stored_shapes(pass_: int, m: int, kdim: int, n: int, conv: bool = False) -> dict:
     """tensor region -> the stored shape a pass reads (spec section 6's table, restated); a conv FWD reads X
     as pixels x C (Kdim = 9 C) and W as 9C x Cout; a conv BWD dY as pixels x Cout (Kdim = 9 Cout) and W as
-    9C x Cout (C = N)."""
+    9C x Cout (C = N); a conv WG X as pixels x C (M = 9 C) and dY as pixels x Cout (Kdim pixels)."""
     if conv:
-        return {BWD: {G: (m, kdim // 9), W: (9 * n, kdim // 9)}}.get(pass_, {X: (m, kdim // 9), W: (kdim, n)})
+        return {BWD: {G: (m, kdim // 9), W: (9 * n, kdim // 9)},
+                WG: {X: (kdim, m // 9), G: (kdim, n)}}.get(pass_, {X: (m, kdim // 9), W: (kdim, n)})
     return {FWD: {X: (m, kdim), W: (kdim, n)},
             BWD: {G: (m, kdim), W: (n, kdim)},
             WG: {X: (kdim, m), G: (kdim, n)}}.get(pass_, {})
@@ -59,7 +60,8 @@ def job_error(job: dict, p: dict) -> bool:
     if job["pass"] == 3 or 0 in (m, kdim, n):
         return True
     k = p["K"]
-    if job["conv"] and (job["pass"] not in (FWD, BWD) or 0 in (job["img_h"], job["img_w"]) or kdim % (9 * k)):
+    if job["conv"] and (0 in (job["img_h"], job["img_w"])
+                        or (m % 9 if job["pass"] == WG else kdim % (9 * k))):  # WG: M = 9 C; FWD/BWD: Kdim = 9 C, K | C
         return True
     return any(used > limit for used, limit in capacity(job["pass"], m, kdim, n, p, job["conv"]).values())
 
@@ -280,6 +282,8 @@ def _value(bits) -> float:
 @CoverPoint("flexblock_core.rounding", xf=lambda job, kind: job["round_a"], bins=list(ROUNDING_NAMES))
 @CoverPoint("flexblock_core.kind", xf=lambda job, kind: kind, bins=["result", "error"])
 @CoverPoint("flexblock_core.layer", xf=lambda job, kind: "conv" if job["conv"] else "fc", bins=["fc", "conv"])
+@CoverPoint("flexblock_core.conv_pass", xf=lambda job, kind: job["pass"] if job["conv"] and kind == "result" else None,
+            bins=[FWD, BWD, WG])
 @CoverPoint("flexblock_core.output", xf=lambda job, kind: job["out_mode"] if job["out_bfp"] else "binary32",
             bins=["binary32", 0, 1, 2])
 @CoverPoint("flexblock_core.output_rounding", xf=lambda job, kind: job["out_round"] if job["out_bfp"] else None,

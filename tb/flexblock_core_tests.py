@@ -53,11 +53,11 @@ class CoreBase(FlexBlockTest):
         job = JobItem(f"{PASS_NAMES[pass_]}", pass_, m, kdim, n, *modes, *rounds, seed=int(rng.integers(0, 1 << 16)),
                       out_bfp=out_bfp)
         cycles = await self.env.run_job(job)
-        if self.check_cycles and not job_error(job.fields, self.env.p) and out_bfp is None:
+        if self.check_cycles and not job_error(job.fields, self.env.p):
             p = self.env.p
-            want = core_cycles(m, kdim, n, *modes, p["ROWS"], p["COLS"], p["K"])
+            want = core_cycles(m, kdim, n, *modes, p["ROWS"], p["COLS"], p["K"], out_bfp=out_bfp is not None)
             assert cycles == want, (f"job {job.fields}: {cycles} cycles, the cycle model says {want} "
-                                    f"(models.core.core_cycles)")
+                                    f"(models.core.core_cycles, out_bfp={out_bfp is not None})")
         return job, cycles
 
     async def body(self):
@@ -79,7 +79,10 @@ class OutputRequantization(CoreBase):
     """Results converted on chip to BFP blocks along C's rows in every output mode x rounding (SR with the
     job's seed in the output converter): N across several K-column blocks and partial ones (lanes past N
     convert as +0), partial tile rows, special operands (NaN / Inf results raise the block flags), jobs
-    back to back with binary32 jobs between them. Verilator: all 12 output mode x rounding pairs; Icarus: 3."""
+    back to back with binary32 jobs between them. Verilator: all 12 output mode x rounding pairs; Icarus: 3.
+    Results taken at once: every job's cycles equal models.core.core_cycles(out_bfp=True) (the gather and the
+    output converter holding the array's result stream), the stream's models.core.core_stream."""
+    check_cycles = True
 
     async def body(self):
         rng = seeds.rng("requant")
@@ -101,7 +104,9 @@ class OutputRequantization(CoreBase):
         await self.env.load(random_tensors(rng, FWD, m, kdim, n))
         jobs = [JobItem(f"b{j}", FWD, m, kdim, n, 2, 2, 3, 3, seed=int(rng.integers(0, 1 << 16)),
                         out_bfp=(2, 3) if j != 1 else None) for j in range(3)]
-        await self.env.run_burst(jobs)
+        takes, lasts = await self.env.run_burst(jobs)
+        _, want = core_stream([(m, kdim, n, 2, 2, j != 1) for j in range(3)], takes, p["ROWS"], p["COLS"], k)
+        assert lasts == want, f"BFP / binary32 / BFP stream {m}x{kdim}x{n}: last beats {lasts}, core_stream says {want}"
 
 
 @pyuvm.test()
@@ -137,19 +142,25 @@ class ConvLayer(CoreBase):
     """3x3 conv (stride 1, padding 1) FWD and BWD from tensors stored NHWC: FWD reads im2col(X) (X pixels x
     C), BWD im2col(dY) (dY pixels x Cout) through the address generator (each pixel shifted by the tap, taps
     outside the image zero) and W (9C x Cout) along its columns (FWD) or along its rows with the taps
-    flipped (BWD); back-to-back images, partial tiles, every rounding, output requantization now and then;
-    a conv job with a bad shape or the WG pass gets an error beat."""
-    count = 4
+    flipped (BWD); WG dW = im2col(X)^T . dY (X and dY pixels x channels: column reads of X at the tap's shifted
+    pixels, a padding mask per lane); back-to-back images, partial last images (every second job), partial
+    tiles, every rounding,
+    output requantization now and then; a conv job with a bad shape gets an error beat."""
+    count = 6
 
     async def body(self):
         rng = seeds.rng("conv")
         p = self.env.p
         k = p["K"]
         runs = 0
-        while runs < seeds.scaled(self.count if VERILATOR else 2):
-            pass_ = [FWD, BWD][runs % 2]
+        while runs < seeds.scaled(self.count if VERILATOR else 3):
+            pass_ = [FWD, BWD, WG][runs % 3]
             h, w, imgs = int(rng.integers(1, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 3))
             m, kdim, n = imgs * h * w, 9 * k, int(rng.integers(1, 2 * p["COLS"] + 1))
+            if runs % 2:  # a partial last image: its missing pixels read as +0 (spec: a partial last image)
+                m -= int(rng.integers(0, h * w))
+            if pass_ == WG:  # M = 9 C rows of dW, the pixels (a partial last image now and then) along Kdim
+                m, kdim = 9 * int(rng.integers(1, 3)), max(1, imgs * h * w - int(rng.integers(0, h * w)))
             out_bfp = (int(rng.integers(0, 3)), int(rng.integers(0, 4))) if rng.random() < 0.3 else None
             job = JobItem("conv", pass_, m, kdim, n, *(int(v) for v in rng.integers(0, 3, 2)),
                           *(int(v) for v in rng.integers(0, 4, 2)), seed=int(rng.integers(0, 1 << 16)), conv=(h, w),
@@ -165,7 +176,41 @@ class ConvLayer(CoreBase):
                 assert cycles == want, f"conv job {job.fields}: {cycles} cycles, models.core.core_cycles says {want}"
             runs += 1
         await self.env.run_job(JobItem("conv_bad", FWD, 4, 9 * k + 1, 2, conv=(2, 2)))  # Kdim not a multiple of 9 K
-        await self.env.run_job(JobItem("conv_wg", WG, 4, 9 * k, 2, conv=(2, 2)))        # conv WG: not mapped
+        await self.env.run_job(JobItem("conv_wg_bad", WG, 10, 4, 2, conv=(2, 2)))       # conv WG: M not 9 C
+        await self.env.run_job(JobItem("conv_wg_img", WG, 9, 4, 2, conv=(0, 2)))        # a zero image dimension
+
+
+@pyuvm.test()
+class ConvWeightGradient(CoreBase):
+    """A 3x3 conv's WG on chip, dW = im2col(X)^T . dY from X and dY stored pixels x channels, in every mode pair:
+    the 9 pairs as one stream of jobs on one load (roundings and seeds random, SR included), each job's
+    results checked by the scoreboard and its take and last-tile edges against models.core.core_stream. The
+    geometries are the padding corners of the per-lane mask: 1 x 1 images (every lane its own image), an image
+    narrower than a block (3 x 5: a block spans rows and images, the lanes' counters wrap inside a step),
+    one wider than a block (W = K + 3: rows start mid-block), partial last images, a single-row image; each
+    over several blocks, so the lanes' pixel counters step as well as restart. Verilator: every pair on each of the four;
+    Icarus: the 9 pairs split over the first two."""
+
+    async def body(self):
+        rng = seeds.rng("conv_wg")
+        p = self.env.p
+        k = p["K"]
+        geometries = [(1, 1, k + 3), (3, 5, 2 * 15 + 3), (2, k + 3, 2 * (k + 3) - 5), (1, 5, 11)]
+        pairs = [(a, b) for a in range(3) for b in range(3)]
+        for g, (h, w, pixels) in enumerate(geometries if VERILATOR else geometries[:2]):
+            c, n = int(rng.integers(1, 3)), int(rng.integers(1, p["COLS"] + 1))
+            m, kdim = 9 * c, pixels
+            tensors = {X: random_tensors(rng, FWD, kdim, c, 1)[X], G: random_tensors(rng, FWD, kdim, n, 1)[X]}
+            await self.env.load(tensors)
+            mine = pairs if VERILATOR else pairs[g::2]  # Icarus (slow): the 9 pairs split over two geometries
+            jobs = [JobItem(f"wg{g}.{a}{b}", WG, m, kdim, n, a, b, *(int(v) for v in rng.integers(0, 4, 2)),
+                            seed=int(rng.integers(0, 1 << 16)), conv=(h, w)) for a, b in mine]
+            assert not job_error(jobs[0].fields, p)
+            takes, lasts = await self.env.run_burst(jobs)
+            _, want = core_stream([(m, kdim, n, a, b) for a, b in mine], takes, p["ROWS"], p["COLS"], k)
+            assert lasts == want, f"conv WG {h}x{w}, {pixels} pixels: last tiles {lasts}, core_stream says {want}"
+            self.logger.info(f"conv WG {pixels} pixels of {h}x{w}, C {c} -> {n}: {len(jobs)} mode pairs, "
+                             f"last tiles {lasts}")
 
 
 @pyuvm.test()
@@ -194,8 +239,9 @@ class HeavyBackPressure(CoreBase):
 
 @pyuvm.test()
 class CycleModel(CoreBase):
-    """Jobs with the results taken at once: the measured cycles equal models.core.core_cycles; utilization of
-    the job and the conversion/compute split are reported."""
+    """Jobs with the results taken at once: the measured cycles equal models.core.core_cycles (binary32 results,
+    and BFP results requantized on chip: core_cycles(out_bfp=True)); utilization of the job and the
+    conversion/compute split are reported."""
     check_cycles = True
     count = 4
 
@@ -210,6 +256,14 @@ class CycleModel(CoreBase):
                 f"{convert_cycles(m, kdim, n, p['K'])}, array schedule "
                 f"{gemm_schedule(m, kdim, n, *modes, p['ROWS'], p['COLS'], p['K'])}), utilization "
                 f"{core_utilization(m, kdim, n, *modes, cycles, p['ROWS'], p['COLS']):.3f}")
+        # BFP results (models.core.back_cycles_bfp): one-block tiles in FB12 x FB12 (a tile per cycle: the gather
+        # holds the array's results until its result FIFO is full and the array stalls), several groups of K / COLS
+        # tiles and a partial one, a partial tile row; then long tiles (the gather hides behind the compute)
+        k = p["K"]
+        for dims, modes in (((p["ROWS"] + 1, k, 2 * k + 3), [2, 2]), ((3, 2 * k, k + 1), [0, 1])):
+            job, cycles = await self.run_one(rng, WG if modes == [0, 1] else FWD, dims, modes, [0, 3],
+                                             out_bfp=(int(rng.integers(0, 3)), int(rng.integers(0, 4))))
+            self.logger.info(f"BFP output {dims} modes {modes}: {cycles} cycles")
 
 
 @pyuvm.test()
@@ -279,8 +333,8 @@ class LayerUtilization(CoreBase):
     job (the second job's last tile minus the first's) equal models.core.core_period, every result is
     checked by the scoreboard, and the figures go to the stats file for scripts/core_report.py. With
     FLEXBLOCK_CORE_LAYERS=full (the report, Verilator, DEPTH >= 1536, BDEPTH >= 384): every layer of
-    models.core.LAYERS x FWD/BWD/WG x the 9 mode pairs; otherwise one small FC-shaped stream in two mode
-    pairs at the bench's size."""
+    models.core.LAYERS x FWD/BWD/WG x the 9 mode pairs; otherwise one small FC-shaped stream and one small
+    conv WG stream in two mode pairs at the bench's size (one on Icarus)."""
 
     async def body(self):
         p = self.env.p
@@ -289,7 +343,8 @@ class LayerUtilization(CoreBase):
             cases = [(kind, pass_, layer_job(kind, pass_)) for kind in LAYERS for pass_ in (FWD, BWD, WG)]
             pairs = [(a, b) for a in range(3) for b in range(3)]
         else:
-            cases = [("fc", FWD, {"m": 2 * p["ROWS"], "kdim": 2 * p["K"], "n": 2 * p["COLS"], "conv": None, "jobs": 1})]
+            cases = [("fc", FWD, {"m": 2 * p["ROWS"], "kdim": 2 * p["K"], "n": 2 * p["COLS"], "conv": None, "jobs": 1}),
+                     ("conv", WG, {"m": 9, "kdim": 2 * p["K"] + 6, "n": p["COLS"], "conv": (2, p["K"] + 3), "jobs": 1})]
             pairs = [(2, 2), (0, 1)] if VERILATOR else [(2, 2)]
         records = []
         for kind, pass_, job in cases:

@@ -101,8 +101,8 @@ def test_conv_forward_vs_oracle(rng):
         block = int(rng.choice([4, 16]))
         c = block * int(rng.integers(1, 3))
         h, w, imgs = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 3))
-        pixels, cout = imgs * h * w, int(rng.integers(1, 4))
-        x = random_bits(rng, (pixels, c), block)
+        pixels, cout = imgs * h * w - (int(rng.integers(0, h * w)) if trial % 2 else 0), int(rng.integers(1, 4))
+        x = random_bits(rng, (pixels, c), block)  # odd trials: a partial last image (missing pixels read +0)
         wt = random_bits(rng, (9 * c, cout), block)
         modes = [int(v) for v in rng.integers(0, 3, 2)]
         rounds = [int(v) for v in rng.integers(0, 4, 2)]
@@ -116,7 +116,7 @@ def test_conv_forward_vs_oracle(rng):
             row = []
             for dh in (-1, 0, 1):
                 for dw in (-1, 0, 1):
-                    inside = 0 <= ph + dh < h and 0 <= pw + dw < w
+                    inside = 0 <= ph + dh < h and 0 <= pw + dw < w and p + dh * w + dw < pixels
                     row += xl[p + dh * w + dw] if inside else [0] * c
             a_rows.append(row)
         want = oracle_job(core.FWD, np.array(a_rows, np.uint32), np.asarray(wt), None, *modes, *rounds, seed, block)
@@ -185,3 +185,111 @@ def test_conv_backward_vs_oracle(rng):
                           seed, block)
         assert_result(got.view(np.uint32), flags, *want,
                       f"trial {trial}: conv BWD {imgs}x{h}x{w}, {cout} -> {c}, modes {modes} roundings {rounds} K={block}")
+
+
+def test_conv_weight_gradient_vs_oracle(rng):
+    """A 3x3 conv's WG, dW[t C + c, co] = sum over pixels p of X[p + offset(t), c] dY[p, co] (zero where the
+    shifted pixel is outside p's image or past the last stored pixel), through core_gemm(WG, conv=(H, W))
+    against the oracle on A = im2col(X)^T written out by hand, row t C + c, one element per pixel. Widths that
+    are not multiples of the block, 1 x 1 images, a partial last image (the reduction's blocks straddle image
+    rows and images, so the padding differs from lane to lane)."""
+    for trial in range(8):
+        block = int(rng.choice([4, 16]))
+        h, w = [(1, 1), (1, 3), (3, 1), (2, 5)][trial % 4] if trial < 4 else (int(rng.integers(1, 5)), int(rng.integers(1, 7)))
+        imgs = int(rng.integers(1, 4))
+        pixels = imgs * h * w - (int(rng.integers(0, h * w)) if trial % 2 else 0)  # odd trials: a partial image
+        c, cout = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        x = random_bits(rng, (pixels, c), block)
+        g = random_bits(rng, (pixels, cout), block)
+        modes = [int(v) for v in rng.integers(0, 3, 2)]
+        rounds = [int(v) for v in rng.integers(0, 4, 2)]
+        seed = int(rng.integers(0, 1 << 16))
+        got, flags = core.core_gemm(core.WG, f32(x), None, f32(g), *modes, *rounds, seed, block, conv=(h, w))
+        assert got.shape == (9 * c, cout)
+        xl = np.asarray(x).tolist()
+        a_rows = []
+        for dh in (-1, 0, 1):
+            for dw in (-1, 0, 1):
+                for ci in range(c):
+                    row = []
+                    for p in range(pixels):
+                        ph, pw = divmod(p % (h * w), w)
+                        q = p + dh * w + dw
+                        inside = 0 <= ph + dh < h and 0 <= pw + dw < w and q < pixels
+                        row.append(xl[q][ci] if inside else 0)
+                    a_rows.append(row)
+        want = oracle_job(core.FWD, np.array(a_rows, np.uint32), np.asarray(g), None, *modes, *rounds, seed, block)
+        assert_result(got.view(np.uint32), flags, *want,
+                      f"trial {trial}: conv WG {pixels} pixels of {h}x{w}, {c} -> {cout}, modes {modes} "
+                      f"roundings {rounds} K={block}")
+
+
+def _back_edge_by_edge(m, kdim, n, mode_a, mode_b, rows, cols, block, bfp):
+    """The back of one job walked edge by edge from the spec's rules (sections 4 and 6), independently of
+    models.core's formulas: edge 0 hands the job over; the array's first step ends at edge 5 (configuration,
+    bank read, operand FIFO, sequencer load) and it steps every edge after, except on a tile's last step while
+    all 5 result entries are reserved; a tile's last step reserves an entry, its result is pushed 3 edges later
+    and can be taken from the next edge; binary32: a result is taken as soon as it can be; BFP: the gather
+    takes one when it is not feeding the converter, a group (K / COLS tiles of a tile row, fewer at its end)
+    complete sends its rows < M into the converter at the following edges, one per edge, and each block is
+    taken 3 edges after its row went in. Returns the edge that takes the job's last beat."""
+    from models.bfp import cycles_per_block
+    per_tile = -(-kdim // block) * cycles_per_block(mode_a, mode_b, block)
+    mt, nt, group = -(-m // rows), -(-n // cols), block // cols
+    tiles = [(min(rows, m - ti * rows), tj % group == group - 1 or tj == nt - 1)
+             for ti in range(mt) for tj in range(nt)]
+    done = steps = reserved = taken = 0
+    pushes, fifo = [], []       # push edges to come; edges at which waiting results were pushed
+    issuing, last = 0, None     # rows left to send into the converter; the last beat's edge
+    e = 0
+    while last is None or issuing:
+        e += 1
+        # the array (its state before this edge)
+        if e >= 5 and done < len(tiles):
+            if not (steps == per_tile - 1 and reserved >= 5):
+                steps += 1
+                if steps == per_tile:
+                    steps, done = 0, done + 1
+                    reserved_now = 1
+                    pushes.append(e + 3)
+                else:
+                    reserved_now = 0
+            else:
+                reserved_now = 0
+        else:
+            reserved_now = 0
+        popped = 0
+        if issuing:  # a row into the converter
+            issuing -= 1
+            if issuing == 0 and taken == len(tiles):
+                last = e + 3
+        elif fifo and fifo[0] < e:  # a tile taken
+            fifo.pop(0)
+            popped = 1
+            r, closes = tiles[taken]
+            taken += 1
+            if not bfp:
+                if taken == len(tiles):
+                    last = e
+            elif closes:
+                issuing = r
+        if pushes and pushes[0] == e:
+            fifo.append(pushes.pop(0))
+        reserved += reserved_now - popped
+    return last
+
+
+def test_back_cycles_edge_by_edge(rng):
+    """models.core.back_cycles (binary32) and back_cycles_bfp (requantized results, pe_array's stall rule)
+    against the edge-by-edge walk: short tiles (the gather stalls the array), long ones, partial groups and
+    tile rows, several array shapes."""
+    for trial in range(30):
+        rows, cols = [(4, 4), (2, 2), (1, 4), (4, 1), (2, 8)][trial % 5]
+        block = int(rng.choice([16, 32]))
+        m, kdim, n = int(rng.integers(1, 4 * rows + 2)), int(rng.integers(1, 3 * block)), int(rng.integers(1, 3 * block))
+        modes = [int(v) for v in rng.integers(0, 3, 2)]
+        for bfp in (False, True):
+            want = _back_edge_by_edge(m, kdim, n, *modes, rows, cols, block, bfp)
+            got = core.back_cycles(m, kdim, n, *modes, rows, cols, block, out_bfp=bfp)
+            assert got == want, f"trial {trial}: {m}x{kdim}x{n} modes {modes} {rows}x{cols} K={block} bfp={bfp}: " \
+                                f"model {got}, edge walk {want}"
