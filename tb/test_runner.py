@@ -58,3 +58,10 @@ def test_objcache_compiles_verilators_runtime_once(tmp_path):
     (tmp_path / "design.cpp").write_text("int design() { return 2; }\n")
     subprocess.run(objcache + ["g++", "-c", "-o", "design.o", "design.cpp"], cwd=tmp_path, check=True)
     assert len(list(cache.glob("*.o"))) == 1 and (tmp_path / "design.o").stat().st_size > 100
+
+
+def test_test_times_before_make_test_says_what_to_run(tmp_path):
+    """scripts/test_times.py (README: 'after make test') on a fresh clone: a one-line hint, not a traceback."""
+    p = subprocess.run([sys.executable, str(runner.ROOT / "scripts/test_times.py"), "--junit", str(tmp_path / "junit.xml")],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "run `make test` first" in p.stderr and "Traceback" not in p.stderr, p.stderr
