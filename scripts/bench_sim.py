@@ -299,11 +299,11 @@ def main(argv=None) -> int:
             "Per job set and simulator, back to back in one run: **bench** = the project's bench "
             "(`pe_array_harness`: pyuvm sequences, driver, monitor and scoreboard over the SystemVerilog "
             "transactors of `tb/sv/pe_array_harness.sv`; Python wakes once per batch of jobs); **ceiling** = "
-            "`tb/sv/pe_array_ceiling.sv`, the same DUT and harness running the bench's own batches (kept with "
-            "`FLEXBLOCK_KEEP_STIM=1`) with no Python, results compared in SystemVerilog with the model's; "
+            "`tb/sv/pe_array_ceiling.sv`, the same DUT and harness running the bench's own batches (kept by an untimed "
+            "run of the bench with `FLEXBLOCK_KEEP_STIM=1` and the same seed) with no Python, results compared in SystemVerilog with the model's; "
             "**old** = the per-cycle cocotb bench (`pe_array`, BFMs in Python every cycle). cycles/s = simulated "
             "cycles / the test's wall time (bench: from the cocotb results XML; ceiling: the process less its "
-            "start-up); the CPU columns use CPU time instead (less sensitive to the other users' load). "
+            "start-up); the CPU columns use CPU time instead (bench and old: the test's, logged by the test) (less sensitive to the other users' load). "
             "**ratio = bench / ceiling**. LayerTiles (the real-layer jobs, ~79k cycles) runs on Verilator only.\n",
             table, "", "Goals (issue 19), from the rows above:\n", *goals, ""]
     if prof:
