@@ -65,3 +65,15 @@ def test_test_times_before_make_test_says_what_to_run(tmp_path):
     p = subprocess.run([sys.executable, str(runner.ROOT / "scripts/test_times.py"), "--junit", str(tmp_path / "junit.xml")],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "run `make test` first" in p.stderr and "Traceback" not in p.stderr, p.stderr
+
+
+def test_waves_save_files_name_the_top_as_both_simulators_write_it():
+    """`make waves` opens tb/waves/<dut>.gtkw as shipped: Icarus and Verilator 5.052 both write the top's scope
+    as `<dut>.` (checked against both FSTs of pe_array from a fresh clone, 48 of 48 signals, 2026-11-28), so
+    the Makefile must not rewrite the save file (it once prefixed `TOP.`: 0 of 41 signals matched)."""
+    make = (runner.ROOT / "Makefile").read_text()
+    waves = make[make.index("\nwaves:"):].split("\n\n", 1)[0]
+    assert "sed" not in waves and "TOP." not in waves and "save=tb/waves/$(TOPLEVEL).gtkw" in waves
+    for save in sorted((runner.TB / "waves").glob("*.gtkw")):
+        signals = [line for line in save.read_text().splitlines() if line and line[0] not in "[@-*"]
+        assert signals and all(s.startswith(f"{save.stem}.") for s in signals), save
