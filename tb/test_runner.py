@@ -77,3 +77,11 @@ def test_waves_save_files_name_the_top_as_both_simulators_write_it():
     for save in sorted((runner.TB / "waves").glob("*.gtkw")):
         signals = [line for line in save.read_text().splitlines() if line and line[0] not in "[@-*"]
         assert signals and all(s.startswith(f"{save.stem}.") for s in signals), save
+
+
+def test_train_py_with_a_python_without_numpy_says_to_use_the_venv(tmp_path):
+    """`python scripts/train.py --quick` with a Python that lacks the packages (the system one): a one-line hint
+    to the venv, not a traceback. Simulated with -S -I (no site-packages) so it holds on any machine."""
+    p = subprocess.run([sys.executable, "-S", "-I", str(runner.ROOT / "scripts/train.py"), "--quick"],
+                       capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert p.returncode == 1 and ".venv/bin/python scripts/train.py" in p.stderr and "Traceback" not in p.stderr, p.stderr
