@@ -7,7 +7,8 @@ registers options only from the conftest files it loads before parsing the comma
     --sims LIST     simulators, comma separated (default icarus,verilator)
     --runs N        seeds per DUT x simulator x parameter set (the full regression uses several)
     --shard I/N     run only the I-th of N interleaved slices of the collected tests (for a CI matrix)
-    --model-seed N  override the model tests' seed (default: $MODEL_SEED, else the session's seed)
+    --model-seed N  override the model tests' seed (default: $MODEL_SEED, else the session's seed); the
+                    Hypothesis tests draw from it too (unless --hypothesis-seed is given)
 
 The header and the summary print the one command that re-runs the session with the same seeds: the make
 target that started it ($FLEXBLOCK_RERUN, set by the Makefile) with SEED=N, else the same pytest command line
@@ -39,6 +40,7 @@ def pytest_configure(config):
     if workerinput is not None and "flexblock_seed" in workerinput:
         config.flexblock_seed = int(workerinput["flexblock_seed"])
         config.model_seed = int(workerinput["model_seed"])
+        _seed_hypothesis(config)
         return
     seed = config.getoption("--seed")
     if seed is None:
@@ -48,6 +50,18 @@ def pytest_configure(config):
     if model is None:
         model = int(os.environ.get("MODEL_SEED") or seed)
     config.model_seed = model
+    _seed_hypothesis(config)
+
+
+def _seed_hypothesis(config) -> None:
+    """Hypothesis draws its examples from the model seed (unless --hypothesis-seed is given), so re-running
+    a session with its seed re-runs the Hypothesis model tests with the same examples too."""
+    if config.getoption("hypothesis_seed", None) is None:
+        try:
+            from hypothesis import core
+        except ImportError:
+            return
+        core.global_force_seed = config.model_seed
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -33,6 +33,9 @@ def main(argv=None) -> int:
 
     junit = {}
     groups = defaultdict(float)
+    if not Path(args.junit).exists():
+        print(f"no JUnit XML at {args.junit}: run `make test` first (it writes sim_build/junit.xml)", file=sys.stderr)
+        return 2
     for case in ET.parse(args.junit).iter("testcase"):
         name, t = case.get("name"), float(case.get("time"))
         junit[name] = t

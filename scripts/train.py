@@ -61,6 +61,11 @@ import time  # noqa: E402
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+try:
+    import numpy  # noqa: E402, F401
+except ImportError:  # the system Python: the packages live in the project's venv (make setup)
+    sys.exit("scripts/train.py needs the project's venv: run it as `.venv/bin/python scripts/train.py ...` "
+             "(or `make train [QUICK=1]`, which also creates the venv on first use)")
 from models.bfp import MODE_BY_NAME  # noqa: E402
 from models.training import ALL_CONFIGS, ROUNDINGS, TrainConfig, arithmetics, run  # noqa: E402
 from models.training.data import digits  # noqa: E402

@@ -7,7 +7,7 @@ from cocotb_coverage.coverage import CoverCross, CoverPoint
 from pyuvm import uvm_sequence
 
 from fbuvm import seeds
-from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem
+from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem, pack_lanes, unpack_lanes
 from models import bits_float32
 from models import bf16_mac as model
 
@@ -16,13 +16,9 @@ def lanes() -> int:
     return int(cocotb.top.N.value)
 
 
-def pack(values) -> int:
-    """N 16-bit patterns -> one port value, element i at [16i +: 16]."""
-    return sum(int(v) << (16 * i) for i, v in enumerate(values))
-
-
 def unpack(word: int, n: int) -> list[int]:
-    return [(word >> (16 * i)) & 0xFFFF for i in range(n)]
+    """One port value -> its N 16-bit patterns, element i at [16i +: 16]."""
+    return unpack_lanes(word, 16, n)
 
 
 class ReductionItem(StreamItem):
@@ -34,7 +30,8 @@ class ReductionItem(StreamItem):
 
     def beats(self):
         t = len(self.a)
-        return [{"a": pack(self.a[i]), "b": pack(self.b[i]), "last": int(i == t - 1)} for i in range(t)]
+        return [{"a": pack_lanes(self.a[i], 16), "b": pack_lanes(self.b[i], 16), "last": int(i == t - 1)}
+                for i in range(t)]
 
     def __str__(self):
         return f"{self.get_name()}: {len(self.a)} beats"

@@ -8,7 +8,7 @@ from cocotb_coverage.coverage import CoverCross, CoverPoint
 from pyuvm import uvm_sequence
 
 from fbuvm import seeds
-from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem
+from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem, pack_lanes, unpack_lanes
 from models import bits_float32, float32_bits
 from models import block_minifloat as bm
 from models.pe import accumulate, term_fp32
@@ -22,15 +22,12 @@ def dut_params() -> tuple[int, bm.Minifloat, bm.Minifloat]:
 
 
 def pack(codes) -> int:
-    k, fx, _ = dut_params()
-    out = 0
-    for i, c in enumerate(np.asarray(codes).tolist()):
-        out |= int(c) << (fx.bits * i)
-    return out
+    """K element codes -> one port value, element i at [i*EW +: EW] (EW = 1 + EX + MX = 1 + EG + MG)."""
+    return pack_lanes(np.asarray(codes).tolist(), dut_params()[1].bits)
 
 
 def unpack(value: int, k: int, ew: int) -> np.ndarray:
-    return np.array([(value >> (ew * i)) & ((1 << ew) - 1) for i in range(k)], np.int64)
+    return np.array(unpack_lanes(value, ew, k), np.int64)
 
 
 class BlockPair:

@@ -8,7 +8,7 @@ from cocotb_coverage.coverage import CoverPoint
 from pyuvm import uvm_sequence
 
 from fbuvm import seeds
-from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem
+from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem, pack_lanes, unpack_lanes
 from fast_mac_env import PREC_PAIRS, group_term, value_class
 from models import accumulate, fast
 
@@ -17,10 +17,6 @@ def params() -> tuple[int, int, int, int]:
     """(ROWS, COLS, G, EW) of the DUT."""
     t = cocotb.top
     return int(t.ROWS.value), int(t.COLS.value), int(t.G.value), int(t.EW.value)
-
-
-def _pack(values, bits: int) -> int:
-    return sum(int(v) << (bits * i) for i, v in enumerate(values))
 
 
 class GemmJob(StreamItem):
@@ -42,9 +38,9 @@ class GemmJob(StreamItem):
         sign = [pick(q.sign, i, np.zeros(g, np.int64)) for i in idx]
         mag = [pick(q.mag, i, np.zeros(g, np.int64)) for i in idx]
         flags = [pick(q.flags, i, 0) for i in idx]
-        return {f"{s}_base": _pack([q.base] * len(idx), 8), f"{s}_exp": _pack(code, ew),
-                f"{s}_sign": _pack([_pack(x, 1) for x in sign], g),
-                f"{s}_mag": _pack([_pack(x, 8) for x in mag], 8 * g), f"{s}_flags": _pack(flags, 2)}
+        return {f"{s}_base": pack_lanes([q.base] * len(idx), 8), f"{s}_exp": pack_lanes(code, ew),
+                f"{s}_sign": pack_lanes([pack_lanes(x, 1) for x in sign], g),
+                f"{s}_mag": pack_lanes([pack_lanes(x, 8) for x in mag], 8 * g), f"{s}_flags": pack_lanes(flags, 2)}
 
     def beats(self):
         rows, cols, g, ew = params()
@@ -65,15 +61,10 @@ class GemmJob(StreamItem):
 
 def decode_groups(beat: dict, s: str, n: int, g: int, ew: int) -> list[tuple]:
     """The n groups of one side of a beat: (E, sign, mag, flags) each."""
-    out = []
-    for i in range(n):
-        base = (beat[f"{s}_base"] >> (8 * i)) & 0xFF
-        code = (beat[f"{s}_exp"] >> (ew * i)) & ((1 << ew) - 1)
-        sign = (beat[f"{s}_sign"] >> (g * i) >> np.arange(g)) & 1
-        mag = np.frombuffer(((beat[f"{s}_mag"] >> (8 * g * i)) & ((1 << (8 * g)) - 1)).to_bytes(g, "little"),
-                            np.uint8).astype(np.int64)
-        out.append((base + code, sign, mag, (beat[f"{s}_flags"] >> (2 * i)) & 3))
-    return out
+    base, code, flags = (unpack_lanes(beat[f"{s}_{f}"], bits, n) for f, bits in (("base", 8), ("exp", ew), ("flags", 2)))
+    signs, mags = unpack_lanes(beat[f"{s}_sign"], g, n), unpack_lanes(beat[f"{s}_mag"], 8 * g, n)
+    return [(base[i] + code[i], np.array(unpack_lanes(signs[i], 1, g), np.int64),
+             np.array(unpack_lanes(mags[i], 8, g), np.int64), flags[i]) for i in range(n)]
 
 
 class FastArrayScoreboard(Scoreboard):
@@ -112,7 +103,7 @@ class FastArrayScoreboard(Scoreboard):
                 bits, fl = accumulate(np.array(terms, np.float32)[:, None], f[:, None])
                 results.append(int(bits[0]))
                 flags.append(int(fl[0]))
-        return {"result": _pack(results, 32), "flags": _pack(flags, 2), "values": results, "flag_list": flags,
+        return {"result": pack_lanes(results, 32), "flags": pack_lanes(flags, 2), "values": results, "flag_list": flags,
                 "prec": (2 * beats[0]["prec_a"] + 2, 2 * beats[0]["prec_b"] + 2), "length": len(beats),
                 "beats": beats}
 
@@ -126,12 +117,12 @@ class FastArrayScoreboard(Scoreboard):
 
     def describe(self, expected, actual):
         rows, cols, _, _ = params()
-        got = [(actual["result"] >> (32 * s)) & 0xFFFFFFFF for s in range(rows * cols)]
+        got = unpack_lanes(actual["result"], 32, rows * cols)
         bad = [(s // cols, s % cols, f"{e:08x}", f"{a:08x}") for s, (e, a) in enumerate(zip(expected["values"], got))
                if e != a]
         return (f"tile of {expected['length']} group pairs at {expected['prec'][0]}x{expected['prec'][1]} bits: "
                 f"outputs (row, col, expected, actual) that differ: {bad}\n  expected flags {expected['flag_list']}"
-                f"\n  actual flags {[(actual['flags'] >> (2 * s)) & 3 for s in range(rows * cols)]}")
+                f"\n  actual flags {unpack_lanes(actual['flags'], 2, rows * cols)}")
 
 
 @CoverPoint("fast_array.prec_pair", xf=lambda pp, r, n: pp, bins=PREC_PAIRS)

@@ -7,7 +7,8 @@ from pyuvm import ConfigDB, uvm_sequence
 
 from fbuvm import seeds
 from fbuvm.bfm import Strobe, reset_epoch
-from fbuvm.components import CoverageCollector, Scoreboard, StreamDriver, StreamEnv, StreamItem
+from fbuvm.components import (CoverageCollector, Scoreboard, StreamDriver, StreamEnv, StreamItem, pack_lanes,
+                               unpack_lanes)
 from models import FB12, FB16, FB24, Fp2Bfp, bits_float32, float32_bits, mag_bits, mode_code
 from models.fp2bfp import RNA, RNE, ROUNDING_NAMES, RTZ, SR
 
@@ -30,7 +31,7 @@ def unpack_words(value: int, k: int) -> np.ndarray:
 
 
 def unpack_fields(value: int, k: int, bits: int) -> np.ndarray:
-    return np.array([(value >> (bits * i)) & ((1 << bits) - 1) for i in range(k)], np.int64)
+    return np.array(unpack_lanes(value, bits, k), np.int64)
 
 
 class BlockItem(StreamItem):
@@ -101,8 +102,8 @@ class Fp2BfpScoreboard(Scoreboard):
             # out_mode passes the block's code through unchanged: reserved 3 stays 3 (q.mode is the
             # decoded mode, 0 for it).
             "exp": int(q.exp[0]), "flags": int(q.flags[0]), "mode": int(txn["mode"]),
-            "sign": sum(int(s) << i for i, s in enumerate(sign)),
-            "mag": sum(int(m) << (16 * i) for i, m in enumerate(mag)),
+            "sign": pack_lanes(sign, 1),
+            "mag": pack_lanes(mag, 16),
             "input": txn,
         }]
 

@@ -8,7 +8,7 @@ from cocotb_coverage.coverage import CoverCross, CoverPoint
 from pyuvm import uvm_sequence
 
 from fbuvm import seeds
-from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem
+from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem, pack_lanes, unpack_lanes
 from models import bits_float32
 from models import neuroflix as model
 
@@ -21,11 +21,11 @@ def group() -> int:
 
 
 def pack(values, width: int) -> int:
-    return sum(int(v) << (width * i) for i, v in enumerate(values))
+    return pack_lanes(values, width)
 
 
 def unpack(word: int, n: int, width: int) -> list[int]:
-    return [(word >> (width * i)) & ((1 << width) - 1) for i in range(n)]
+    return unpack_lanes(word, width, n)
 
 
 class ReductionItem(StreamItem):

@@ -15,7 +15,7 @@ from fbuvm import seeds
 from fbuvm.components import CoverageCollector, ItemSequence, Scoreboard, StreamEnv, StreamItem
 from models import (BFPTensor, Fp2Bfp, bfp_gemm, bits_float32, cycles_per_block, gemm_schedule, mag_bits,
                     mode_code)
-from models.fp2bfp import RTZ
+from models.fp2bfp import RTZ, SR
 
 
 def dut_params() -> tuple[int, int, int]:
@@ -432,22 +432,64 @@ class GemmJob:
     useful_ops: int = 0
     tiles: list = field(default_factory=list)
 
-    def quantize(self, quantizer: Fp2Bfp, rows: int, cols: int):
+    def padded(self, rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
+        """A and B^T zero-padded to whole tiles (M to ROWS, N to COLS); Kdim is padded by the quantizer."""
         m, kdim = self.a.shape
         n = self.b.shape[1]
         a = np.zeros((-(-m // rows) * rows, kdim), np.float32)
         a[:m] = self.a
         bt = np.zeros((-(-n // cols) * cols, kdim), np.float32)
         bt[:n] = self.b.T
-        self.qa = quantizer(a, self.mode_a, self.rounding)
-        self.qb = quantizer(bt, self.mode_b, self.rounding)
+        return a, bt
+
+    def quantized(self, qa: BFPTensor, qb: BFPTensor, rows: int, cols: int) -> None:
+        m, kdim = self.a.shape
+        n = self.b.shape[1]
+        self.qa, self.qb = qa, qb
         na, nb = mag_bits(self.mode_a) // 4, mag_bits(self.mode_b) // 4
         self.useful_ops = m * n * kdim * na * nb
-        self.tiles = [(i, j) for i in range(a.shape[0] // rows) for j in range(bt.shape[0] // cols)]
+        self.tiles = [(i, j) for i in range(qa.exp.shape[0] // rows) for j in range(qb.exp.shape[0] // cols)]
+
+    def quantize(self, quantizer: Fp2Bfp, rows: int, cols: int):
+        a, bt = self.padded(rows, cols)
+        self.quantized(quantizer(a, self.mode_a, self.rounding), quantizer(bt, self.mode_b, self.rounding),
+                       rows, cols)
 
     @property
     def kblocks(self) -> int:
         return self.qa.exp.shape[1]
+
+
+def quantize_jobs(jobs: list[GemmJob], quantizer: Fp2Bfp, rows: int, cols: int) -> None:
+    """GemmJob.quantize for many jobs with one model call per (mode, rounding): RTZ, RNE and RNA convert
+    every block on its own, so the blocks of all the jobs' operands (each zero-padded to whole blocks, as
+    the quantizer pads) can go through in one stack. SR operands are converted one by one, in job order,
+    after the others (their random bits follow the quantizer's block count)."""
+    k = quantizer.block
+    groups: dict[tuple[int, int], list] = {}
+    sr = []
+    for job in jobs:
+        for side, x, mode in zip("ab", job.padded(rows, cols), (job.mode_a, job.mode_b)):
+            if job.rounding == SR:
+                sr.append((job, side, x, mode))
+                continue
+            kb = -(-x.shape[1] // k)
+            blocks = np.zeros((x.shape[0], kb * k), np.float32)
+            blocks[:, :x.shape[1]] = x
+            groups.setdefault((mode, job.rounding), []).append((job, side, x.shape[0], blocks.reshape(-1, k)))
+    out: dict[tuple[int, str], BFPTensor] = {}
+    for (mode, rounding), parts in groups.items():
+        q = quantizer(np.concatenate([p[3] for p in parts]), mode, rounding)  # exp (n, 1), mag (n, 1, K)
+        lo = 0
+        for job, side, m, blocks in parts:  # m: the operand's rows
+            hi = lo + blocks.shape[0]
+            out[id(job), side] = BFPTensor(q.exp[lo:hi].reshape(m, -1), q.sign[lo:hi].reshape(m, -1, k),
+                                           q.mag[lo:hi].reshape(m, -1, k), q.flags[lo:hi].reshape(m, -1), mode)
+            lo = hi
+    for job, side, x, mode in sr:
+        out[id(job), side] = quantizer(x, mode, SR)
+    for job in jobs:
+        job.quantized(out[id(job), "a"], out[id(job), "b"], rows, cols)
 
 
 class OperandSequence(uvm_sequence):

@@ -27,7 +27,7 @@ from pyuvm import (uvm_analysis_port, uvm_driver, uvm_env, uvm_monitor, uvm_sequ
 from fbuvm import seeds
 from fbuvm.components import ScoreboardError, write_stats
 from models import ARRAY_FILL, BFPTensor, Fp2Bfp, bfp_gemm, bits_float32
-from pe_array_env import GemmJob, _sample_tile, ideal_cycles, utilization
+from pe_array_env import GemmJob, _sample_tile, ideal_cycles, quantize_jobs, utilization
 
 
 def harness_params() -> dict[str, int]:
@@ -99,6 +99,14 @@ class HarnessBatch(uvm_sequence_item):
         self.a_lines: list[str] = []
         self.b_lines: list[str] = []
         self.job_lines: list[str] = []
+        self._expected: list | None = None
+
+    def expected(self, rows: int, cols: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The model's tiles of every piece (expected_tiles), computed once per batch: the scoreboard checks
+        against them, and with FLEXBLOCK_KEEP_STIM the driver writes them for the ceiling bench."""
+        if self._expected is None:
+            self._expected = [expected_tiles(p, rows, cols) for p in self.pieces]
+        return self._expected
 
     def layout(self, rows: int, cols: int) -> None:
         """The batch's files: the A and B panels of every piece (a job's B panels once, shared by its pieces)."""
@@ -158,6 +166,43 @@ def read_hex(path: Path) -> list[int]:
     return words
 
 
+def read_words(path: Path, bits: int) -> np.ndarray:
+    """A $writememh file of `bits`-bit words -> (words, bytes) uint8, each word big-endian, right-aligned."""
+    nbytes = -(-bits // 8)
+    lines = (line.split("//", 1)[0].strip() for line in path.read_text().splitlines())
+    text = "".join(line.rjust(2 * nbytes, "0") for line in lines if line and not line.startswith("@"))
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        bad = next(line for line in path.read_text().splitlines() if any(c in line.lower() for c in "xz?"))
+        raise ScoreboardError(f"{path.name}: an X/Z value in the harness's records: {bad[:80]}") from None
+    return np.frombuffer(raw, np.uint8).reshape(-1, nbytes)
+
+
+def unpack_records(words: np.ndarray, rc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """out words {edge[32], out_flags, out_result} (read_words) -> (edges (n,), results (n, rc) binary32
+    bits, flags (n, rc)); element e's result sits at bits 32e of out_result, its flags at bits 2e."""
+    n = words.shape[0]
+    results = np.ascontiguousarray(words[:, words.shape[1] - 4 * rc:]).view(">u4")[:, ::-1].astype(np.uint32)
+    head = np.unpackbits(words[:, :words.shape[1] - 4 * rc], axis=1)[:, -(32 + 2 * rc):]  # {edge, flags}, msb first
+    flags = (2 * head[:, 32::2] + head[:, 33::2])[:, ::-1].astype(np.uint8)
+    edges = head[:, :32].astype(np.int64) @ (np.int64(1) << np.arange(31, -1, -1, dtype=np.int64))
+    return edges.reshape(n), results.reshape(n, rc), flags.reshape(n, rc)
+
+
+def result_lines(bits: np.ndarray, flags: np.ndarray) -> list[str]:
+    """(tiles, ROWS*COLS) results and flags -> {out_flags, out_result} words in hex, the harness's layout
+    (element e's flags at bits 2e, its result at bits 32e), one numpy pass."""
+    t, rc = bits.shape
+    f = np.concatenate([np.zeros((t, (-rc) % 4), np.uint8), flags[:, ::-1].astype(np.uint8)], axis=1)
+    f = f.reshape(t, -1, 4)
+    fb = (f[..., 0] << 6) | (f[..., 1] << 4) | (f[..., 2] << 2) | f[..., 3]
+    rb = np.ascontiguousarray(bits[:, ::-1]).astype(">u4").view(np.uint8).reshape(t, -1)
+    text = np.concatenate([fb.astype(np.uint8), rb], axis=1).tobytes().hex()
+    w, skip = len(text) // t, len(text) // t - -(-34 * rc // 4)  # skip: the flags' padding digits
+    return [text[i + skip:i + w] for i in range(0, len(text), w)]
+
+
 class StimFiles:
     """Where the driver writes batches and the harness writes its records: <simulator's cwd>/stim. With
     FLEXBLOCK_KEEP_STIM=1 every batch stays, with its expected results and lengths, for the ceiling bench."""
@@ -203,13 +248,9 @@ class HarnessDriver(uvm_driver):
                 self.files.path(batch.index, "len").write_text("\n".join(f"{v:x}" for v in (
                     len(batch.job_lines), len(batch.a_lines), len(batch.b_lines), batch.tiles, batch.seed,
                     batch.idle_thr, batch.bp_thr)) + "\n")
-                rc = p["ROWS"] * p["COLS"]
-                exp = []
-                for pc in batch.pieces:
-                    bits, flags = expected_tiles(pc, p["ROWS"], p["COLS"])
-                    fw = (flags.astype(np.int64) << (2 * np.arange(rc))).sum(axis=1).tolist()
-                    exp += [f"{f:x}{row.astype('>u4')[::-1].tobytes().hex()}" for f, row in zip(fw, bits)]
-                self.files.path(batch.index, "exp").write_text("\n".join(exp) + "\n")
+                exp = batch.expected(p["ROWS"], p["COLS"])
+                self.files.path(batch.index, "exp").write_text("\n".join(result_lines(
+                    np.concatenate([e[0] for e in exp]), np.concatenate([e[1] for e in exp]))) + "\n")
             await FallingEdge(dut.clk)
             dut.batch.value = batch.index
             dut.n_jobs.value = len(batch.job_lines)
@@ -256,13 +297,9 @@ class HarnessMonitor(uvm_monitor):
             rec = BatchRecord(batch, a_taken=int(dut.a_taken.value), b_taken=int(dut.b_taken.value),
                               stray=int(dut.n_stray.value))
             n_out, n_cfg = int(dut.n_out.value), int(dut.n_cfg.value)
-            words = read_hex(self.files.path(batch.index, "out")) if n_out else []
-            r_bits = 32 * rc
-            rec.edges = np.array([w >> (r_bits + 2 * rc) for w in words], np.int64)
-            rec.flags = ((np.array([(w >> r_bits) & ((1 << 2 * rc) - 1) for w in words], np.int64)[:, None]
-                          >> (2 * np.arange(rc))) & 3).astype(np.uint8)
-            rec.results = np.frombuffer(b"".join((w & ((1 << r_bits) - 1)).to_bytes(4 * rc, "little")
-                                                 for w in words), "<u4").reshape(len(words), rc)
+            words = (read_words(self.files.path(batch.index, "out"), 32 + 34 * rc) if n_out
+                     else np.zeros((0, -(-(32 + 34 * rc) // 8)), np.uint8))
+            rec.edges, rec.results, rec.flags = unpack_records(words, rc)
             for w in (read_hex(self.files.path(batch.index, "cfg")) if n_cfg else []):
                 rec.cfgs.append({"edge": w >> 52, "a_before": (w >> 20) & 0xFFFFFFFF, "mode_a": (w >> 18) & 3,
                                  "mode_b": (w >> 16) & 3, "kblocks": w & 0xFFFF})
@@ -307,6 +344,10 @@ class HarnessScoreboard(uvm_subscriber):
     def expected(self, piece: Piece, rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
         return expected_tiles(piece, rows, cols)
 
+    def expected_pieces(self, batch: HarnessBatch, rows: int, cols: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The model's tiles of every piece of the batch (expected_tiles)."""
+        return batch.expected(rows, cols)
+
     def write(self, rec: BatchRecord):
         batch = rec.batch
         rows, cols = cocotb.top.ROWS.value, cocotb.top.COLS.value
@@ -323,7 +364,7 @@ class HarnessScoreboard(uvm_subscriber):
             self.fail(f"{batch}: {len(rec.results)} results taken, {batch.tiles} expected")
         before, c, t = 0, 0, 0
         seen = set()  # coverage: each (mode pair, tile kind, flags) the batch's tiles hit, sampled once
-        for p in batch.pieces:
+        for p, (bits, flags) in zip(batch.pieces, self.expected_pieces(batch, rows, cols)):
             job = p.job
             if p.configure:
                 got, want = rec.cfgs[c], {"a_before": before, "mode_a": job.mode_a, "mode_b": job.mode_b,
@@ -332,7 +373,6 @@ class HarnessScoreboard(uvm_subscriber):
                     self.fail(f"{batch}, job {job.name}: configuration taken {got}, sent {want} (a_before: operand "
                               f"beats taken before it)")
                 self.started[id(job)], c = got["edge"], c + 1
-            bits, flags = self.expected(p, rows, cols)
             got_bits, got_flags = rec.results[t:t + p.tiles], rec.flags[t:t + p.tiles]
             bad = np.flatnonzero(((bits != got_bits) | (flags != got_flags)).any(axis=1))
             if bad.size:
@@ -385,6 +425,9 @@ class WrongExponentScoreboard(HarnessScoreboard):
                         qa=job.qa, qb=BFPTensor(b.exp + (b.exp > 0), b.sign, b.mag, b.flags, b.mode))
         wrong.tiles = job.tiles
         return super().expected(Piece(wrong, piece.i0, piece.i1, piece.configure), rows, cols)
+
+    def expected_pieces(self, batch, rows, cols):
+        return [self.expected(p, rows, cols) for p in batch.pieces]
 
     def check_phase(self):
         pass  # the test checks that the first mismatch was caught, on the right tile
@@ -449,9 +492,9 @@ class JobsSequence(uvm_sequence):
                 pieces.clear()
                 used.update(a=0, b=0, tiles=0)
 
+        # every job's operands at once: one model call per (mode, rounding), not two per job
+        quantize_jobs([job for job in self.jobs if job.qa is None], self.quantizer, rows, cols)
         for job in self.jobs:
-            if job.qa is None:
-                job.quantize(self.quantizer, rows, cols)
             kb, ti = job.kblocks, job.qa.exp.shape[0] // rows
             tj = job.qb.exp.shape[0] // cols
             if tj * kb > p["B_DEPTH"] or tj > p["OUT_DEPTH"] or kb > p["A_DEPTH"]:

@@ -91,8 +91,8 @@ class RangeBnScoreboard(Scoreboard):
         st = j["stats"]
         z, nan = ln.normalize(row[None, :], st, j["beta"])
         q = quantize(ln.to_float32(z, nan), j["mode"], RTZ, block=G)
-        sign = sum(int(s) << i for i, s in enumerate(q.sign[0, 0].tolist()))
-        mag = sum(int(m) << (16 * i) for i, m in enumerate(q.mag[0, 0].tolist()))
+        sign = pack_lanes(q.sign[0, 0].tolist(), 1)
+        mag = pack_lanes(q.mag[0, 0].tolist(), 16)
         index = j["seen"] - j["n"] - 1
         exp = {"exp": int(q.exp[0, 0]), "sign": sign, "mag": mag, "flags": int(q.flags[0, 0]), "mode": j["mode"],
                "index": index, "n": j["n"], "x": row, "z": z[0], "nan": nan[0],

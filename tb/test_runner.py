@@ -58,3 +58,30 @@ def test_objcache_compiles_verilators_runtime_once(tmp_path):
     (tmp_path / "design.cpp").write_text("int design() { return 2; }\n")
     subprocess.run(objcache + ["g++", "-c", "-o", "design.o", "design.cpp"], cwd=tmp_path, check=True)
     assert len(list(cache.glob("*.o"))) == 1 and (tmp_path / "design.o").stat().st_size > 100
+
+
+def test_test_times_before_make_test_says_what_to_run(tmp_path):
+    """scripts/test_times.py (README: 'after make test') on a fresh clone: a one-line hint, not a traceback."""
+    p = subprocess.run([sys.executable, str(runner.ROOT / "scripts/test_times.py"), "--junit", str(tmp_path / "junit.xml")],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "run `make test` first" in p.stderr and "Traceback" not in p.stderr, p.stderr
+
+
+def test_waves_save_files_name_the_top_as_both_simulators_write_it():
+    """`make waves` opens tb/waves/<dut>.gtkw as shipped: Icarus and Verilator 5.052 both write the top's scope
+    as `<dut>.` (checked against both FSTs of pe_array from a fresh clone, 48 of 48 signals, 2026-11-28), so
+    the Makefile must not rewrite the save file (it once prefixed `TOP.`: 0 of 41 signals matched)."""
+    make = (runner.ROOT / "Makefile").read_text()
+    waves = make[make.index("\nwaves:"):].split("\n\n", 1)[0]
+    assert "sed" not in waves and "TOP." not in waves and "save=tb/waves/$(TOPLEVEL).gtkw" in waves
+    for save in sorted((runner.TB / "waves").glob("*.gtkw")):
+        signals = [line for line in save.read_text().splitlines() if line and line[0] not in "[@-*"]
+        assert signals and all(s.startswith(f"{save.stem}.") for s in signals), save
+
+
+def test_train_py_with_a_python_without_numpy_says_to_use_the_venv(tmp_path):
+    """`python scripts/train.py --quick` with a Python that lacks the packages (the system one): a one-line hint
+    to the venv, not a traceback. Simulated with -S -I (no site-packages) so it holds on any machine."""
+    p = subprocess.run([sys.executable, "-S", "-I", str(runner.ROOT / "scripts/train.py"), "--quick"],
+                       capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert p.returncode == 1 and ".venv/bin/python scripts/train.py" in p.stderr and "Traceback" not in p.stderr, p.stderr

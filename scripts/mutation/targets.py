@@ -3,7 +3,7 @@
 Every file of rtl/ is a target, except the simulation-only checkers in EXCLUDED (their code is the
 bench's, not the design's). A file's benches are the DUTs whose hierarchy contains it (instantiated or
 imported, transitively), fastest bench first, so a mutant is usually killed by the quickest run; it is
-derived from the RTL, so a new file or DUT cannot be forgotten (scripts/tests/test_mutation.py checks it).
+derived from the RTL, so a new file or DUT cannot be forgotten (tb/test_mutation.py checks it).
 """
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import collections
 import os
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -424,6 +425,7 @@ class FlexBlockTest(uvm_test):
         self.env.start_bfms()
         self.env.set_flow(self.idle, self.backpressure)
         await self.env.clock.reset()
+        cpu = time.process_time()  # simulator + Python: they share this process
         try:
             await with_timeout(self.body(), seeds.scaled(self.budget_ms), "ms")
         except SimTimeoutError:
@@ -431,6 +433,8 @@ class FlexBlockTest(uvm_test):
             self.env.scoreboard.fail(f"watchdog: the test did not finish within {seeds.scaled(self.budget_ms)} ms "
                                      f"of simulated time (a lock-up?)")
         await self.env.drain()
+        if os.environ.get("FLEXBLOCK_BENCH_CPU") == "1":  # scripts/bench_sim.py: the test's CPU seconds
+            self.logger.info(f"BENCH_CPU_S {time.process_time() - cpu:.4f}")
         self.drop_objection()
 
     async def body(self):
