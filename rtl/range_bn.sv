@@ -1,6 +1,8 @@
 // LightNorm range batch-norm unit, forward pass (docs/spec.md "LightNorm"; bit-exact model
-// models/lightnorm.py `forward`). One beat = one position (b, h, w) of a group of 8 channels, as 8 fp10
-// 1-5-4 values: one BFP group per beat, one beat per cycle.
+// models/lightnorm.py `forward`). One beat = one position (b, h, w) of a group of 8 channels: one BFP group
+// per beat, one beat per cycle. The activations arrive in the job's input format (cfg_fmt: 8 fp10 1-5-4
+// values, 8 binary32 values, or one BFP block of the GEMM datapath) and are converted to fp10 on entry
+// (range_bn_in, combinational, both passes; docs/spec.md LN.8).
 //
 // A job (one channel group of one layer) is a configuration beat (n = B*H*W, the range constant c, eps,
 // gamma and beta of the 8 channels, the output mode) followed by the group's n beats twice:
@@ -26,9 +28,12 @@ module range_bn #(
   input  logic [79:0]     cfg_gamma,          // channel i in bits [10i+9:10i], fp10
   input  logic [79:0]     cfg_beta,
   input  logic [1:0]      cfg_mode,           // output BFP mode (FB24/FB16/FB12; 3 converts as FB24)
+  input  logic [1:0]      cfg_fmt,            // input format: 0 fp10, 1 FP32, 2 BFP (3 reads as fp10)
+  input  logic [1:0]      cfg_in_mode,        // BFP input mode (FB24/FB16/FB12; 3 reads as FB24)
   input  logic            in_valid,
   output logic            in_ready,
-  input  logic [79:0]     in_data,            // channel i's value in bits [10i+9:10i], fp10
+  input  logic [255:0]    in_data,            // fp10: channel i in [10i+9:10i]; FP32: [32i+31:32i];
+                                              // BFP: mag [127:0], sign [135:128], exp [143:136], flags [145:144]
   output logic            out_valid,
   input  logic            out_ready,
   output logic [7:0]      out_exp,
@@ -53,6 +58,8 @@ module range_bn #(
   logic [9:0]     c_q, eps_q;
   logic [79:0]    gamma_q, beta_q;
   logic [1:0]     mode_q, mode2_q;
+  logic [1:0]     fmt_q, in_mode_q;           // the job's input format
+  logic [10*G-1:0] x;                         // the beat converted to fp10
   logic [2:0]     vld_q;                      // pass-2 beats in the t, p, z registers
   logic           can_accept;
 
@@ -97,6 +104,8 @@ module range_bn #(
       gamma_q <= cfg_gamma;
       beta_q  <= cfg_beta;
       mode_q  <= cfg_mode;
+      fmt_q   <= cfg_fmt;
+      in_mode_q <= cfg_in_mode;
       cnt_q   <= '0;
       bound_q <= (NW+3)'(cfg_n);
     end else if (in_acc) begin
@@ -107,16 +116,18 @@ module range_bn #(
     if (mean_load) mode2_q <= mode_q;
   end
 
-  // ---- the 8 channels -----------------------------------------------------------------------------
+  // ---- input conversion and the 8 channels -----------------------------------------------------------------------------
   logic [10*G-1:0] z;
   logic [G-1:0]    z_nan;
+
+  range_bn_in #(.G(G)) u_in (.fmt(fmt_q), .mode(in_mode_q), .data(in_data), .x);
 
   for (genvar i = 0; i < G; i++) begin : g_lane
     range_bn_lane #(.NW(NW)) u_lane (
       .clk,
       .clear(cfg_acc), .p1_acc, .p1_first, .p1_new, .fold, .div_step, .mean_load,
       .n(n_q), .c(c_q), .eps(eps_q), .gamma(gamma_q[10*i +: 10]), .beta(beta_q[10*i +: 10]),
-      .x(in_data[10*i +: 10]),
+      .x(x[10*i +: 10]),
       .z(z[10*i +: 10]), .z_nan(z_nan[i])
     );
   end
@@ -141,11 +152,11 @@ module range_bn #(
   );
 
 `ifndef SYNTHESIS
-  stream_checker #(.NAME("range_bn.cfg"), .WIDTH(NW + 10 + 10 + 80 + 80 + 2)) u_cfg_check (
+  stream_checker #(.NAME("range_bn.cfg"), .WIDTH(NW + 10 + 10 + 80 + 80 + 6)) u_cfg_check (
     .clk, .rst_n, .valid(cfg_valid), .ready(cfg_ready),
-    .data({cfg_n, cfg_c, cfg_eps, cfg_gamma, cfg_beta, cfg_mode})
+    .data({cfg_n, cfg_c, cfg_eps, cfg_gamma, cfg_beta, cfg_mode, cfg_fmt, cfg_in_mode})
   );
-  stream_checker #(.NAME("range_bn.in"), .WIDTH(80)) u_in_check (
+  stream_checker #(.NAME("range_bn.in"), .WIDTH(256)) u_in_check (
     .clk, .rst_n, .valid(in_valid), .ready(in_ready), .data(in_data)
   );
   stream_checker #(.NAME("range_bn.out"), .WIDTH(OUT_BITS)) u_out_check (
