@@ -159,13 +159,13 @@ def decode(bits, fmt: Fmt = FP10) -> np.ndarray:
     return np.where(s == 1, -v, v)
 
 
-# --- input formats of range_bn (docs/spec.md LN.8): converted to fp10 on entry, in both passes ------------
+# --- input formats of range_bn (docs/spec.md LN.4a): converted to fp10 on entry, in both passes ------------
 IN_FP10, IN_FP32, IN_BFP = 0, 1, 2   # cfg_fmt codes; **Decision:** the reserved code 3 reads as fp10
 IN_FORMAT_NAMES = {IN_FP10: "fp10", IN_FP32: "fp32", IN_BFP: "bfp"}
 
 
 def fmt_code(fmt) -> int:
-    """cfg_fmt of a name ('fp32') or a code; the reserved code 3 reads as fp10 (LN.8)."""
+    """cfg_fmt of a name ('fp32') or a code; the reserved code 3 reads as fp10 (LN.4a)."""
     if isinstance(fmt, str):
         return {v: k for k, v in IN_FORMAT_NAMES.items()}[fmt.lower()]
     if not 0 <= int(fmt) <= 3:
@@ -385,7 +385,7 @@ def traffic_bytes(n: int, channels: int, unit: str, mode_bits: int = 8, in_fmt: 
     lightnorm:  stats pass reads x, normalize pass reads x again, both in the stored input format `in_fmt`
                 (fp10: 10 bits; fp32: 32 bits; bfp: a group of 8 channels in a mode of `in_mode_bits`
                 magnitude bits, `bfp_bytes_per_element`), converted to fp10 inside the unit on each read
-                (docs/spec.md LN.8); it writes y as BFP (mode of `mode_bits`)."""
+                (docs/spec.md LN.4a); it writes y as BFP (mode of `mode_bits`)."""
     elems = n * channels
     if unit == "fp32":
         rd, wr = 4.0, 4.0

@@ -2,7 +2,7 @@
 // models/lightnorm.py `forward`). One beat = one position (b, h, w) of a group of 8 channels: one BFP group
 // per beat, one beat per cycle. The activations arrive in the job's input format (cfg_fmt: 8 fp10 1-5-4
 // values, 8 binary32 values, or one BFP block of the GEMM datapath) and are converted to fp10 on entry
-// (range_bn_in, combinational, both passes; docs/spec.md LN.8).
+// (range_bn_in, combinational, both passes; docs/spec.md LN.4a).
 //
 // A job (one channel group of one layer) is a configuration beat (n = B*H*W, the range constant c, eps,
 // gamma and beta of the 8 channels, the output mode) followed by the group's n beats twice:

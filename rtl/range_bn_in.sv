@@ -1,4 +1,4 @@
-// LightNorm's input conversion (docs/spec.md LN.8; model models/lightnorm.py `to_unit`): one beat of G
+// LightNorm's input conversion (docs/spec.md LN.4a; model models/lightnorm.py `to_unit`): one beat of G
 // channels in the job's input format -> G fp10 1-5-4 values, combinational, in front of the lanes (both
 // passes convert the same way, so the re-read data of pass 2 are the pass-1 values again).
 //   fmt 0 (and the reserved 3) fp10:  channel i in data[10i+9:10i], passed through.

@@ -30,7 +30,7 @@ def fp(x) -> np.ndarray:
     return ln.encode(np.asarray(x, np.float64))
 
 
-# --- the in_data beat of each input format (docs/spec.md LN.8) ---------------------------------------------
+# --- the in_data beat of each input format (docs/spec.md LN.4a) ---------------------------------------------
 def bfp_word(exp: int, sign, mag, flags: int) -> int:
     """One BFP block on in_data: mag [127:0] (16-bit slots), sign [135:128], exp [143:136], flags [145:144]."""
     return pack_lanes(mag, 16) | pack_lanes(sign, 1) << 128 | (int(exp) & 0xFF) << 136 | (int(flags) & 3) << 144

@@ -10,7 +10,7 @@ from fbuvm import seeds
 from fbuvm.components import FlexBlockTest, WrongModelScoreboard, pack_lanes, unpack_lanes
 from models import lightnorm as ln
 from models.fp2bfp import RTZ, quantize
-from range_bn_env import (G, RangeBnEnv, RangeBnScoreboard, make_job, run_job, run_jobs, run_jobs_overlapped,
+from range_bn_env import (FORMATS, G, RangeBnEnv, RangeBnScoreboard, make_job, run_job, run_jobs, run_jobs_overlapped,
                           top_nw)
 
 
@@ -88,7 +88,8 @@ class CycleModel(RangeBnBase):
 
     async def body(self):
         rng, nw = seeds.rng("cycles"), top_nw()
-        jobs = [make_job(rng, f"c{k}", n=n) for k, n in enumerate((1, 7, 8, 13, 48, 2, 9))]
+        jobs = [make_job(rng, f"c{k}", n=n, fmts=(FORMATS[k % len(FORMATS)],))
+                for k, n in enumerate((1, 7, 8, 13, 48, 2, 9))]   # every input format: no cycle added
         self.env.cfg_edges.clear()
         self.env.out_edges.clear()
         await run_jobs_overlapped(self.env, jobs)

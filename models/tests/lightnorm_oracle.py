@@ -58,7 +58,7 @@ class Format:
         return not isinstance(self.value(bits), str)
 
 
-# --- the unit's input formats (spec LN.8), from the spec text: one element at a time -------------------
+# --- the unit's input formats (spec LN.4a), from the spec text: one element at a time -------------------
 def fp32_to_fmt(bits: int, fmt: Format) -> int:
     """A binary32 bit pattern -> format bits: NaN -> the quiet NaN (sign 0, top fraction bit), +-Inf ->
     +-Inf, a finite value (subnormals included) -> its RTZ rounding (saturating, zeros +0)."""

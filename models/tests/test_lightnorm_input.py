@@ -1,4 +1,4 @@
-"""range_bn's input formats (docs/spec.md LN.8): FP32 and BFP activations converted to fp10 on entry,
+"""range_bn's input formats (docs/spec.md LN.4a): FP32 and BFP activations converted to fp10 on entry,
 models.lightnorm against the independent exact oracle (lightnorm_oracle.py) element by element and through
 whole jobs."""
 from __future__ import annotations
