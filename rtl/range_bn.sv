@@ -5,15 +5,15 @@
 // (range_bn_in, combinational, both passes; docs/spec.md LN.4a).
 //
 // A job (one channel group of one layer) is a configuration beat (n = B*H*W, the range constant c, eps,
-// gamma and beta of the 8 channels, the output mode) followed by the group's n beats twice:
+// gamma and beta of the 8 channels, the output mode, the input format) followed by the group's n beats twice:
 //   pass 1  statistics: per channel the exact sum and, over 8 chunks of n, the chunk maxima and minima
 //           (range_bn_lane); nothing goes out.
 //   between 1 + (34 + NW) cycles: fold the last chunk, divide for the mean, settle the scale chain.
 //   pass 2  the same n beats re-streamed from memory: normalize, affine, convert to BFP (range_bn_bfp),
 //           out through a credit FIFO.
 // The unit buffers only per-channel statistics (no activation storage): the activations cross the memory
-// interface twice, in fp10. Chunk boundaries: chunk j covers [floor(j n / 8), floor((j+1) n / 8)); for
-// n <= 8 every value is its own chunk.
+// interface twice, in their stored format. Chunk boundaries: chunk j covers [floor(j n / 8),
+// floor((j+1) n / 8)); for n <= 8 every value is its own chunk.
 // in_ready and cfg_ready are register outputs (state, FIFO credits): no path from out_ready or a valid.
 module range_bn #(
   parameter int NW = 16                       // bits of n (values per channel), n < 2^NW
@@ -116,7 +116,7 @@ module range_bn #(
     if (mean_load) mode2_q <= mode_q;
   end
 
-  // ---- input conversion and the 8 channels -----------------------------------------------------------------------------
+  // ---- input conversion and the 8 channels ------------------------------------------------------
   logic [10*G-1:0] z;
   logic [G-1:0]    z_nan;
 

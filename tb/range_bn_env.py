@@ -184,7 +184,7 @@ def in_class(e) -> str:
             return "nan_inf"
         if (np.abs(f.view(np.float32)) > 63488.0).any():
             return "saturate"
-        if ((f & 0x7FFFFFFF != 0) & (x == 0)).any():
+        if (((f & 0x7FFFFFFF) != 0) & (x == 0)).any():
             return "flush"
         return "finite"
     mag = np.array(unpack_lanes(word, 16, G)) & ((1 << mag_bits(e["in_mode"])) - 1)

@@ -113,13 +113,14 @@ class _NoInvalidFlagScoreboard(WrongModelScoreboard, RangeBnScoreboard):
 
 def _fp32_to_fp10_rne(word: int) -> np.ndarray:
     """The wrong model's FP32 conversion: round to nearest (ties to even) instead of toward zero."""
-    v = np.abs(np.array(unpack_lanes(word, 32, G), np.uint32).view(np.float32).astype(np.float64))
+    bits = np.array(unpack_lanes(word, 32, G), np.uint32)
+    v = np.abs(bits.view(np.float32).astype(np.float64))
     with np.errstate(all="ignore"):
         e = np.maximum(np.floor(np.log2(np.where(v > 0, v, 1.0))), -14)
-        r = np.rint(v / 2.0 ** (e - 4)) * 2.0 ** (e - 4)
-    right = ln.from_fp32(np.array(unpack_lanes(word, 32, G), np.uint32))
+        r = np.rint(v / 2.0 ** (e - 4)) * 2.0 ** (e - 4)   # to the nearest fp10 step, ties to even
+    right = ln.from_fp32(bits)
     wrong = ln.encode(np.where(np.isfinite(v), r, 0.0))
-    wrong = np.where(wrong != 0, wrong | np.where(right >> 9 & 1, ln.FP10.sign_bit, 0), 0)
+    wrong = np.where(wrong != 0, wrong | np.where(bits >> 31, ln.FP10.sign_bit, 0), 0)
     return np.where(ln.is_finite(right), wrong, right)
 
 
