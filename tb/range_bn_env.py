@@ -293,8 +293,10 @@ def wide_input(rng: np.random.Generator, x: np.ndarray, fmt: int, in_mode: int, 
     n = x.shape[0]
     f = x.astype(np.float32)
     if ln.fmt_code(fmt) == ln.IN_FP32 and kind == "corner":
-        for lane in rng.choice(G, int(rng.integers(1, 5)), replace=False):
-            what = str(rng.choice(["sub32", "flush", "negzero", "sat", "max", "nan", "inf"]))
+        # one lane that flushes, one that saturates, 0..3 more of any corner
+        whats = [str(rng.choice(["sub32", "flush"])), str(rng.choice(["sat", "max"]))] + [
+            str(w) for w in rng.choice(["sub32", "flush", "negzero", "sat", "max", "nan", "inf"], int(rng.integers(0, 4)))]
+        for lane, what in zip(rng.choice(G, len(whats), replace=False), whats):
             f[:, lane] = {"sub32": lambda: rng.standard_normal(n) * 1e-40,
                           "flush": lambda: rng.standard_normal(n) * 2.0 ** -19,
                           "negzero": lambda: np.where(rng.random(n) < 0.5, -0.0, f[:, lane]),
@@ -314,8 +316,10 @@ def wide_input(rng: np.random.Generator, x: np.ndarray, fmt: int, in_mode: int, 
     q = quantize(f, in_mode, RTZ, block=G)
     exp, sign, mag, flags = q.exp.copy(), q.sign.copy(), q.mag.copy(), q.flags.copy()
     if kind == "corner":
-        for i in rng.choice(n, min(n, int(rng.integers(2, 7))), replace=False):
-            what = str(rng.choice(["zero", "sat", "flush", "flag", "junk"]))
+        # every block corner once (as far as n goes), then 0..2 more
+        whats = [str(w) for w in rng.permutation(["zero", "sat", "flush", "flag", "junk"])] + [
+            str(w) for w in rng.choice(["zero", "sat", "flush", "flag", "junk"], int(rng.integers(0, 3)))]
+        for i, what in zip(rng.choice(n, min(n, len(whats)), replace=False), whats):
             if what == "zero":
                 mag[i] = 0
                 sign[i] = rng.integers(0, 2, G)
@@ -360,11 +364,12 @@ async def run_jobs_overlapped(env: RangeBnEnv, jobs: list[Job]) -> None:
 
 async def run_jobs(env: RangeBnEnv, prefix: str, count: int, kinds=("random",), n: int | None = None,
                    modes=(0, 1, 2, 3)) -> None:
-    """`count` jobs of the given kinds; job k is in input format FORMATS[k mod 4] (every format equally)."""
+    """`count` jobs; job k is of kind kinds[k mod len(kinds)] in input format FORMATS[k mod 4]: with 3 kinds,
+    12 jobs make every kind x format pair."""
     rng = seeds.rng(prefix)
     for k in range(count):
         fmt = FORMATS[k % len(FORMATS)]
-        await run_job(env, make_job(rng, f"{prefix}{k}", str(rng.choice(kinds)), n, modes, (fmt,)))
+        await run_job(env, make_job(rng, f"{prefix}{k}", kinds[k % len(kinds)], n, modes, (fmt,)))
 
 
 def top_nw() -> int:

@@ -38,7 +38,7 @@ class CornerChannels(RangeBnBase):
     that flush or saturate in the conversion, -0, NaN/Inf; in BFP jobs zero, saturating, flushing and
     flagged blocks and magnitude bits above W."""
     kinds = ("corner", "params", "restream")
-    count = 8
+    count = 12   # every kind in every input format
 
 
 @pyuvm.test()
