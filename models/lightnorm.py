@@ -5,7 +5,8 @@ Formats `fp10` 1-5-4 (activations, statistics, parameters) and 1-6-3 (gradients)
 with subnormals, an all-ones exponent for Inf/NaN, every operation exact then rounded once toward zero (RTZ),
 overflow saturating to the largest finite value, every zero result +0. Values travel as bit patterns
 (int64 arrays). All arithmetic here is integer and vectorized; `docs/spec.md` is the contract and
-models/tests/lightnorm_oracle.py the independent exact oracle.
+models/tests/lightnorm_oracle.py the independent exact oracle. The unit's input may also be binary32 or BFP
+(`to_unit`, docs/spec.md LN.4a): converted to fp10 on entry, RTZ.
 """
 from __future__ import annotations
 

@@ -124,8 +124,8 @@ def step(p, vel, x, y, kind, eng: Engine, cfg: TrainConfig) -> float:
 def run(kind: str, seed: int, epochs: int = 8, policy: str = "FB16", rounding: str = "RTZ",
         batch: int = 32, lr: float = 0.05, n_train: int | None = None) -> dict:
     """Train the CNN with BN variant `kind`; returns per-epoch test accuracy and training loss. `n_train`:
-    train on that many training images only (a fixed stratified-enough prefix of a seeded permutation; the
-    smoke run), tested on the whole test split."""
+    train on that many training images only (the first n_train of a fixed permutation, the same for every
+    seed and variant: the smoke run of scripts/train_bn.py --quick), tested on the whole test split."""
     cfg = TrainConfig(batch=batch, epochs=epochs, lr=lr)
     xtr, ytr, xte, yte = digits()
     if n_train is not None:
