@@ -20,8 +20,10 @@ def _train_bn():
 
 
 def test_train_bn_quick_learns(tmp_path):
+    from threadpoolctl import threadpool_limits  # numpy is loaded already: the script's env setting is too late
     out = tmp_path / "training_bn_quick"
-    assert _train_bn().main(["--quick", "--out", str(out)]) == 0
+    with threadpool_limits(1):                   # small matrices: one BLAS thread, as scripts/train_bn.py
+        assert _train_bn().main(["--quick", "--out", str(out)]) == 0
     data = json.loads(Path(f"{out}.json").read_text())
     assert data["meta"]["epochs"] == 2 and data["meta"]["train_subset"] == 384
     kinds = [r["bn"] for r in data["runs"]]
