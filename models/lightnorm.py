@@ -351,15 +351,18 @@ def bn_backward(dy, cache):
 
 # --- off-chip traffic per BN layer ------------------------------------------------------------------------
 # Cycles from a job's end (its last pass-2 beat taken, + 1) to its last result taken, with no back-pressure:
-# the t, p, z registers and the credit FIFO's write (docs/spec.md LN.4). The same in bn_fp32 (LN.7).
-RANGE_BN_DRAIN = 3
+# the x, t, p, z registers and the credit FIFO's write (docs/spec.md LN.4; x: the converted input, LN.4a);
+# bn_fp32 has no x register (LN.7).
+RANGE_BN_DRAIN = 4
+BN_FP32_DRAIN = 3
 
 
 def range_bn_cycles(n: int, channels: int, nw: int = 16) -> int:
     """Cycles of range_bn for one layer: per group of 8 channels, 1 configuration + 2n beats + the
-    1 + (34 + NW) + 1 cycles between the passes (docs/spec.md LN.4). bn_fp32 takes 1 + 2n + 101."""
+    1 + 1 + (34 + NW) + 1 cycles between the passes (docs/spec.md LN.4: the last pass-1 value leaves the
+    input register, fold, divider, mean). bn_fp32 takes 1 + 2n + 101."""
     groups = -(-channels // LANES)
-    return groups * (1 + 2 * n + 36 + nw)
+    return groups * (1 + 2 * n + 37 + nw)
 
 
 def bn_fp32_cycles(n: int, channels: int) -> int:

@@ -8,7 +8,8 @@
 // gamma and beta of the 8 channels, the output mode, the input format) followed by the group's n beats twice:
 //   pass 1  statistics: per channel the exact sum and, over 8 chunks of n, the chunk maxima and minima
 //           (range_bn_lane); nothing goes out.
-//   between 1 + (34 + NW) cycles: fold the last chunk, divide for the mean, settle the scale chain.
+//   between 2 + (34 + NW) cycles: the last value leaves x_q, fold the last chunk, divide for the mean,
+//           settle the scale chain.
 //   pass 2  the same n beats re-streamed from memory: normalize, affine, convert to BFP (range_bn_bfp),
 //           out through a credit FIFO.
 // The unit buffers only per-channel statistics (no activation storage): the activations cross the memory
@@ -46,10 +47,10 @@ module range_bn #(
 
   localparam int G = 8;
   localparam int NB = FX + NW;                // divider steps
-  localparam int LATENCY = 3;                 // accept -> t, p, z registers -> FIFO write
+  localparam int LATENCY = 4;                 // accept -> x, t, p, z registers -> FIFO write
   localparam int OUT_BITS = 8 + G + 16 * G + 2 + 2;
 
-  typedef enum logic [2:0] {IDLE, PASS1, FOLD, DIV, MEAN, PASS2} state_e;
+  typedef enum logic [2:0] {IDLE, PASS1, LAST1, FOLD, DIV, MEAN, PASS2} state_e;
 
   state_e         state_q;
   logic [NW-1:0]  n_q, cnt_q;
@@ -59,8 +60,9 @@ module range_bn #(
   logic [79:0]    gamma_q, beta_q;
   logic [1:0]     mode_q, mode2_q;
   logic [1:0]     fmt_q, in_mode_q;           // the job's input format
-  logic [10*G-1:0] x;                         // the beat converted to fp10
-  logic [2:0]     vld_q;                      // pass-2 beats in the t, p, z registers
+  logic [10*G-1:0] x, x_q;                    // the beat converted to fp10, registered
+  logic           p1_acc_q, p1_first_q, p1_new_q;   // pass-1 controls, aligned with x_q
+  logic [3:0]     vld_q;                      // pass-2 beats in the x, t, p, z registers
   logic           can_accept;
 
   logic cfg_acc, in_acc, p1_acc, p2_acc, last, p1_new, p1_first, fold, div_step, mean_load;
@@ -83,10 +85,11 @@ module range_bn #(
       state_q <= IDLE;
       vld_q   <= '0;
     end else begin
-      vld_q <= {vld_q[1:0], p2_acc};
+      vld_q <= {vld_q[2:0], p2_acc};
       unique case (state_q)
         IDLE:  if (cfg_acc && cfg_n != '0) state_q <= PASS1;
-        PASS1: if (p1_acc && last) state_q <= FOLD;
+        PASS1: if (p1_acc && last) state_q <= LAST1;
+        LAST1: state_q <= FOLD;               // the lanes take the last pass-1 value (x_q)
         FOLD:  state_q <= DIV;
         DIV:   if (step_q == 6'(NB - 1)) state_q <= MEAN;
         MEAN:  state_q <= PASS2;
@@ -122,12 +125,25 @@ module range_bn #(
 
   range_bn_in #(.G(G)) u_in (.fmt(fmt_q), .mode(in_mode_q), .data(in_data), .x);
 
+  // The converted beat is registered before the lanes (the conversion would otherwise lengthen the per-beat
+  // path to t by its depth): one cycle more per job (LAST1) and one more in the pass-2 latency.
+  always_ff @(posedge clk) begin
+    x_q <= x;
+    if (!rst_n) begin
+      p1_acc_q <= 1'b0;
+    end else begin
+      p1_acc_q <= p1_acc;
+    end
+    p1_first_q <= p1_first;
+    p1_new_q   <= p1_new;
+  end
+
   for (genvar i = 0; i < G; i++) begin : g_lane
     range_bn_lane #(.NW(NW)) u_lane (
       .clk,
-      .clear(cfg_acc), .p1_acc, .p1_first, .p1_new, .fold, .div_step, .mean_load,
+      .clear(cfg_acc), .p1_acc(p1_acc_q), .p1_first(p1_first_q), .p1_new(p1_new_q), .fold, .div_step, .mean_load,
       .n(n_q), .c(c_q), .eps(eps_q), .gamma(gamma_q[10*i +: 10]), .beta(beta_q[10*i +: 10]),
-      .x(x[10*i +: 10]),
+      .x(x_q[10*i +: 10]),
       .z(z[10*i +: 10]), .z_nan(z_nan[i])
     );
   end
@@ -146,7 +162,7 @@ module range_bn #(
   credit_fifo #(.WIDTH(OUT_BITS), .DEPTH(LATENCY + 2)) u_out_fifo (
     .clk, .rst_n,
     .can_accept, .accept(p2_acc),
-    .push(vld_q[2]), .push_data({b_exp, b_sign, b_mag, b_flags, mode2_q}),
+    .push(vld_q[3]), .push_data({b_exp, b_sign, b_mag, b_flags, mode2_q}),
     .out_valid, .out_ready,
     .out_data({out_exp, out_sign, out_mag, out_flags, out_mode})
   );

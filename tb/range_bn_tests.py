@@ -83,7 +83,7 @@ class ResetMidStream(RangeBnBase):
 @pyuvm.test()
 class CycleModel(RangeBnBase):
     """Jobs back to back with no idle input and no back-pressure: the cycles from one job's configuration
-    beat taken to the next one's equal models.lightnorm.range_bn_cycles (1 + 2n + 36 + NW) for every job,
+    beat taken to the next one's equal models.lightnorm.range_bn_cycles (1 + 2n + 37 + NW) for every job,
     and the last result leaves RANGE_BN_DRAIN cycles after the job's cycles (the README's throughput)."""
 
     async def body(self):
