@@ -5,7 +5,8 @@ Formats `fp10` 1-5-4 (activations, statistics, parameters) and 1-6-3 (gradients)
 with subnormals, an all-ones exponent for Inf/NaN, every operation exact then rounded once toward zero (RTZ),
 overflow saturating to the largest finite value, every zero result +0. Values travel as bit patterns
 (int64 arrays). All arithmetic here is integer and vectorized; `docs/spec.md` is the contract and
-models/tests/lightnorm_oracle.py the independent exact oracle.
+models/tests/lightnorm_oracle.py the independent exact oracle. The unit's input may also be binary32 or BFP
+(`to_unit`, docs/spec.md LN.4a): converted to fp10 on entry, RTZ.
 """
 from __future__ import annotations
 
@@ -159,6 +160,57 @@ def decode(bits, fmt: Fmt = FP10) -> np.ndarray:
     return np.where(s == 1, -v, v)
 
 
+# --- input formats of range_bn (docs/spec.md LN.4a): converted to fp10 on entry, in both passes ------------
+IN_FP10, IN_FP32, IN_BFP = 0, 1, 2   # cfg_fmt codes; **Decision:** the reserved code 3 reads as fp10
+IN_FORMAT_NAMES = {IN_FP10: "fp10", IN_FP32: "fp32", IN_BFP: "bfp"}
+
+
+def fmt_code(fmt) -> int:
+    """cfg_fmt of a name ('fp32') or a code; the reserved code 3 reads as fp10 (LN.4a)."""
+    if isinstance(fmt, str):
+        return {v: k for k, v in IN_FORMAT_NAMES.items()}[fmt.lower()]
+    if not 0 <= int(fmt) <= 3:
+        raise ValueError(f"input format code {fmt} is not a 2-bit code")
+    return IN_FP10 if int(fmt) == 3 else int(fmt)
+
+
+def fp10_nan(fmt: Fmt = FP10) -> int:
+    """The quiet NaN every converted NaN becomes (sign 0, top fraction bit)."""
+    return (((1 << fmt.ew) - 1) << fmt.mw) | (1 << (fmt.mw - 1))
+
+
+def from_fp32(bits, fmt: Fmt = FP10) -> np.ndarray:
+    """binary32 bit patterns -> format bits: RTZ of the exact value, saturating (a finite binary32 never
+    becomes Inf), below the smallest subnormal step +0 (binary32 subnormals included), NaN -> the quiet
+    NaN, +-Inf -> +-Inf. `encode` on the float32 values (float64 holds every binary32 exactly)."""
+    with np.errstate(invalid="ignore"):  # signalling NaNs widen quietly
+        return encode(np.ascontiguousarray(np.asarray(bits, np.uint32)).view(np.float32), fmt)
+
+
+def from_bfp(q: BFPTensor, fmt: Fmt = FP10) -> np.ndarray:
+    """BFP blocks (FlexBlock modes, section 1) -> format bits, shape (..., nblocks * K): element
+    (-1)^s m 2^(E - 127 - (W - 1)) with m the low W bits of its magnitude, RTZ once, saturating, +0 for
+    zeros and flushed values. **Decision:** a block with a flag set (invalid: a NaN was converted; overflow:
+    an Inf was) converts to K NaNs: the flags do not say which element it was."""
+    w = q.width
+    m = q.mag.astype(np.int64) & ((1 << w) - 1)
+    lsb = (q.exp.astype(np.int64) - 127 - (w - 1))[..., None]
+    out = round_fixed(q.sign.astype(np.int64) & 1, m, lsb, fmt)
+    out = np.where((q.flags.astype(np.int64) != 0)[..., None], fp10_nan(fmt), out)
+    return out.reshape(*out.shape[:-2], -1)
+
+
+def to_unit(x, in_fmt, fmt: Fmt = FP10) -> np.ndarray:
+    """A job's input in its configured format -> the unit's fp10 bits (n, C): fp10 bits as they are, binary32
+    bit patterns through `from_fp32`, a BFPTensor of (n, C / 8) blocks of 8 through `from_bfp`."""
+    code = fmt_code(in_fmt)
+    if code == IN_FP32:
+        return from_fp32(x, fmt)
+    if code == IN_BFP:
+        return from_bfp(x, fmt)
+    return np.asarray(x, np.int64)
+
+
 # --- range batch norm -----------------------------------------------------------------------------------
 def chunk_starts(n: int) -> np.ndarray:
     """First index of every non-empty chunk: chunk j covers [floor(j*n/8), floor((j+1)*n/8)). For n <= 8
@@ -233,9 +285,11 @@ def to_float32(z, nan, fmt: Fmt = FP10) -> np.ndarray:
     return np.where(nan, np.nan, decode(z, fmt)).astype(np.float32)
 
 
-def forward(x1, gamma, beta, c, eps, mode, x2=None, fmt: Fmt = FP10) -> tuple[BFPTensor, Stats]:
+def forward(x1, gamma, beta, c, eps, mode, x2=None, fmt: Fmt = FP10, in_fmt=IN_FP10) -> tuple[BFPTensor, Stats]:
     """The unit: pass 1 over x1 (n, C), pass 2 over x2 (default: x1 again), output one BFP group of
-    LANES channels per position (models.fp2bfp.quantize, RTZ, in `mode`)."""
+    LANES channels per position (models.fp2bfp.quantize, RTZ, in `mode`). x1, x2 are in the input format
+    `in_fmt` (`to_unit`: fp10 bits, binary32 bits or BFP blocks), converted to fp10 on entry."""
+    x1, x2 = to_unit(x1, in_fmt, fmt), None if x2 is None else to_unit(x2, in_fmt, fmt)
     st = statistics(x1, gamma, beta, c, eps, fmt)
     z, nan = normalize(x1 if x2 is None else x2, st, beta, fmt)
     return quantize(to_float32(z, nan, fmt), mode, RTZ, block=LANES), st
@@ -297,15 +351,18 @@ def bn_backward(dy, cache):
 
 # --- off-chip traffic per BN layer ------------------------------------------------------------------------
 # Cycles from a job's end (its last pass-2 beat taken, + 1) to its last result taken, with no back-pressure:
-# the t, p, z registers and the credit FIFO's write (docs/spec.md LN.4). The same in bn_fp32 (LN.7).
-RANGE_BN_DRAIN = 3
+# the x, t, p, z registers and the credit FIFO's write (docs/spec.md LN.4; x: the converted input, LN.4a);
+# bn_fp32 has no x register (LN.7).
+RANGE_BN_DRAIN = 4
+BN_FP32_DRAIN = 3
 
 
 def range_bn_cycles(n: int, channels: int, nw: int = 16) -> int:
     """Cycles of range_bn for one layer: per group of 8 channels, 1 configuration + 2n beats + the
-    1 + (34 + NW) + 1 cycles between the passes (docs/spec.md LN.4). bn_fp32 takes 1 + 2n + 101."""
+    1 + 1 + (34 + NW) + 1 cycles between the passes (docs/spec.md LN.4: the last pass-1 value leaves the
+    input register, fold, divider, mean). bn_fp32 takes 1 + 2n + 101."""
     groups = -(-channels // LANES)
-    return groups * (1 + 2 * n + 36 + nw)
+    return groups * (1 + 2 * n + 37 + nw)
 
 
 def bn_fp32_cycles(n: int, channels: int) -> int:
@@ -315,17 +372,29 @@ def bn_fp32_cycles(n: int, channels: int) -> int:
     return groups * (1 + 2 * n + 101)
 
 
-def traffic_bytes(n: int, channels: int, unit: str, mode_bits: int = 8) -> dict:
+def bfp_bytes_per_element(mode_bits: int) -> float:
+    """A BFP group of 8 channels in memory, densely packed: 8-bit exponent + 8 x (1 + W) bits (the 2 flag
+    bits per group are not counted: 0.03 bytes per element)."""
+    return (8 + LANES * (1 + mode_bits)) / (8 * LANES)
+
+
+IN_BYTES = {"fp10": lambda w: 10 / 8, "fp32": lambda w: 4.0, "bfp": bfp_bytes_per_element}
+
+
+def traffic_bytes(n: int, channels: int, unit: str, mode_bits: int = 8, in_fmt: str = "fp10",
+                  in_mode_bits: int = 8) -> dict:
     """Off-chip bytes one BN layer moves in the forward pass, by pass (spec: "passes over memory").
 
     fp32:       stats pass reads x (binary32), normalize pass reads x again and writes y (binary32);
-    lightnorm:  stats pass reads x (fp10), normalize pass reads x again (fp10) and writes y as BFP
-                (groups of 8 channels: 8-bit exponent + 8 x (1 + W) bits)."""
+    lightnorm:  stats pass reads x, normalize pass reads x again, both in the stored input format `in_fmt`
+                (fp10: 10 bits; fp32: 32 bits; bfp: a group of 8 channels in a mode of `in_mode_bits`
+                magnitude bits, `bfp_bytes_per_element`), converted to fp10 inside the unit on each read
+                (docs/spec.md LN.4a); it writes y as BFP (mode of `mode_bits`)."""
     elems = n * channels
     if unit == "fp32":
         rd, wr = 4.0, 4.0
     elif unit == "lightnorm":
-        rd, wr = 10 / 8, (8 + LANES * (1 + mode_bits)) / (8 * LANES)
+        rd, wr = IN_BYTES[in_fmt](in_mode_bits), bfp_bytes_per_element(mode_bits)
     else:
         raise ValueError(unit)
     passes = {"stats (read x)": elems * rd, "normalize (read x)": elems * rd, "normalize (write y)": elems * wr}

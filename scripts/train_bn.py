@@ -2,17 +2,24 @@
 LightNorm, over seeds; write docs/results/training_bn.{json,md,png}.
 
     .venv/bin/python scripts/train_bn.py [--seeds 0 1 2] [--epochs 4] [--lr 0.2] [--policy FB16]
+    .venv/bin/python scripts/train_bn.py --quick   # smoke run (make test): seed 0, 2 epochs of 384 training
+                                                   # images in batches of 16, output sim_build/training_bn_quick.*
 """
 from __future__ import annotations
 
-import argparse
-import json
-import platform
-import sys
-import time
-from pathlib import Path
+import os
 
-import numpy as np
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # small matrices: one thread
+    os.environ.setdefault(_v, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -24,27 +31,43 @@ OUT = ROOT / "docs/results"
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--quick", action="store_true", help="smoke run: seed 0, 2 epochs, 384 training images, "
+                    "batch 16, output in sim_build/training_bn_quick")
+    ap.add_argument("--batch", type=int, default=None, help="default 32 (quick: 16)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=None, help="default 0 1 2 (quick: 0)")
+    ap.add_argument("--epochs", type=int, default=None, help="default 20 (quick: 2)")
+    ap.add_argument("--train-subset", type=int, default=None, help="train on this many images (quick: 384)")
     ap.add_argument("--lr", type=float, default=0.2)
     ap.add_argument("--policy", default="FB16", help="FlexBlock configuration of the GEMMs")
     ap.add_argument("--rounding", default="RTZ")
-    ap.add_argument("--out", default=str(OUT / "training_bn"))
+    ap.add_argument("--out", default=None, help="output prefix (default docs/results/training_bn; quick: "
+                    "sim_build/training_bn_quick)")
     args = ap.parse_args(argv)
+    args.seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
+    args.epochs = args.epochs or (2 if args.quick else 20)
+    args.train_subset = args.train_subset or (384 if args.quick else None)
+    args.batch = args.batch or (16 if args.quick else 32)
+    args.out = args.out or str(ROOT / "sim_build/training_bn_quick" if args.quick else OUT / "training_bn")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     runs = []
     t0 = time.time()
     for kind in bn_cnn.BN_KINDS:
         for seed in args.seeds:
-            r = bn_cnn.run(kind, seed, args.epochs, args.policy, args.rounding, lr=args.lr)
+            r = bn_cnn.run(kind, seed, args.epochs, args.policy, args.rounding, lr=args.lr, n_train=args.train_subset,
+                           batch=args.batch)
             runs.append(r)
             print(f"{kind:10s} seed {seed}: acc {r['acc'][-1]:.4f} ({time.time() - t0:.0f} s)", flush=True)
     meta = {"epochs": args.epochs, "lr": args.lr, "policy": args.policy, "rounding": args.rounding,
+            "train_subset": args.train_subset, "batch": args.batch,
             "seeds": args.seeds, "machine": platform.node(), "date": time.strftime("%Y-%m-%d"),
             "seconds": round(time.time() - t0)}
     Path(args.out + ".json").write_text(json.dumps({"meta": meta, "runs": runs}, indent=1))
     lines = [f"# Batch-norm variants: small CNN on the digits (GEMMs in FlexBlock {args.policy}, {args.rounding})",
              "", f"`scripts/train_bn.py --epochs {args.epochs} --lr {args.lr} --seeds "
-             f"{' '.join(map(str, args.seeds))}`; {len(args.seeds)} seeds; test accuracy after the last epoch, "
+             f"{' '.join(map(str, args.seeds))}"
+             + (f" --batch {args.batch}" if args.batch != 32 else "")
+             + (f" --train-subset {args.train_subset}" if args.train_subset else "")
+             + f"`; {len(args.seeds)} seeds; test accuracy after the last epoch, "
              "mean +- sample std (min..max).", "",
              "| BN | final test accuracy | min .. max | final training loss |", "|---|---|---|---|"]
     for kind in bn_cnn.BN_KINDS:

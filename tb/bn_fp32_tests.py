@@ -72,7 +72,7 @@ class ResetMidStream(BnFp32Base):
 class CycleModel(BnFp32Base):
     """Jobs back to back with no idle input and no back-pressure: the cycles from one job's configuration
     beat taken to the next one's equal models.lightnorm.bn_fp32_cycles (1 + 2n + 101) for every job, and
-    the last result leaves RANGE_BN_DRAIN cycles after the job's cycles."""
+    the last result leaves BN_FP32_DRAIN cycles after the job's cycles."""
 
     async def body(self):
         rng = seeds.rng("cycles")
@@ -84,7 +84,7 @@ class CycleModel(BnFp32Base):
         cfg, out = self.env.cfg_edges, self.env.out_edges
         assert len(cfg) == len(jobs) and len(out) == sum(j.n for j in jobs), (len(cfg), len(out))
         for k, j in enumerate(jobs):
-            measured = (cfg[k + 1] if k + 1 < len(jobs) else out[-1] - ln.RANGE_BN_DRAIN) - cfg[k]
+            measured = (cfg[k + 1] if k + 1 < len(jobs) else out[-1] - ln.BN_FP32_DRAIN) - cfg[k]
             want = ln.bn_fp32_cycles(j.n, G)
             self.logger.info(f"job {j.name} (n={j.n}): {measured} cycles measured, cycle model {want}")
             assert measured == want, f"job {j.name} (n={j.n}): measured {measured} cycles, model {want}"

@@ -58,6 +58,34 @@ class Format:
         return not isinstance(self.value(bits), str)
 
 
+# --- the unit's input formats (spec LN.4a), from the spec text: one element at a time -------------------
+def fp32_to_fmt(bits: int, fmt: Format) -> int:
+    """A binary32 bit pattern -> format bits: NaN -> the quiet NaN (sign 0, top fraction bit), +-Inf ->
+    +-Inf, a finite value (subnormals included) -> its RTZ rounding (saturating, zeros +0)."""
+    s, e, f = bits >> 31 & 1, bits >> 23 & 0xFF, bits & 0x7FFFFF
+    inf = (2 ** fmt.ew - 1) << fmt.mw
+    if e == 255:
+        return inf | (1 << (fmt.mw - 1)) if f else inf | (s << (fmt.ew + fmt.mw))
+    mag = Fraction(f) * pow2(-149) if e == 0 else Fraction(f + 2 ** 23) * pow2(e - 150)
+    return fmt.rtz(-mag if s else mag)
+
+
+W_OF_MODE = {0: 16, 1: 8, 2: 4, 3: 16}  # spec section 1 (the reserved code reads as FB24)
+
+
+def bfp_block_to_fmt(exp: int, signs, mags, flags: int, mode: int, fmt: Format) -> list[int]:
+    """One BFP block -> format bits per element: a flagged block is all NaN; otherwise each element
+    (-1)^s * (m mod 2^W) * 2^(E - 127 - (W - 1)) rounded toward zero (saturating, zeros +0)."""
+    w = W_OF_MODE[mode]
+    if flags:
+        return [(2 ** fmt.ew - 1) << fmt.mw | (1 << (fmt.mw - 1))] * len(mags)
+    out = []
+    for s, m in zip(signs, mags):
+        v = Fraction(m % 2 ** w) * pow2(exp - 127 - (w - 1))
+        out.append(fmt.rtz(-v if s else v))
+    return out
+
+
 def channel(xs1, xs2, gamma: int, beta: int, c: int, eps: int, fmt: Format):
     """One channel through the unit: pass-1 values xs1, pass-2 values xs2 (format bits). Returns the
     list of pass-2 outputs, each a Fraction or 'nan', and the intermediate values."""

@@ -122,10 +122,15 @@ def step(p, vel, x, y, kind, eng: Engine, cfg: TrainConfig) -> float:
 
 
 def run(kind: str, seed: int, epochs: int = 8, policy: str = "FB16", rounding: str = "RTZ",
-        batch: int = 32, lr: float = 0.05) -> dict:
-    """Train the CNN with BN variant `kind`; returns per-epoch test accuracy and training loss."""
+        batch: int = 32, lr: float = 0.05, n_train: int | None = None) -> dict:
+    """Train the CNN with BN variant `kind`; returns per-epoch test accuracy and training loss. `n_train`:
+    train on that many training images only (the first n_train of a fixed permutation, the same for every
+    seed and variant: the smoke run of scripts/train_bn.py --quick), tested on the whole test split."""
     cfg = TrainConfig(batch=batch, epochs=epochs, lr=lr)
     xtr, ytr, xte, yte = digits()
+    if n_train is not None:
+        keep = np.random.default_rng(12345).permutation(len(xtr))[:n_train]
+        xtr, ytr = xtr[keep], ytr[keep]
     rng = np.random.default_rng(seed)
     p = init(rng)
     vel = {k: np.zeros_like(v) for k, v in p.items()}
