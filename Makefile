@@ -46,9 +46,12 @@ waves: setup
 	  gtkwave "$$f" $$(test -f "$$save" && echo "$$save")
 
 # FLEXBLOCK_RERUN: the make command the session's summary prints to re-run it (with SEED=n; conftest.py)
+# --dist worksteal: an idle worker takes half of the other's queue, so the run ends with one item at most
+# in flight on one worker (the default hands out chunks of consecutive items, and a worker never gives
+# back a queued simulation of 30-40 s)
 test: setup
 	FLEXBLOCK_RERUN="make test$(if $(SHARD), SHARD=$(SHARD))" \
-	  $(PY) -m pytest -n $(JOBS) --junitxml=sim_build/junit.xml $(if $(SEED),--seed=$(SEED)) $(if $(SHARD),--shard=$(SHARD))
+	  $(PY) -m pytest -n $(JOBS) --dist worksteal --junitxml=sim_build/junit.xml $(if $(SEED),--seed=$(SEED)) $(if $(SHARD),--shard=$(SHARD))
 
 test-model: setup
 	FLEXBLOCK_RERUN="make test-model" $(PY) -m pytest models $(if $(SEED),--seed=$(SEED))
@@ -58,7 +61,7 @@ test-model: setup
 regress: setup
 	rm -rf sim_build/coverage sim_build/stats
 	FLEXBLOCK_RERUN="make regress RUNS=$(RUNS) SCALE=$(SCALE)$(if $(SHARD), SHARD=$(SHARD))" \
-	  FLEXBLOCK_SCALE=$(SCALE) $(PY) -m pytest -n $(JOBS) --runs=$(RUNS) --junitxml=sim_build/junit-regress.xml \
+	  FLEXBLOCK_SCALE=$(SCALE) $(PY) -m pytest -n $(JOBS) --dist worksteal --runs=$(RUNS) --junitxml=sim_build/junit-regress.xml \
 	  $(if $(SEED),--seed=$(SEED)) $(if $(SHARD),--shard=$(SHARD))
 	$(PY) scripts/coverage_report.py
 

@@ -12,6 +12,7 @@ parallel builds may race). Every other compile (the design's own C++) runs uncha
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -40,6 +41,20 @@ def main(argv: list[str]) -> int:
         shutil.copyfile(cached_obj, out)
         shutil.copyfile(cached_dep, dep)
         return 0
+    # Two builds that miss together (the first Verilator builds of a parallel regression) would both compile
+    # the file: the second waits for the first's entry instead (an exclusive lock per entry).
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if cached_obj.exists() and cached_dep.exists():
+            shutil.copyfile(cached_obj, out)
+            shutil.copyfile(cached_dep, dep)
+            return 0
+        return compile_and_store(cmd, out, dep, cached_obj, cached_dep)
+
+
+def compile_and_store(cmd: list[str], out: Path, dep: Path, cached_obj: Path, cached_dep: Path) -> int:
+    cache = cached_obj.parent
     rc = subprocess.call(cmd)
     if rc == 0 and dep.exists():
         cache.mkdir(parents=True, exist_ok=True)

@@ -177,7 +177,11 @@ def run(toplevel: str, sim: str = "icarus", testcase: str | None = None, seed: i
         kwargs["make_args"] = ["-j", str(os.cpu_count() or 1),
                                f"OBJCACHE={sys.executable} {TB / 'objcache.py'} {BUILD / 'verilator_runtime'}"]
         if quick:
-            kwargs["make_args"] += ["OPT_FAST=-O0", "OPT_SLOW=-O0", "OPT_GLOBAL=-O0"]
+            # ... and as one translation unit (Vtop__ALL.cpp): Verilator's parallel build compiles each of
+            # ~12 files separately, with two 74 MB precompiled headers (fast and slow, identical at -O0) made
+            # first; on 2 cores shared by two pytest workers that parallelism buys nothing (pe_array 4 x 4:
+            # 26 s of C++ CPU time -> 11.5 s).
+            kwargs["make_args"] += ["OPT_FAST=-O0", "OPT_SLOW=-O0", "OPT_GLOBAL=-O0", "VM_PARALLEL_BUILDS=0"]
         # cocotb-test makes every signal VPI-writable (--public-flat-rw), which forces Verilator to
         # re-evaluate all combinational logic on every simulator event (3x slower here); the benches touch
         # only the top-level ports and parameters, so only those are made public.
