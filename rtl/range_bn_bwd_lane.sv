@@ -1,7 +1,7 @@
 // One channel of LightNorm's backward unit (docs/spec.md LN.5a; model models/range_bn_bwd.py).
 //
-// Pass B1 (b1_acc): the forward's pass-1 statistics on x, bit-identical to range_bn_lane (exact S, the
-//   chunk maxima/minima into Smax/Smin), plus each chunk's argmax/argmin index (strict compare: the first
+// Pass B1 (b1_acc): the forward's pass-1 statistics on x, the same range_bn_stats as range_bn_lane (exact
+//   S, the chunk maxima/minima into Smax/Smin), plus each chunk's argmax/argmin index (strict compare: the first
 //   index on ties) and the exact sums D = sum dy (units 2^-33) and E = sum dy x (units 2^-51).
 // Between the passes: fold the last chunk, then two restoring dividers, one quotient bit per cycle:
 //   |S| / n for the mean (34 + NW steps, diva_step) and |D| / n for md (65 + NW steps, div_step).
@@ -42,21 +42,26 @@ module range_bn_bwd_lane #(
   localparam int NDB = GX + NW;            // |D| < n 2^65
   localparam int NE  = GX + FX + NW;       // |E|, |mean D| < n 2^99
 
-  // ---- pass B1 -------------------------------------------------------------------------------------
+  // ---- pass B1: the forward's statistics (range_bn_stats, shared with range_bn_lane), argmax/argmin, D, E --
   logic signed [NB:0]    sum_q;
   logic signed [FX+3:0]  smax_q, smin_q;
-  logic [9:0]            cmax_q, cmin_q;   // the open chunk's extrema
+  logic                  x_bad;            // a NaN or Inf x came in pass B1
+  logic                  take_max, take_min;
   logic [NW-1:0]         imax_q [8];       // per chunk: index of its first maximum / minimum
   logic [NW-1:0]         imin_q [8];
   logic signed [NDB:0]   dsum_q;
   logic signed [NE:0]    esum_q;
-  logic                  bad_q;            // a NaN or Inf x or dy came in pass B1
+  logic                  dy_bad_q;         // a NaN or Inf dy came in pass B1
   logic [9:0]            xv, dyv;          // non-finite values as 0, -0 as +0 (one order: ties are ties)
   logic [8:0]            prod_sig;         // sig(dy) sig(x)
   logic [NE-1:0]         prod_mag;         // |dy x| in units 2^-51
 
-  assign xv  = (fp10_finite(x) && x[8:0] != '0) ? x : 10'd0;
-  assign dyv = g_finite(dy) ? dy : 10'd0;
+  range_bn_stats #(.NB(NB), .RW(FX + 4)) u_stats (
+    .clk, .clear, .acc(b1_acc), .first(b1_first), .new_chunk(b1_new), .fold, .x, .xv,
+    .take_max, .take_min, .sum(sum_q), .smax(smax_q), .smin(smin_q), .bad(x_bad)
+  );
+
+  assign dyv   = g_finite(dy) ? dy : 10'd0;
   // |dy x| = sig(dy) sig(x) 2^(shift(dy) + shift(x)), shift = biased exponent - 1 (0 for subnormals)
   assign prod_sig = 9'({dyv[8:3] != 6'd0, dyv[2:0]}) * 9'(fp10_sig(xv));
   assign prod_mag = NE'(prod_sig) << (((dyv[8:3] == 6'd0) ? 7'd0 : 7'(dyv[8:3]) - 7'd1)
@@ -64,39 +69,15 @@ module range_bn_bwd_lane #(
 
   always_ff @(posedge clk) begin
     if (clear) begin
-      sum_q  <= '0;
-      smax_q <= '0;
-      smin_q <= '0;
-      dsum_q <= '0;
-      esum_q <= '0;
-      bad_q  <= 1'b0;
+      dsum_q   <= '0;
+      esum_q   <= '0;
+      dy_bad_q <= 1'b0;
     end else if (b1_acc) begin
-      sum_q  <= sum_q + (NB+1)'(fp10_fixed(xv));
-      dsum_q <= dsum_q + (NDB+1)'(g_fixed(dyv));
-      esum_q <= (dyv[9] ^ xv[9]) ? esum_q - $signed({1'b0, prod_mag}) : esum_q + $signed({1'b0, prod_mag});
-      bad_q  <= bad_q | !fp10_finite(x) | !g_finite(dy);
-      if (b1_first || b1_new) begin
-        cmax_q        <= xv;
-        cmin_q        <= xv;
-        imax_q[chunk] <= idx;
-        imin_q[chunk] <= idx;
-      end else begin
-        if (fp10_key(xv) > fp10_key(cmax_q)) begin
-          cmax_q        <= xv;
-          imax_q[chunk] <= idx;
-        end
-        if (fp10_key(xv) < fp10_key(cmin_q)) begin
-          cmin_q        <= xv;
-          imin_q[chunk] <= idx;
-        end
-      end
-      if (b1_new) begin
-        smax_q <= smax_q + (FX+4)'(fp10_fixed(cmax_q));
-        smin_q <= smin_q + (FX+4)'(fp10_fixed(cmin_q));
-      end
-    end else if (fold) begin
-      smax_q <= smax_q + (FX+4)'(fp10_fixed(cmax_q));
-      smin_q <= smin_q + (FX+4)'(fp10_fixed(cmin_q));
+      dsum_q   <= dsum_q + (NDB+1)'(g_fixed(dyv));
+      esum_q   <= (dyv[9] ^ xv[9]) ? esum_q - $signed({1'b0, prod_mag}) : esum_q + $signed({1'b0, prod_mag});
+      dy_bad_q <= dy_bad_q | !g_finite(dy);
+      if (take_max) imax_q[chunk] <= idx;
+      if (take_min) imin_q[chunk] <= idx;
     end
   end
 
@@ -182,7 +163,7 @@ module range_bn_bwd_lane #(
   logic [9:0] md_q, md_d;
   logic       poison, poison_q;
 
-  assign poison = bad_q || !fp10_finite(gamma) || !fp10_finite(c) || !fp10_finite(eps);
+  assign poison = x_bad || dy_bad_q || !fp10_finite(gamma) || !fp10_finite(c) || !fp10_finite(eps);
   assign dgamma = poison ? G_NAN : dg_q;
   assign dbeta  = poison ? G_NAN : db_q;
 

@@ -1,7 +1,8 @@
 // One channel of the LightNorm unit (docs/spec.md "LightNorm"; model models/lightnorm.py).
 //
 // Pass 1 (p1_acc): the exact sum S of the channel's values and, chunk by chunk, the running chunk maximum
-//   and minimum; a finished chunk's max/min are added exactly into Smax/Smin (fixed point, units 2^-18).
+//   and minimum; a finished chunk's max/min are added exactly into Smax/Smin (fixed point, units 2^-18)
+//   (range_bn_stats, the backward lane's too).
 // Between the passes: fold the last chunk (fold), then a restoring divider takes one quotient bit per cycle
 //   (div_step) for Q = floor(|S| / n); meanwhile the scale chain settles one register per cycle:
 //   d = RTZ((Smax - Smin) * c), den = RTZ(d + eps), s = RTZ(1 / den), a = RTZ(gamma * s). mean_load rounds
@@ -32,40 +33,17 @@ module range_bn_lane #(
 
   localparam int NB = FX + NW;             // dividend bits: |S| < n * 2^34
 
-  // ---- pass 1 ------------------------------------------------------------------------------------
+  // ---- pass 1: S, Smax, Smin (range_bn_stats, shared with the backward lane) ------------------------
   logic signed [NB:0]    sum_q;
-  logic signed [FX+3:0]  smax_q, smin_q;   // 8 chunk extrema of |v| < 2^34
-  logic [9:0]            cmax_q, cmin_q;   // the open chunk's extrema (fp10)
+  logic signed [FX+3:0]  smax_q, smin_q;
   logic                  bad_q;            // a NaN or Inf came in pass 1
-  logic [9:0]            xv;               // the value, non-finite ones as 0
+  logic [9:0]            xv;               // the value, non-finite ones as 0 (-0 as +0)
+  logic                  max_unused, min_unused;  // the backward lane's argmax/argmin strobes
 
-  assign xv = fp10_finite(x) ? x : 10'd0;
-
-  always_ff @(posedge clk) begin
-    if (clear) begin
-      sum_q  <= '0;
-      smax_q <= '0;
-      smin_q <= '0;
-      bad_q  <= 1'b0;
-    end else if (p1_acc) begin
-      sum_q <= sum_q + (NB+1)'(fp10_fixed(xv));
-      bad_q <= bad_q | !fp10_finite(x);
-      if (p1_first || p1_new) begin
-        cmax_q <= xv;
-        cmin_q <= xv;
-      end else begin
-        if (fp10_key(xv) > fp10_key(cmax_q)) cmax_q <= xv;
-        if (fp10_key(xv) < fp10_key(cmin_q)) cmin_q <= xv;
-      end
-      if (p1_new) begin
-        smax_q <= smax_q + (FX+4)'(fp10_fixed(cmax_q));
-        smin_q <= smin_q + (FX+4)'(fp10_fixed(cmin_q));
-      end
-    end else if (fold) begin
-      smax_q <= smax_q + (FX+4)'(fp10_fixed(cmax_q));
-      smin_q <= smin_q + (FX+4)'(fp10_fixed(cmin_q));
-    end
-  end
+  range_bn_stats #(.NB(NB), .RW(FX + 4)) u_stats (
+    .clk, .clear, .acc(p1_acc), .first(p1_first), .new_chunk(p1_new), .fold, .x, .xv,
+    .take_max(max_unused), .take_min(min_unused), .sum(sum_q), .smax(smax_q), .smin(smin_q), .bad(bad_q)
+  );
 
   // ---- divider: Q = floor(|S| / n), one bit per step, MSB first -------------------------------------
   logic [NB-1:0] dq_q;                     // dividend bits still to bring down, then quotient bits

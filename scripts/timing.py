@@ -67,6 +67,7 @@ UNITS = [
     # LightNorm (issue 18): range batch norm on fp10 and its FP32 baseline, same beat (8 channels/cycle)
     ("range_bn (LightNorm, 8 channels/beat, fp10, NW=16)", "range_bn", {"NW": 16}, None),
     ("bn_fp32 (FP32 BN baseline, 8 channels/beat, NW=16)", "bn_fp32", {"NW": 16}, None),
+    ("range_bn_bwd (LightNorm backward, 8 channels/beat, fp10, NW=16)", "range_bn_bwd", {"NW": 16}, None),
 ]
 
 

@@ -2,8 +2,9 @@
 GEMMs (FlexBlock arithmetic), and three batch-norm variants (docs/spec.md "LightNorm"):
     fp32       standard BN in float (mean / variance), its exact gradient
     range      range BN in float (8 chunks, scale 1/(range C(n) + eps)), the range-approximation gradient
-    lightnorm  range BN in the unit's arithmetic: the bit-exact models.lightnorm.forward (fp10 1-5-4 in, every
-               step RTZ, output BFP FB16 decoded), gradient of LN.5 with dx rounded to fp10 1-6-3
+    lightnorm  range BN in the units' arithmetic: the bit-exact models.lightnorm.forward (fp10 1-5-4 in, every
+               step RTZ, output BFP FB16 decoded) and the bit-exact backward unit models.range_bn_bwd.backward
+               (dy rounded RTZ to fp10 1-6-3; dx, dgamma, dbeta as the RTL computes them, 1-6-3, decoded)
 Network: 8x8x1 -> conv3x3(8) -> BN -> ReLU -> conv3x3(16) -> BN -> ReLU -> global average -> FC(10).
 Convolutions are im2col GEMMs: forward Z = cols x W ("fp"), dcols = dZ x W^T ("bp"), dW = cols^T x dZ ("wg").
 """
@@ -14,6 +15,7 @@ import math
 import numpy as np
 
 from .. import lightnorm as ln
+from .. import range_bn_bwd
 from ..fp2bfp import RTZ
 from . import arithmetics
 from .config import TrainConfig
@@ -50,22 +52,22 @@ def bn_forward(kind, z, gamma, beta):
     if kind == "range":
         y, cache = ln.range_bn_float(z64, gamma, beta, EPS)
         return y.astype(np.float32), ("range", cache)
-    x1 = ln.encode(z)
-    q, _ = ln.forward(x1, ln.encode(gamma), ln.encode(beta), ln.encode(ln.range_constant(len(z))),
-                      ln.encode(EPS), "FB16")
+    x1, g1, c1, e1 = ln.encode(z), ln.encode(gamma), ln.encode(ln.range_constant(len(z))), ln.encode(EPS)
+    q, _ = ln.forward(x1, g1, ln.encode(beta), c1, e1, "FB16")
     y = q.to_float32()[:, :z.shape[1]]
-    _, cache = ln.range_bn_float(ln.decode(x1), ln.decode(ln.encode(gamma)), beta, EPS)
-    return y.astype(np.float32), ("lightnorm", cache)
+    return y.astype(np.float32), ("lightnorm", (x1, g1, c1, e1))   # what range_bn_bwd reads again
 
 
 def bn_backward(dy, cache):
     kind, c = cache
     if kind == "fp32":
         dx, dg, db = ln.bn_backward(dy.astype(np.float64), c)
-    else:
+    elif kind == "range":
         dx, dg, db = ln.range_bn_backward(dy.astype(np.float64), c)
-        if kind == "lightnorm":
-            dx = ln.decode(ln.encode(dx, ln.FP10G), ln.FP10G)
+    else:  # the backward unit, bit-exact: dy rounded (RTZ) to 1-6-3, every output 1-6-3 bits, decoded
+        x1, g1, c1, e1 = c
+        dxb, dgb, dbb, _ = range_bn_bwd.backward(x1, ln.encode(dy, ln.FP10G), g1, c1, e1)
+        dx, dg, db = (ln.decode(b, ln.FP10G) for b in (dxb, dgb, dbb))
     return dx.astype(np.float32), dg.astype(np.float32), db.astype(np.float32)
 
 
