@@ -7,7 +7,7 @@ import numpy as np
 from cocotb_coverage.coverage import CoverPoint
 
 from fbuvm import seeds
-from fbuvm.components import (CoverageCollector, ItemSequence, RowsItem, Scoreboard, StreamEnv, StreamItem,
+from fbuvm.components import (CoverageCollector, ItemSequence, RowsItem, StreamEnv, StreamItem, TwoPassScoreboard,
                                pack_lanes, unpack_lanes)
 from models import lightnorm as ln
 
@@ -52,41 +52,22 @@ class CfgItem(StreamItem):
         return {"n": j.n, "inv_n": j.inv_n, "eps": j.eps, "gamma": pack32(j.gamma), "beta": pack32(j.beta)}
 
 
-class BnFp32Scoreboard(Scoreboard):
-    input_ports = ("cfg", "in")
+class BnFp32Scoreboard(TwoPassScoreboard):
+    def open_job(self, cfg):
+        return {"inv_n": int(cfg["inv_n"]), "eps": int(cfg["eps"]), "gamma": unpack32(cfg["gamma"]),
+                "beta": unpack32(cfg["beta"]), "x1": []}
 
-    def reset_model(self):
-        self.job = None
+    def pass1(self, j, txn, last):
+        j["x1"].append(unpack32(txn["data"]))
+        if last:
+            j["stats"] = ln.bn_fp32_statistics(np.array(j["x1"]), j["gamma"], j["inv_n"], j["eps"])
+        return []
 
-    def pending(self):
-        return "" if self.job is None else f"a job (n={self.job['n']}) with {self.job['seen']} beats"
-
-    def predict(self, port, txn):
-        if port == "cfg":
-            if self.job is not None:
-                self.fail(f"configuration taken in the middle of a job: {txn}")
-            if txn["n"] == 0:
-                return []
-            self.job = {"n": int(txn["n"]), "inv_n": int(txn["inv_n"]), "eps": int(txn["eps"]),
-                        "gamma": unpack32(txn["gamma"]), "beta": unpack32(txn["beta"]), "x1": [], "seen": 0}
-            return []
-        j = self.job
-        if j is None:
-            self.fail(f"data beat taken with no job configured: {txn}")
-        row = unpack32(txn["data"])
-        j["seen"] += 1
-        if j["seen"] <= j["n"]:
-            j["x1"].append(row)
-            if j["seen"] == j["n"]:
-                j["stats"] = ln.bn_fp32_statistics(np.array(j["x1"]), j["gamma"], j["inv_n"], j["eps"])
-            return []
-        st = j["stats"]
+    def pass2(self, j, txn, index):
+        row, st = unpack32(txn["data"]), j["stats"]
         y = ln.bn_fp32_normalize(row[None, :], st, j["beta"])[0]
-        exp = {"data": pack32(y), "y": y, "x": row, "index": j["seen"] - j["n"] - 1, "n": j["n"],
-               "mean": st.mean, "rstd": st.rstd, "a": st.a}
-        if j["seen"] == 2 * j["n"]:
-            self.job = None
-        return [exp]
+        return [{"data": pack32(y), "y": y, "x": row, "index": index, "n": j["n"],
+                 "mean": st.mean, "rstd": st.rstd, "a": st.a}]
 
     def same(self, expected, actual):
         return expected["data"] == int(actual["data"])

@@ -8,7 +8,7 @@ import numpy as np
 from cocotb_coverage.coverage import CoverCross, CoverPoint
 
 from fbuvm import seeds
-from fbuvm.components import (CoverageCollector, ItemSequence, Scoreboard, StreamEnv, StreamItem, pack_lanes,
+from fbuvm.components import (CoverageCollector, ItemSequence, StreamEnv, StreamItem, TwoPassScoreboard, pack_lanes,
                               unpack_lanes)
 from models import lightnorm as ln
 from models import range_bn_bwd as rb
@@ -76,45 +76,24 @@ class PassItem(StreamItem):
 
 
 # --- scoreboard ------------------------------------------------------------------------------------------
-class RangeBnBwdScoreboard(Scoreboard):
-    input_ports = ("cfg", "in")
+class RangeBnBwdScoreboard(TwoPassScoreboard):
+    def open_job(self, cfg):
+        return {"c": int(cfg["c"]), "eps": int(cfg["eps"]), "gamma": unpack(cfg["gamma"]), "x": [], "dy": [],
+                "bst": None}
 
-    def reset_model(self):
-        self.job = None
-
-    def pending(self):
-        if self.job is None:
-            return ""
-        return f"a job (n={self.job['n']}) with {self.job['seen']} of {2 * self.job['n']} beats"
-
-    def predict(self, port, txn):
-        if port == "cfg":
-            if self.job is not None:
-                self.fail(f"configuration taken in the middle of a job: {txn}")
-            if txn["n"] == 0:
-                return []  # an empty job: nothing taken, nothing out (spec)
-            self.job = {"n": int(txn["n"]), "c": int(txn["c"]), "eps": int(txn["eps"]),
-                        "gamma": unpack(txn["gamma"]), "x": [], "dy": [], "seen": 0, "bst": None}
+    def pass1(self, j, txn, last):
+        j["x"].append(unpack(txn["x"]))
+        j["dy"].append(unpack(txn["dy"]))
+        if not last:
             return []
-        j = self.job
-        if j is None:
-            self.fail(f"data beat taken with no job configured: {txn}")
-        j["seen"] += 1
-        if j["seen"] <= j["n"]:
-            j["x"].append(unpack(txn["x"]))
-            j["dy"].append(unpack(txn["dy"]))
-            if j["seen"] < j["n"]:
-                return []
-            bst = j["bst"] = rb.statistics(np.array(j["x"]), np.array(j["dy"]), j["gamma"], j["c"], j["eps"])
-            return [{"grad": 1, "data": pack(bst.dgamma) | (pack(bst.dbeta) << 80), "n": j["n"], "index": None,
-                     "bst": bst, "dy": None, "dx": None}]
-        index = j["seen"] - j["n"] - 1
+        bst = j["bst"] = rb.statistics(np.array(j["x"]), np.array(j["dy"]), j["gamma"], j["c"], j["eps"])
+        return [{"grad": 1, "data": pack(bst.dgamma) | (pack(bst.dbeta) << 80), "n": j["n"], "index": None,
+                 "bst": bst, "dy": None, "dx": None}]
+
+    def pass2(self, j, txn, index):
         row = unpack(txn["dy"])
         dx = rb.pass2(row[None, :], j["bst"], j["n"], np.array([index]))[0]
-        exp = {"grad": 0, "data": pack(dx), "n": j["n"], "index": index, "bst": j["bst"], "dy": row, "dx": dx}
-        if j["seen"] == 2 * j["n"]:
-            self.job = None
-        return [exp]
+        return [{"grad": 0, "data": pack(dx), "n": j["n"], "index": index, "bst": j["bst"], "dy": row, "dx": dx}]
 
     FIELDS = ("grad", "data")
 

@@ -8,7 +8,7 @@ import numpy as np
 from cocotb_coverage.coverage import CoverCross, CoverPoint
 
 from fbuvm import seeds
-from fbuvm.components import (CoverageCollector, ItemSequence, RowsItem, Scoreboard, StreamEnv, StreamItem,
+from fbuvm.components import (CoverageCollector, ItemSequence, RowsItem, StreamEnv, StreamItem, TwoPassScoreboard,
                                pack_lanes, unpack_lanes)
 from models import lightnorm as ln
 from models.bfp import BFPTensor, mag_bits
@@ -93,51 +93,29 @@ class CfgItem(StreamItem):
 
 
 # --- scoreboard ------------------------------------------------------------------------------------------
-class RangeBnScoreboard(Scoreboard):
-    input_ports = ("cfg", "in")
+class RangeBnScoreboard(TwoPassScoreboard):
+    def open_job(self, cfg):
+        return {"c": int(cfg["c"]), "eps": int(cfg["eps"]), "gamma": unpack(cfg["gamma"]),
+                "beta": unpack(cfg["beta"]), "mode": int(cfg["mode"]), "fmt": int(cfg["fmt"]),
+                "in_mode": int(cfg["in_mode"]), "x1": [], "stats": None}
 
-    def reset_model(self):
-        self.job = None
+    def pass1(self, j, txn, last):
+        j["x1"].append(word_to_unit(int(txn["data"]), j["fmt"], j["in_mode"]))
+        if last:
+            j["stats"] = ln.statistics(np.array(j["x1"]), j["gamma"], j["beta"], j["c"], j["eps"])
+        return []
 
-    def pending(self):
-        if self.job is None:
-            return ""
-        return f"a job (n={self.job['n']}) with {self.job['seen']} of {2 * self.job['n']} beats"
-
-    def predict(self, port, txn):
-        if port == "cfg":
-            if self.job is not None:
-                self.fail(f"configuration taken in the middle of a job: {txn}")
-            if txn["n"] == 0:
-                return []  # an empty job: nothing taken, nothing out (spec)
-            self.job = {"n": int(txn["n"]), "c": int(txn["c"]), "eps": int(txn["eps"]),
-                        "gamma": unpack(txn["gamma"]), "beta": unpack(txn["beta"]), "mode": int(txn["mode"]),
-                        "fmt": int(txn["fmt"]), "in_mode": int(txn["in_mode"]), "x1": [], "seen": 0, "stats": None}
-            return []
-        j = self.job
-        if j is None:
-            self.fail(f"data beat taken with no job configured: {txn}")
+    def pass2(self, j, txn, index):
         word = int(txn["data"])
-        row = word_to_unit(word, j["fmt"], j["in_mode"])
-        j["seen"] += 1
-        if j["seen"] <= j["n"]:
-            j["x1"].append(row)
-            if j["seen"] == j["n"]:
-                j["stats"] = ln.statistics(np.array(j["x1"]), j["gamma"], j["beta"], j["c"], j["eps"])
-            return []
-        st = j["stats"]
+        row, st = word_to_unit(word, j["fmt"], j["in_mode"]), j["stats"]
         z, nan = ln.normalize(row[None, :], st, j["beta"])
         q = quantize(ln.to_float32(z, nan), j["mode"], RTZ, block=G)
         sign = pack_lanes(q.sign[0, 0].tolist(), 1)
         mag = pack_lanes(q.mag[0, 0].tolist(), 16)
-        index = j["seen"] - j["n"] - 1
-        exp = {"exp": int(q.exp[0, 0]), "sign": sign, "mag": mag, "flags": int(q.flags[0, 0]), "mode": j["mode"],
-               "index": index, "n": j["n"], "x": row, "z": z[0], "nan": nan[0], "word": word,
-               "fmt": ln.fmt_code(j["fmt"]), "fmt_code": j["fmt"], "in_mode": j["in_mode"],
-               "mean": st.mean, "a": st.a, "poison": st.poison, "stats": st, "beta": j["beta"]}
-        if j["seen"] == 2 * j["n"]:
-            self.job = None
-        return [exp]
+        return [{"exp": int(q.exp[0, 0]), "sign": sign, "mag": mag, "flags": int(q.flags[0, 0]), "mode": j["mode"],
+                 "index": index, "n": j["n"], "x": row, "z": z[0], "nan": nan[0], "word": word,
+                 "fmt": ln.fmt_code(j["fmt"]), "fmt_code": j["fmt"], "in_mode": j["in_mode"],
+                 "mean": st.mean, "a": st.a, "poison": st.poison, "stats": st, "beta": j["beta"]}]
 
     FIELDS = ("exp", "sign", "mag", "flags", "mode")
 

@@ -221,6 +221,51 @@ class Scoreboard(uvm_component):
         write_stats({"checked": self.checked})
 
 
+class TwoPassScoreboard(Scoreboard):
+    """The job bookkeeping of a two-pass streaming unit (the batch-norm units): a `cfg` beat opens a job of
+    `n`, then `n` pass-1 beats and `n` pass-2 beats arrive on `in`; `n = 0` is a configuration only. A
+    subclass says what a job keeps (`open_job(cfg)`), what a pass-1 beat does (`pass1(job, txn, last)`, `last`
+    on the n-th) and what a pass-2 beat is expected to give (`pass2(job, txn, index)`)."""
+
+    input_ports = ("cfg", "in")
+
+    def open_job(self, cfg) -> dict:
+        raise NotImplementedError
+
+    def pass1(self, job: dict, txn, last: bool) -> list:
+        raise NotImplementedError
+
+    def pass2(self, job: dict, txn, index: int) -> list:
+        raise NotImplementedError
+
+    def reset_model(self):
+        self.job = None
+
+    def pending(self):
+        if self.job is None:
+            return ""
+        return f"a job (n={self.job['n']}) with {self.job['seen']} of {2 * self.job['n']} beats"
+
+    def predict(self, port, txn):
+        if port == "cfg":
+            if self.job is not None:
+                self.fail(f"configuration taken in the middle of a job: {txn}")
+            if int(txn["n"]) == 0:
+                return []  # an empty job: nothing taken, nothing out (spec)
+            self.job = {**self.open_job(txn), "n": int(txn["n"]), "seen": 0}
+            return []
+        j = self.job
+        if j is None:
+            self.fail(f"data beat taken with no job configured: {txn}")
+        j["seen"] += 1
+        if j["seen"] <= j["n"]:
+            return self.pass1(j, txn, j["seen"] == j["n"])
+        expected = self.pass2(j, txn, j["seen"] - j["n"] - 1)
+        if j["seen"] == 2 * j["n"]:
+            self.job = None
+        return expected
+
+
 class WrongModelScoreboard(Scoreboard):
     """Mixin for a self-check: put it before a DUT's scoreboard class and implement `corrupt(expected)`, a
     deliberately wrong model as a change of the right expectation. The scoreboard then predicts with the
