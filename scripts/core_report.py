@@ -64,18 +64,23 @@ def training_table() -> list[str]:
     return lines
 
 
-def run_layers() -> Path:
-    """Run LayerUtilization (full) on Verilator; returns its stats file."""
+def run_stats(testcase: str, parameters: dict, env: dict) -> Path:
+    """Run one flexblock_core test (full size) on Verilator; returns the stats file it writes."""
     import tempfile
     sys.path.insert(0, str(ROOT / "tb"))
     import runner
-    out = Path(tempfile.mkdtemp(prefix="core_report_"))
-    runner.run("flexblock_core", "verilator", testcase="LayerUtilization", parameters=REPORT_PARAMS,
-               extra_env={"FLEXBLOCK_STATS_DIR": str(out), "FLEXBLOCK_CORE_LAYERS": "full"})
-    files = sorted(out.glob("flexblock_core-LayerUtilization-*.json"))
+    out = Path(tempfile.mkdtemp(prefix=f"core_report_{testcase}_"))
+    runner.run("flexblock_core", "verilator", testcase=testcase, parameters=parameters,
+               extra_env={"FLEXBLOCK_STATS_DIR": str(out), **env})
+    files = sorted(out.glob(f"flexblock_core-{testcase}-*.json"))
     if not files:
         raise SystemExit(f"no stats file in {out}")
     return files[-1]
+
+
+def run_layers() -> Path:
+    """LayerUtilization (full) on Verilator."""
+    return run_stats("LayerUtilization", REPORT_PARAMS, {"FLEXBLOCK_CORE_LAYERS": "full"})
 
 
 def stored_beats(pass_: int, m: int, kdim: int, n: int, conv: bool) -> int:
@@ -146,17 +151,8 @@ DW_PARAMS = {"ROWS": 4, "COLS": 4, "DEPTH": 4096, "BDEPTH": 256}  # buffers that
 
 
 def run_dw() -> Path:
-    """Run DepthwiseUtilization (full) on Verilator; returns its stats file."""
-    import tempfile
-    sys.path.insert(0, str(ROOT / "tb"))
-    import runner
-    out = Path(tempfile.mkdtemp(prefix="core_report_dw_"))
-    runner.run("flexblock_core", "verilator", testcase="DepthwiseUtilization", parameters=DW_PARAMS,
-               extra_env={"FLEXBLOCK_STATS_DIR": str(out), "FLEXBLOCK_CORE_DW": "full"})
-    files = sorted(out.glob("flexblock_core-DepthwiseUtilization-*.json"))
-    if not files:
-        raise SystemExit(f"no stats file in {out}")
-    return files[-1]
+    """DepthwiseUtilization (full) on Verilator."""
+    return run_stats("DepthwiseUtilization", DW_PARAMS, {"FLEXBLOCK_CORE_DW": "full"})
 
 
 def dw_baseline(name: str, pass_, a: int, b: int) -> float:
