@@ -58,10 +58,15 @@ def _seed_hypothesis(config) -> None:
     a session with its seed re-runs the Hypothesis model tests with the same examples too."""
     if config.getoption("hypothesis_seed", None) is None:
         try:
-            from hypothesis import core
+            from hypothesis import core, settings
         except ImportError:
             return
         core.global_force_seed = config.model_seed
+        # Hypothesis loads its "ci" profile when $CI is set, and its derandomize=True ignores the seed: every
+        # seed would draw the same examples there. Keep that profile's other settings, draw from the seed.
+        if settings.default.derandomize:
+            settings.register_profile("flexblock-seeded", parent=settings.default, derandomize=False)
+            settings.load_profile("flexblock-seeded")
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -24,14 +24,18 @@ def test_draws(x):
 '''
 
 
-def _draws(tmp_path: Path, tag: str, *args: str) -> list[str]:
-    """The examples a pytest session with the repository's root conftest.py draws, in order."""
+def _draws(tmp_path: Path, tag: str, *args: str, ci: bool = False) -> list[str]:
+    """The examples a pytest session with the repository's root conftest.py draws, in order; `ci` sets $CI,
+    which makes Hypothesis load its derandomized "ci" profile."""
     (tmp_path / "test_draws.py").write_text(DRAWING_TEST)
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     out = tmp_path / f"draws-{tag}"
     env = dict(os.environ, DRAWS=str(out), PYTHONPATH=str(ROOT))
     env.pop("FLEXBLOCK_SEED", None)
     env.pop("MODEL_SEED", None)
+    env.pop("CI", None)
+    if ci:
+        env["CI"] = "true"
     p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "conftest", "-c", str(tmp_path / "pytest.ini"),
                         "-p", "no:cacheprovider", str(tmp_path / "test_draws.py"), *args],
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
@@ -43,6 +47,8 @@ def test_the_model_seed_decides_the_hypothesis_examples(tmp_path):
     first = _draws(tmp_path, "a", "--seed=5")
     assert len(first) >= 8
     assert _draws(tmp_path, "b", "--seed=6", "--model-seed=5") == first  # the model seed (= --seed by default)
-    assert _draws(tmp_path, "c", "--seed=6") != first
+    other = _draws(tmp_path, "c", "--seed=6")
+    assert other != first
+    assert _draws(tmp_path, "e", "--seed=6", ci=True) == other  # a CI machine draws from the seed too
     pytest.importorskip("xdist")
     assert _draws(tmp_path, "d", "--seed=5", "-n", "2") == first  # the workers draw what one process draws
