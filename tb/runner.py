@@ -45,6 +45,7 @@ DUTS = {
     "range_bn": "range_bn_tests",
     "bn_fp32": "bn_fp32_tests",
     "range_bn_bwd": "range_bn_bwd_tests",
+    "dw_unit": "dw_unit_tests",
 }
 # Simulation-only tops and helpers (harnesses, the no-Python ceiling bench): tb/sv/, built with rtl/.
 TB_SV = TB / "sv"

@@ -50,6 +50,8 @@ CONFIGS = [
     ("range_bn", {}),
     ("bn_fp32", {}),
     ("range_bn_bwd", {}),
+    ("dw_unit", {}),                       # 16 lanes, rows up to 112 blocks
+    ("dw_unit", {"K": 4, "W_MAX": 5}),     # 4 lanes, a 5-block line-buffer row (W = W_MAX, W > W_MAX)
 ]
 
 

@@ -1,0 +1,163 @@
+"""dw_unit tests. One alone: `make sim TOPLEVEL=dw_unit TESTCASE=<name> [SEED=n] [SIM=verilator] [WAVES=1]`."""
+from __future__ import annotations
+
+import itertools
+
+import cocotb
+import pyuvm
+from pyuvm import uvm_factory
+
+from dw_unit_env import (DwUnitEnv, DwUnitScoreboard, Job, expected_beats, make_job, run_job, run_jobs,
+                         run_jobs_overlapped, w_max)
+from fbuvm import seeds
+from fbuvm.components import FlexBlockTest, WrongModelScoreboard
+from models import dw_unit as du
+
+
+class DwUnitBase(FlexBlockTest):
+    env_class = DwUnitEnv
+    count = 12
+    kw: dict = {}
+
+    async def body(self):
+        await run_jobs(self.env, "jobs", seeds.scaled(self.count), **self.kw)
+
+
+@pyuvm.test()
+class RandomJobs(DwUnitBase):
+    """FWD, BWD and WG jobs on random maps of 1..6 x 1..6 (border taps, 1 x W, H x 1, 1 x 1), random mode
+    pairs (reserved 3 included) and block kinds."""
+
+
+@pyuvm.test()
+class EveryModePair(DwUnitBase):
+    """Every pass x every mode pair (4 x 4 codes, reserved 3 as FB24) on one 3 x 4 map shape."""
+
+    async def body(self):
+        rng = seeds.rng("pairs")
+        for p, ma, mb in itertools.product((du.FWD, du.BWD, du.WG), range(4), range(4)):
+            await run_job(self.env, make_job(rng, f"p{p}m{ma}{mb}", p, 3, min(4, w_max()), ma, mb, "near"))
+
+
+@pyuvm.test()
+class SpecialValues(DwUnitBase):
+    """Products that overflow binary32 (Inf terms, Inf - Inf = NaN), zero blocks and channels, flagged blocks
+    and blocks converted from FP32 with NaN / Inf / subnormals."""
+
+    async def body(self):
+        rng = seeds.rng("special")
+        for n, (kind, p) in enumerate(itertools.product(("huge", "zero", "fp32"), (du.FWD, du.BWD, du.WG))):
+            await run_job(self.env, make_job(rng, f"s{n}", p, kind=kind))
+
+
+@pyuvm.test()
+class MapShapes(DwUnitBase):
+    """1 x 1, 1 x W, H x 1, the widest row the line buffer holds (W = W_MAX) and a tall map (rows wrap the
+    4 line-buffer slots many times), in every pass."""
+
+    async def body(self):
+        rng = seeds.rng("shapes")
+        wm = w_max()
+        for n, ((h, w), p) in enumerate(itertools.product(((1, 1), (1, min(5, wm)), (5, 1), (2, wm), (11, 2)),
+                                                          (du.FWD, du.BWD, du.WG))):
+            await run_job(self.env, make_job(rng, f"shape{n}", p, h, w))
+
+
+@pyuvm.test()
+class BadConfigurations(DwUnitBase):
+    """Pass code 3, H = 0, W = 0 and W > W_MAX give one error beat each and take no data; good jobs around them
+    run normally."""
+
+    async def body(self):
+        rng = seeds.rng("bad")
+        wm = w_max()
+        bad = [Job("pass3", 3, 2, 2, 0, 0), Job("h0", du.FWD, 0, 3, 1, 1), Job("w0", du.WG, 3, 0, 0, 2),
+               Job("wide", du.BWD, 2, wm + 1, 2, 2), Job("huge_w", du.FWD, 1, 0xFFFF, 0, 0)]
+        for n, j in enumerate(bad):
+            await run_job(self.env, make_job(rng, f"good{n}", max_side=3))
+            await run_job(self.env, j)
+        await run_job(self.env, make_job(rng, "after", max_side=3))
+
+
+@pyuvm.test()
+class BackPressure(DwUnitBase):
+    idle, backpressure = "random", "bursty"
+
+
+@pyuvm.test()
+class HeavyBackPressure(DwUnitBase):
+    idle, backpressure = "none", "heavy"
+    count = 8
+
+
+@pyuvm.test()
+class ResetMidStream(DwUnitBase):
+    """A reset in the middle of a job (kernel load, map streaming, taps, WG read-out): the job is dropped
+    (results that left before the reset are checked), the next one starts with an empty line buffer."""
+    idle, backpressure = "random", "random"
+
+    async def body(self):
+        task = cocotb.start_soon(run_jobs(self.env, "before", seeds.scaled(6)))
+        await self.env.clock.cycles(int(seeds.rng("reset").integers(20, 400)))
+        await self.env.clock.reset()
+        await task
+        await run_jobs(self.env, "after", seeds.scaled(4))
+
+
+@pyuvm.test()
+class CycleModel(DwUnitBase):
+    """Jobs back to back with no idle input and no back-pressure: every job's cycles, from its cfg beat taken
+    to its last result taken (on the pins), equal models.dw_unit.job_cycles exactly (bad jobs included)."""
+
+    async def body(self):
+        rng = seeds.rng("cycles")
+        wm = w_max()
+        shapes = [(1, 1), (1, 2), (2, 1), (3, 3), (4, min(7, wm)), (6, 2), (2, wm), (5, min(9, wm))]
+        jobs = [make_job(rng, f"c{n}", p, h, w) for n, ((h, w), p) in
+                enumerate(itertools.product(shapes, (du.FWD, du.BWD, du.WG)))]
+        jobs.insert(5, Job("bad", 3, 2, 2, 0, 0))
+        await check_cycles(self, jobs)
+
+
+async def check_cycles(test, jobs) -> list[int]:
+    env = test.env
+    env.cfg_edges.clear()
+    env.last_edges.clear()
+    await run_jobs_overlapped(env, jobs)
+    await env.drain()
+    cfg, last = env.cfg_edges, env.last_edges
+    assert len(cfg) == len(jobs) == len(last), (len(cfg), len(last), len(jobs))
+    measured = []
+    for j, c, e in zip(jobs, cfg, last):
+        want = du.job_cycles(j.pass_ if not j.bad else 3, j.h, j.w)
+        test.logger.info(f"{j}: {e - c} cycles measured, cycle model {want}")
+        assert e - c == want, f"{j}: measured {e - c} cycles (cfg taken at edge {c}, last result at {e}), model {want}"
+        measured.append(e - c)
+    return measured
+
+
+class _UnturnedKernelScoreboard(WrongModelScoreboard, DwUnitScoreboard):
+    """A deliberately wrong model: BWD with the kernel not turned by 180 degrees (the FWD walk on dY)."""
+
+    def corrupt(self, expected):
+        if expected.get("pass_") != du.BWD:
+            return expected
+        cache = self.__dict__.setdefault("_wrong", {})
+        if expected["job"] not in cache:
+            h, w = expected["a"].exp.shape[:2]
+            cache[expected["job"]] = {e["where"]: e for e in
+                                      expected_beats(du.FWD, h, w, *expected["modes"], expected["a"], expected["b"])}
+        i = cache[expected["job"]][expected["where"]]
+        return {**expected, "result": i["result"], "flags": i["flags"]}
+
+
+@pyuvm.test()
+class ScoreboardCatchesWrongModel(DwUnitBase):
+    """The scoreboard must catch a BWD whose kernel is not turned by 180 degrees, on the first output it
+    gets wrong (WrongModelScoreboard checks the failure is that mismatch and nothing else)."""
+    kw = {"pass_": du.BWD}
+    count = 4
+
+    def build_phase(self):
+        uvm_factory().set_type_override_by_type(DwUnitScoreboard, _UnturnedKernelScoreboard)
+        super().build_phase()
