@@ -43,7 +43,8 @@ module dw_lane #(
 
   // ---- term ------------------------------------------------------------------------------------------
   logic [31:0] term, term_q;
-  fp32_round #(.N(32)) u_term_round (.sign(psign_q), .mag(prod_q), .lsb_exp(term_x), .result(term));
+  // the PE's term rounding as it is (N = 37, the K = 16 block dot product's width): a one-element block pair
+  fp32_round #(.N(37)) u_term_round (.sign(psign_q), .mag(37'(prod_q)), .lsb_exp(term_x), .result(term));
   always_ff @(posedge clk) begin
     if (term_en) term_q <= term;
   end

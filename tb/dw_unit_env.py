@@ -155,6 +155,7 @@ class DwUnitScoreboard(Scoreboard):
         j = getattr(self, "job", None)
         if j is not None and j["pass"] != du.WG and len(j["k"]) == 9 and self.actual:
             self.expected.extend(self._expect(j)[:len(self.actual)])
+            self._match()
         super().on_dut_reset()
 
     def same(self, expected, actual):

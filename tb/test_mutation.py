@@ -32,7 +32,7 @@ def test_every_rtl_file_is_a_target_with_its_benches():
         assert list(duts) == sorted(duts, key=targets.BENCH_ORDER.index)
     # the hierarchy, spot-checked: the array's files are judged by the array and core benches
     assert t["pe.sv"] == ("pe_array", "flexblock_core")
-    assert t["op_ram.sv"] == ("flexblock_core",)
+    assert t["op_ram.sv"] == ("dw_unit", "flexblock_core")
     assert "bm_mac" in t["bm_pkg.sv"] and "fp2bfp" in t["sr_lfsr.sv"]
 
 

@@ -26,7 +26,7 @@ EXCLUDED = {
 
 # The DUT benches (tb/runner.py DUTS), fastest first: the order in which a mutant's benches run.
 BENCH_ORDER = ("fp2bfp", "fp32_acc", "fast_fp2bfp", "bf16_fp2bf16", "neuroflix_fp2nf", "fast_mac", "bm_fp2bm",
-               "bm_mac", "fp_mac", "bf16_mac", "neuroflix_mac", "range_bn", "range_bn_bwd", "bn_fp32",
+               "bm_mac", "fp_mac", "bf16_mac", "neuroflix_mac", "range_bn", "range_bn_bwd", "bn_fp32", "dw_unit",
                "fast_array", "bm_array", "bf16_array", "neuroflix_array", "pe_array", "pe_array_harness",
                "flexblock_core")
 
