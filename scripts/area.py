@@ -170,6 +170,10 @@ TARGETS = [
      {"K": 16}, None, None),
     ("flexblock_core 2x2 (K=16, DEPTH 16, BDEPTH 8), hierarchical", "flexblock_core",
      {"ROWS": 2, "COLS": 2, "K": 16, "DEPTH": 16, "BDEPTH": 8}, None, None),
+    # the depthwise vector unit (docs/spec.md section 6): 16 lanes, a line buffer of 4 rows x 112 blocks (op_ram:
+    # flip-flops here, an SRAM macro in a real flow; reported apart), one lane alone
+    ("dw_unit (K=16 lanes, W_MAX=112), hierarchical", "dw_unit", {"K": 16, "W_MAX": 112}, None, None),
+    ("dw_lane (one lane: 16x16 multiplier, term rounding, 9 binary32 sums)", "dw_lane", {}, None, None),
     *bm_rows(),
     # the bfloat16 baseline and NeuroFlix (docs/spec.md): products per cycle in the name
     ("bf16_mac (N=4: 4 products/cycle)", "bf16_mac", {"N": 4}, None, None),
@@ -394,6 +398,19 @@ def main(argv=None) -> int:
         lines.append(f"| {name.rsplit(', hierarchical', 1)[0]} | {cell(t.get('pe_array', 0))} | {cell(t.get('fp2bfp', 0))} | "
                      f"{cell(t.get('fp32_buffer', 0))} | {cell(t.get('op_ram', 0))} | {cell(fifo[0] * fifo[1])} | "
                      f"{cell(t.get('conv_wg_agen', 0))} | {cell(own)} |")
+    dw_rows = [(name, r) for name, top, _, r in rows if top == "dw_unit" and "error" not in r]
+    if dw_rows:
+        lines += ["", "Where the cells of the depthwise vector unit are (op_ram = the line buffer: flip-flops and read "
+                  "multiplexers here, an SRAM macro in a real flow).", "",
+                  "| unit | lanes (dw_lane) | line buffer (op_ram) | result FIFO | unit control, kernel and dY registers "
+                  "| without the line buffer |", "|---|---:|---:|---:|---:|---:|"]
+    for name, r in dw_rows:
+        t = r["totals"]
+        lane, ram, fifo = t.get("dw_lane", 0), t.get("op_ram", 0), t.get("credit_fifo", 0)
+        own = r["cells"] - lane - ram - fifo
+        cell = lambda v: f"{v:,} ({v / r['cells']:.0%})"
+        lines.append(f"| {name.rsplit(', hierarchical', 1)[0]} | {cell(lane)} | {cell(ram)} | {cell(fifo)} | {cell(own)} "
+                     f"| {r['cells'] - ram:,} |")
     bm = [(name, r) for name, top, group, r in rows if name in BM_PRODUCTS and "error" not in r]
     if bm:
         lines += ["", "Block Minifloat per product (docs/spec.md, Block Minifloat): the unit's cells over the element "

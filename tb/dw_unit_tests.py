@@ -168,3 +168,41 @@ class ScoreboardCatchesWrongModel(DwUnitBase):
     def build_phase(self):
         uvm_factory().set_type_override_by_type(DwUnitScoreboard, _UnturnedKernelScoreboard)
         super().build_phase()
+
+
+# MobileNetV2's stride-1 depthwise map sizes, and the rows of each map a report job covers (whole maps but
+# the two largest: a job's cycles grow with its rows; the cycle model gives the whole map beside)
+LAYER_ROWS = {112: 16, 56: 56, 28: 28, 14: 14, 7: 7}
+REPORT_PAIRS = ((0, 0), (1, 1), (2, 2))
+
+
+@pyuvm.test()
+class LayerUtilization(DwUnitBase):
+    """One channel group per job on MobileNetV2's stride-1 depthwise maps, FWD / BWD / WG, jobs back to back:
+    every job's cycles (cfg taken to last result taken, on the pins) equal models.dw_unit.job_cycles, every
+    result is checked, and the figures go to the stats file for scripts/dw_report.py. With
+    FLEXBLOCK_DW_REPORT=full (Verilator, W_MAX >= 112): maps 112 (16 rows), 56, 28, 14, 7 x the passes x
+    FB24 x FB24, FB16 x FB16, FB12 x FB12; otherwise 4 rows of the 7-wide map (or the widest the build holds)
+    in three mode pairs (one, drawn, in the quick regression)."""
+    budget_ms = 20  # the full report runs ~0.5 M cycles
+
+    async def body(self):
+        import os
+        from fbuvm.components import write_stats
+        rng = seeds.rng("layers")
+        full = os.environ.get("FLEXBLOCK_DW_REPORT") == "full"
+        wm = w_max()
+        if full:
+            assert wm >= 112, f"the report needs W_MAX >= 112 (this build: {wm})"
+            # a later job's dY (or map) waits on its stream while long jobs run: not a lock-up here
+            self.env.clock.STALL_CYCLES = 1_000_000
+            shapes = [(rows, size) for size, rows in LAYER_ROWS.items()]
+        else:
+            shapes = [(4, min(7, wm))]
+        pairs = REPORT_PAIRS if full or not seeds.quick() else (REPORT_PAIRS[int(rng.integers(0, 3))],)
+        jobs = [make_job(rng, f"{h}x{w}.{du.PASS_NAMES[p]}.{a}{b}", p, h, w, a, b, "near")
+                for h, w in shapes for p in (du.FWD, du.BWD, du.WG) for a, b in pairs]
+        measured = await check_cycles(self, jobs)
+        write_stats({"dw_unit_layers": [
+            {"h": j.h, "w": j.w, "pass": j.pass_, "modes": [j.mode_a, j.mode_b], "cycles": c,
+             "products": du.valid_taps(j.h, j.w)} for j, c in zip(jobs, measured)]})
