@@ -68,6 +68,10 @@ UNITS = [
     ("range_bn (LightNorm, 8 channels/beat, fp10, NW=16)", "range_bn", {"NW": 16}, None),
     ("bn_fp32 (FP32 BN baseline, 8 channels/beat, NW=16)", "bn_fp32", {"NW": 16}, None),
     ("range_bn_bwd (LightNorm backward, 8 channels/beat, fp10, NW=16)", "range_bn_bwd", {"NW": 16}, None),
+    # the depthwise vector unit (docs/spec.md section 6): one lane, and the unit with a short line buffer (the
+    # flip-flop model of op_ram adds only its read multiplexer's log2(depth) levels, registered)
+    ("dw_lane (one depthwise lane)", "dw_lane", {}, None),
+    ("dw_unit (K=16, W_MAX=16)", "dw_unit", {"K": 16, "W_MAX": 16}, None),
 ]
 
 

@@ -186,6 +186,13 @@ class LayerUtilization(DwUnitBase):
     in three mode pairs (one, drawn, in the quick regression)."""
     budget_ms = 20  # the full report runs ~0.5 M cycles
 
+    def start_of_simulation_phase(self):
+        import os
+        super().start_of_simulation_phase()
+        if os.environ.get("FLEXBLOCK_DW_REPORT") == "full":
+            # a later job's dY (or map) waits on its stream while long jobs run: not a lock-up here
+            self.env.clock.STALL_CYCLES = 1_000_000
+
     async def body(self):
         import os
         from fbuvm.components import write_stats
@@ -194,8 +201,6 @@ class LayerUtilization(DwUnitBase):
         wm = w_max()
         if full:
             assert wm >= 112, f"the report needs W_MAX >= 112 (this build: {wm})"
-            # a later job's dY (or map) waits on its stream while long jobs run: not a lock-up here
-            self.env.clock.STALL_CYCLES = 1_000_000
             shapes = [(rows, size) for size, rows in LAYER_ROWS.items()]
         else:
             shapes = [(4, min(7, wm))]
