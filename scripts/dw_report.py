@@ -65,6 +65,20 @@ def table(records: list[dict]) -> list[str]:
     return lines
 
 
+def area_section(area: Path) -> list[str]:
+    """The dw_unit, dw_lane and pe_array 4x4 rows of scripts/area.py's main table, and its dw_unit breakdown."""
+    lines = area.read_text().splitlines()
+    head = next(i for i, l in enumerate(lines) if l.startswith("| unit | cells |"))
+    main = [l for l in lines[head + 2:] if l.startswith("|") and (l.startswith("| dw_") or "pe_array 4x4" in l)]
+    main = [l for l in main if l.count("|") == lines[head].count("|")]
+    brk = next((i for i, l in enumerate(lines) if l.startswith("| unit | lanes (dw_lane)")), None)
+    out = [f"## Area (Yosys generic cells, `{area.relative_to(ROOT)}`: `scripts/area.py --only dw_unit,dw_lane,pe_array`)",
+           "", lines[head], lines[head + 1], *main, ""]
+    if brk is not None:
+        out += [lines[brk], lines[brk + 1], *[l for l in lines[brk + 2:] if l.startswith("| dw_unit")], ""]
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(ROOT / "docs/results/dw_unit.md"))
@@ -92,10 +106,7 @@ def main(argv=None) -> int:
             *table(data["dw_unit_layers"]), ""]
     area = Path(args.area)
     if area.exists():
-        rows = [l for l in area.read_text().splitlines() if l.startswith("| dw_") or l.startswith("| pe_array 4x4 (K=16), hier")
-                or l.startswith("| unit |") or l.startswith("|---")]
-        text += ["## Area (Yosys generic cells, from " + f"`{area.relative_to(ROOT)}`)", "", *rows[:2],
-                 *[l for l in rows[2:] if not l.startswith("| unit |") and not l.startswith("|---")], ""]
+        text += area_section(area)
     Path(args.out).write_text("\n".join(text) + "\n")
     print("\n".join(text))
     return 0
