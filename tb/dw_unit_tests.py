@@ -157,6 +157,13 @@ class _UnturnedKernelScoreboard(WrongModelScoreboard, DwUnitScoreboard):
         i = cache[expected["job"]][expected["where"]]
         return {**expected, "result": i["result"], "flags": i["flags"]}
 
+    def check_phase(self):
+        super().check_phase()  # caught, and on exactly the first output the wrong model gets wrong
+        # ... and the message says where: the job, the output pixel, the first lane that differs, both values
+        for part in ("job #", "BWD", "output (", "lane ", "expected ", "actual "):
+            if part not in self.caught:
+                super(WrongModelScoreboard, self).fail(f"self-check: the mismatch message lacks {part!r}:\n{self.caught}")
+
 
 @pyuvm.test()
 class ScoreboardCatchesWrongModel(DwUnitBase):
