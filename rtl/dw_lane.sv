@@ -3,7 +3,7 @@
 //
 //   multiply  p = ma * mb, exact (32 bits), with the product's sign (0 for a zero product)    -> prod_q
 //   term      t = fp32(p * 2^X): the PE's term stage (fp32_round) on a block pair of one element -> term_q
-//   sum       acc[idx] = fp32((first ? +0 : acc[idx]) + t) (fp32_add), flags ORed            -> acc_q[idx]
+//   sum       acc[idx] = fp32((first ? +0 : acc[idx]) + t) (fp32_sum, the PE's), flags ORed  -> acc_q[idx]
 //
 // The unit's shared pipeline registers carry what every lane needs (X, the operand blocks' flags, first,
 // idx); the lane holds only its data. FWD/BWD use entry 0 (one output's 9 taps back to back: the sum is a
@@ -54,17 +54,14 @@ module dw_lane #(
   logic [1:0]  flags_q [ENTRIES];
   logic [31:0] addend, sum;
   logic [1:0]  flags_in, flags_d;
-  logic        sum_nan, sum_inf, term_inf;
+  logic        sum_invalid, sum_overflow;
 
   assign addend   = acc_first ? 32'h0 : acc_q[acc_idx];
   assign flags_in = acc_first ? 2'b00 : flags_q[acc_idx];
-  fp32_add u_sum (.a(addend), .b(term_q), .sum(sum));  // NaN canonical, Inf - Inf = NaN
-
-  assign sum_nan  = sum[30:23] == 8'hFF && sum[22:0] != '0;
-  assign sum_inf  = sum[30:0] == 31'h7F80_0000;
-  assign term_inf = term_q[30:0] == 31'h7F80_0000;
+  // the PE's sum stage (no negation on the loop); NaN canonical, Inf - Inf = NaN
+  fp32_sum u_sum (.acc(addend), .term(term_q), .sum, .invalid(sum_invalid), .overflow(sum_overflow));
   // section 3: overflow if any term or partial sum is +/-Inf, invalid if the sum is NaN, operand flags ORed
-  assign flags_d  = flags_in | acc_flags | {term_inf || sum_inf, sum_nan};
+  assign flags_d  = flags_in | acc_flags | {sum_overflow, sum_invalid};
 
   always_ff @(posedge clk) begin
     if (acc_en) begin
