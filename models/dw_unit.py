@@ -138,6 +138,16 @@ def job_cycles(pass_: int, h: int, w: int) -> int:
     return first_issue(pass_, h, w) + valid_taps(h, w) + (READOUT if pass_ == WG else 0) + PIPE
 
 
+def stream_period(pass_: int, h: int, w: int) -> int:
+    """Cycles from one job's cfg beat taken to the next job's, jobs back to back (the next cfg beat offered at
+    once): the unit takes a cfg beat in the cycle after its sequencer issues the job's last op (its last tap,
+    WG its last read-out, an error beat), while that op drains, so a stream of C / 16 channel groups costs
+    this per group (and the last job's drain once)."""
+    if pass_ not in (FWD, BWD, WG) or h < 1 or w < 1:
+        return 2
+    return first_issue(pass_, h, w) + valid_taps(h, w) + (READOUT if pass_ == WG else 0) + 1
+
+
 def lane_utilization(pass_: int, h: int, w: int, cycles: int | None = None) -> float:
     """Useful products / (16 lanes x cycles): every lane a channel of a whole group (channels a multiple of
     16). Useful = products with both operands inside the map."""
@@ -154,5 +164,5 @@ def submultiplier_utilization(pass_: int, h: int, w: int, mode_a, mode_b, cycles
 
 
 __all__ = ["FWD", "BWD", "WG", "PASS_NAMES", "TAPS", "LANES", "conv", "weight_grad", "run", "from_fp32",
-           "valid_taps", "first_issue", "job_cycles", "lane_utilization", "submultiplier_utilization",
+           "valid_taps", "first_issue", "job_cycles", "stream_period", "lane_utilization", "submultiplier_utilization",
            "KERNEL_BEATS", "PIPE", "READOUT", "ERROR_CYCLES"]

@@ -40,9 +40,10 @@ def table(records: list[dict]) -> list[str]:
     pairs = [(0, 0), (1, 1), (2, 2)]
     got = {(r["h"], r["w"], r["pass"], tuple(r["modes"])): r for r in records}
     chans = {size: [c for s, c, _ in LAYERS.values() if s == size] for size, _, _ in LAYERS.values()}
-    head = " | ".join(f"{MODE_NAMES[a]} x {MODE_NAMES[b]}: lanes (sub-mult.)" for a, b in pairs)
-    lines = ["| map (C of MobileNetV2's layers) | measured rows | pass | products / lane | cycles: RTL = model "
-             f"| {head} | whole map: lanes (model) |", "|---|---:|---|---:|---:|" + "---:|" * len(pairs) + "---:|"]
+    head = " | ".join(f"{MODE_NAMES[a]} x {MODE_NAMES[b]}: lanes, alone / stream (sub-mult., stream)" for a, b in pairs)
+    lines = ["| map (C of MobileNetV2's layers) | measured rows | pass | products / lane | cycles alone / period "
+             f"(RTL = model) | {head} | whole map, stream: lanes (model) |",
+             "|---|---:|---|---:|---:|" + "---:|" * len(pairs) + "---:|"]
     for r0 in sorted({(r["h"], r["w"]) for r in records}, key=lambda hw: -hw[1]):
         h, w = r0
         for p in (du.FWD, du.BWD, du.WG):
@@ -55,13 +56,14 @@ def table(records: list[dict]) -> list[str]:
                     continue
                 model = du.job_cycles(p, h, w)
                 assert r["cycles"] == model, f"{h}x{w} {du.PASS_NAMES[p]} {a}x{b}: RTL {r['cycles']}, model {model}"
+                assert r["period"] == du.stream_period(p, h, w), f"{h}x{w} {du.PASS_NAMES[p]} {a}x{b}: period"
                 assert r["products"] == du.valid_taps(h, w)
-                cyc = r["cycles"]
-                cells.append(f"{du.lane_utilization(p, h, w, cyc):.1%} "
-                             f"({du.submultiplier_utilization(p, h, w, a, b, cyc):.1%})")
-            whole = du.lane_utilization(p, w, w)
+                cyc, per = r["cycles"], r["period"]
+                cells.append(f"{du.lane_utilization(p, h, w, cyc):.1%} / {du.lane_utilization(p, h, w, per):.1%} "
+                             f"({du.submultiplier_utilization(p, h, w, a, b, per):.1%})")
+            whole = du.lane_utilization(p, w, w, du.stream_period(p, w, w))
             lines.append(f"| {w} x {w} (C = {', '.join(map(str, chans[w]))}) | {h} | {du.PASS_NAMES[p]} | "
-                         f"{du.valid_taps(h, w):,} | {cyc:,} | " + " | ".join(cells) + f" | {whole:.1%} |")
+                         f"{du.valid_taps(h, w):,} | {cyc:,} / {per:,} | " + " | ".join(cells) + f" | {whole:.1%} |")
     return lines
 
 
@@ -94,13 +96,16 @@ def main(argv=None) -> int:
             f"RTL: Verilator, seed {data['seed']}, parameters {data['params'] or PARAMS}. Design and cycle model: "
             "docs/spec.md section 6, \"The depthwise vector unit\".", "",
             "One job = one group of 16 channels of one map (the layer is C / 16 such jobs per image), FWD, BWD or WG, "
-            "jobs back to back with every input offered at once and results taken at once. *cycles*: from the edge "
+            "jobs back to back with every input offered at once and results taken at once. *cycles alone*: from the edge "
             "that takes the job's cfg beat to the edge that takes its last result, measured on the pins; the bench "
             "and this script assert each equals `models.dw_unit.job_cycles` (first tap after max(9 kernel beats, the "
             "W + 2 inputs of output (0, 0)) + one cycle per product + 9 read-out beats for WG + 4 pipeline). "
+            "*period*: from the job's cfg beat to the next job's (the next cfg is taken while the job drains), "
+            "asserted equal to `models.dw_unit.stream_period` (= cycles alone - 3): a layer of C / 16 channel groups "
+            "costs this per group. "
             "*lanes* = products / (16 lanes x cycles) with products = the taps inside the map ((3H - 2)(3W - 2) per "
             "channel; zero-padding taps are skipped, not computed). *sub-mult.* = products x (Wa/4)(Wb/4) / (16 lanes "
-            "x 16 4x4-equivalents x cycles): the lane's 16x16 multiplier does one product per cycle in every mode, so "
+            "x 16 4x4-equivalents x period): the lane's 16x16 multiplier does one product per cycle in every mode, so "
             "FB16 x FB16 uses a quarter of it and FB12 x FB12 a sixteenth. The maps of 112 x 112 are measured on 16 "
             "rows (a whole map is 111,556 products per job); the last column is the cycle model on the whole map.", "",
             *table(data["dw_unit_layers"]), ""]

@@ -112,7 +112,8 @@ class ResetMidStream(DwUnitBase):
 @pyuvm.test()
 class CycleModel(DwUnitBase):
     """Jobs back to back with no idle input and no back-pressure: every job's cycles, from its cfg beat taken
-    to its last result taken (on the pins), equal models.dw_unit.job_cycles exactly (bad jobs included)."""
+    to its last result taken (on the pins), equal models.dw_unit.job_cycles exactly, and the cycles to the next
+    job's cfg beat models.dw_unit.stream_period (bad jobs included)."""
 
     async def body(self):
         rng = seeds.rng("cycles")
@@ -135,11 +136,16 @@ async def check_cycles(test, jobs) -> list[int]:
     cfg, last = env.cfg_edges, env.last_edges
     assert len(cfg) == len(jobs) == len(last), (len(cfg), len(last), len(jobs))
     measured = []
-    for j, c, e in zip(jobs, cfg, last):
-        want = du.job_cycles(j.pass_ if not j.bad else 3, j.h, j.w)
+    for n, (j, c, e) in enumerate(zip(jobs, cfg, last)):
+        p = j.pass_ if not j.bad else 3
+        want = du.job_cycles(p, j.h, j.w)
         test.logger.info(f"{j}: {e - c} cycles measured, cycle model {want}")
         assert e - c == want, f"{j}: measured {e - c} cycles (cfg taken at edge {c}, last result at {e}), model {want}"
-        measured.append(e - c)
+        if n + 1 < len(jobs):  # the next job's cfg beat: the stream period
+            period = cfg[n + 1] - c
+            assert period == du.stream_period(p, j.h, j.w), \
+                f"{j}: next cfg taken {period} cycles after its own, stream_period {du.stream_period(p, j.h, j.w)}"
+        measured.append((e - c, cfg[n + 1] - c if n + 1 < len(jobs) else None))
     return measured
 
 
@@ -186,7 +192,8 @@ REPORT_PAIRS = ((0, 0), (1, 1), (2, 2))
 @pyuvm.test()
 class LayerUtilization(DwUnitBase):
     """One channel group per job on MobileNetV2's stride-1 depthwise maps, FWD / BWD / WG, jobs back to back:
-    every job's cycles (cfg taken to last result taken, on the pins) equal models.dw_unit.job_cycles, every
+    every job's cycles (cfg taken to last result taken, on the pins) equal models.dw_unit.job_cycles and the
+    cycles to the next job's cfg beat models.dw_unit.stream_period, every
     result is checked, and the figures go to the stats file for scripts/dw_report.py. With
     FLEXBLOCK_DW_REPORT=full (Verilator, W_MAX >= 112): maps 112 (16 rows), 56, 28, 14, 7 x the passes x
     FB24 x FB24, FB16 x FB16, FB12 x FB12; otherwise 4 rows of the 7-wide map (or the widest the build holds)
@@ -214,7 +221,8 @@ class LayerUtilization(DwUnitBase):
         pairs = REPORT_PAIRS if full or not seeds.quick() else (REPORT_PAIRS[int(rng.integers(0, 3))],)
         jobs = [make_job(rng, f"{h}x{w}.{du.PASS_NAMES[p]}.{a}{b}", p, h, w, a, b, "near")
                 for h, w in shapes for p in (du.FWD, du.BWD, du.WG) for a, b in pairs]
-        measured = await check_cycles(self, jobs)
+        # a last 1 x 1 job, so that every job above has a next cfg beat: its stream period is measured too
+        measured = await check_cycles(self, jobs + [make_job(rng, "end", du.FWD, 1, 1)])
         write_stats({"dw_unit_layers": [
-            {"h": j.h, "w": j.w, "pass": j.pass_, "modes": [j.mode_a, j.mode_b], "cycles": c,
-             "products": du.valid_taps(j.h, j.w)} for j, c in zip(jobs, measured)]})
+            {"h": j.h, "w": j.w, "pass": j.pass_, "modes": [j.mode_a, j.mode_b], "cycles": c, "period": t,
+             "products": du.valid_taps(j.h, j.w)} for j, (c, t) in zip(jobs, measured)]})

@@ -214,6 +214,9 @@ def test_cycle_model():
     assert du.job_cycles(du.WG, 1, 1) == 1 + 1 + 9 + 4
     assert du.job_cycles(du.WG, 5, 6) == 8 + 13 * 16 + 9 + 4
     assert du.job_cycles(3, 4, 4) == du.ERROR_CYCLES == du.job_cycles(du.FWD, 0, 4)
+    # in a stream the next cfg beat is taken the cycle after the last op issues: 3 edges before its result leaves
+    assert du.stream_period(du.FWD, 8, 8) == du.job_cycles(du.FWD, 8, 8) - 3
+    assert du.stream_period(du.WG, 5, 6) == du.job_cycles(du.WG, 5, 6) - 3 and du.stream_period(3, 1, 1) == 2
     u = du.lane_utilization(du.FWD, 112, 112)
     assert 0.99 < u < 1
     assert du.submultiplier_utilization(du.FWD, 112, 112, 2, 2) == pytest.approx(u / 16)
