@@ -578,5 +578,13 @@ def fc_layer_gemms(rng: np.random.Generator, batch=8, fin=40, fout=12) -> dict[s
     return {"fc_fwd": (x, w), "fc_bwd": (dy, w.T), "fc_wg": (x.T, dy)}
 
 
+# Real training GEMMs at their full reduction lengths (LayerTiles in both pe_array benches): a job's
+# steady state depends only on Kdim; M and N only set how many tiles there are.
+REAL_LAYERS = {
+    "conv3_x": {"fwd": 1152, "bwd": 128, "wg": 784},  # ResNet-18 conv3_x 128->128, 28x28, batch 1 (im2col)
+    "xfmr_fc": {"fwd": 512, "bwd": 2048, "wg": 128},  # Transformer FC 512->2048, 128 tokens
+}
+
+
 __all__ = ["GemmJob", "PeArrayEnv", "run_job", "assemble", "utilization", "conv_layer_gemms",
-           "fc_layer_gemms", "seeds"]
+           "fc_layer_gemms", "REAL_LAYERS", "seeds"]

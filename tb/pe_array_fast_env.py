@@ -12,6 +12,7 @@ The per-cycle benches (tb/pe_array_tests.py) keep the protocol tests that need c
 busy, reset mid-tile, configuration corners)."""
 from __future__ import annotations
 
+import gc
 import os
 import time
 from dataclasses import dataclass, field
@@ -538,6 +539,7 @@ class HarnessTest(uvm_test):
         self.raise_objection()
         cocotb.start_soon(Clock(self.env.dut.clk, 10, "ns", impl="gpi").start())
         await self.env.reset()
+        gc.freeze()  # the start-up heap (cocotb, pyuvm, numpy, models: ~50k objects) leaves the collector's scans
         cpu = time.process_time()  # simulator + Python: they share this process
         await self.body()
         await ClockCycles(self.env.dut.clk, 32)  # quiet window: a late, spurious result fails check_phase

@@ -15,7 +15,7 @@ from fbuvm import seeds
 from fbuvm.components import ScoreboardError
 from models import FB12, FB16, FB24
 from models.fp2bfp import RNA, RNE, RTZ, SR
-from pe_array_env import conv_layer_gemms, fc_layer_gemms
+from pe_array_env import REAL_LAYERS, conv_layer_gemms, fc_layer_gemms
 from pe_array_fast_env import GemmJob, HarnessScoreboard, HarnessTest, Piece, WrongExponentScoreboard
 
 MODES = (FB24, FB16, FB12)
@@ -89,14 +89,8 @@ class SpecialOperands(HarnessTest):
                              job("zeros", np.zeros((m, kdim), np.float32), b, FB12, FB12)])
 
 
-# Real training GEMMs at their full reduction lengths (as tb/pe_array_tests.py LayerTiles): enough tiles for
-# 256 block pairs per job. ~39k cycles: Verilator only unless named (TESTCASE=LayerTiles).
-REAL_LAYERS = {
-    "conv3_x": {"fwd": 1152, "bwd": 128, "wg": 784},
-    "xfmr_fc": {"fwd": 512, "bwd": 2048, "wg": 128},
-}
-
-
+# The real-layer jobs (pe_array_env.REAL_LAYERS) with enough tiles for 256 block pairs per job. ~79k cycles:
+# Verilator only unless named (TESTCASE=LayerTiles).
 @pyuvm.test(skip=not VERILATOR and os.environ.get("FLEXBLOCK_TESTCASE") != "LayerTiles")
 class LayerTiles(HarnessTest):
     """Steady state on real layers for every mode pair (the per-cycle bench's LayerTiles job set)."""
