@@ -166,6 +166,11 @@ def run(toplevel: str, sim: str = "icarus", testcase: str | None = None, seed: i
     env = {"PYTHONPATH": str(ROOT), "FLEXBLOCK_SIM": sim,
            "FLEXBLOCK_PARAMS": " ".join(f"{k}={v}" for k, v in parameters.items()),
            "FLEXBLOCK_COVERAGE_DIR": str(BUILD / "coverage"), "FLEXBLOCK_STATS_DIR": os.environ.get("FLEXBLOCK_STATS_DIR", str(BUILD / "stats"))}
+    # cocotb rewrites the asserts of every module imported after its start-up ("*.py"): numpy's, pyuvm's,
+    # the models'. Where bytecode is not cached (PYTHONDONTWRITEBYTECODE, as on the CI machine) every run
+    # parses and rewrites them again, ~0.8 s per simulation; the benches' asserts are in these files.
+    env["COCOTB_REWRITE_ASSERTION_FILES"] = os.environ.get("COCOTB_REWRITE_ASSERTION_FILES",
+                                                           "*_tests.py *_env.py mac_array.py fbuvm/*.py")
     if testcase:
         env["FLEXBLOCK_TESTCASE"] = testcase
     env.update(extra_env or {})
