@@ -97,7 +97,8 @@ module flexblock_core #(
   localparam logic [1:0] BUF_X = 2'd0, BUF_W = 2'd1, BUF_G = 2'd2;
 
   // front: the job check and the conversion walk; back: the array's configuration, compute walk, results
-  typedef enum logic [2:0] {F_IDLE, F_CHECK, F_CONV, F_WAIT, F_ERR, F_DWCFG, F_DW} front_e;
+  typedef enum logic [2:0] {F_IDLE = 3'd0, F_CHECK = 3'd1, F_CONV = 3'd2, F_WAIT = 3'd3, F_ERR = 3'd4, F_DWCFG = 3'd5,
+                            F_DWRUN = 3'd6} front_e;
   typedef enum logic [1:0] {B_IDLE, B_CFG, B_RUN} back_e;
   front_e fstate;
   back_e  bstate;
@@ -364,7 +365,7 @@ module flexblock_core #(
                || 17'(n) >= 17'(dw_cb) || out_bfp_q || 48'(dw_hw) * 48'(dw_cb) > 48'(DEPTH)
                || (pass != PASS_WG && 32'(9) * 32'(dw_cb) > 32'(DEPTH));
 
-  logic        f_on, f_done, f_issue, dw_credit;
+  logic        dw_out, f_on, f_done, f_issue, dw_credit;
   logic [3:0]  f_k;                      // kernel blocks issued
   logic [31:0] f_px, f_pg;               // map blocks issued: X (or dY for BWD), and WG's dY
   logic [28:0] f_kword, f_xword, f_gword;  // their rows' words: row * cb
@@ -375,7 +376,8 @@ module flexblock_core #(
   assign f_tag  = pass == PASS_WG ? ((f_px == dw_hw || (f_px >= 32'(dw_n0) && f_px - 32'(dw_n0) == f_pg)) ? T_G : T_X)
                                   : (f_k != 4'd9 ? T_K : T_X);
   assign f_done = pass == PASS_WG ? (f_px == dw_hw && f_pg == dw_hw) : (f_k == 4'd9 && f_px == dw_hw);
-  assign f_on   = fstate == F_DW && !f_done;
+  assign dw_out = fstate == F_DWRUN;  // the depthwise job is fed and its results leave on out
+  assign f_on   = dw_out && !f_done;
   assign f_issue = f_on && dw_credit;
   assign f_buf  = f_tag == T_K ? BUF_W : f_tag == T_G || pass == PASS_BWD ? BUF_G : BUF_X;
   assign f_row  = f_tag == T_K ? 16'(f_k) : f_tag == T_G ? 16'(f_pg) : 16'(f_px);
@@ -444,7 +446,7 @@ module flexblock_core #(
   assign wb_o_last    = wb_o == (wb_side ? n : m) - 16'd1;
   assign wb_slot_last = wb_slot == (wb_side ? 16'(COLS - 1) : 16'(ROWS - 1));
   logic        wb_valid;  // a GEMM operand block (a depthwise job's blocks go to dw_unit instead)
-  assign wb_valid   = fb_valid && fstate != F_DW;
+  assign wb_valid   = fb_valid && !dw_out;
   assign cv_done    = wb_valid && wb_side && wb_o_last && wb_kb_last;
 
   always_ff @(posedge clk) begin
@@ -632,9 +634,13 @@ module flexblock_core #(
   logic                  di_valid, di_ready;
   logic [1:0]            di_tag;
   logic [BLOCK_BITS-1:0] di_block;   // {exp, sign, mag, flags}
+  // (named signals in the ports: Icarus 11 makes an enum literal in a port expression a net)
+  logic                    di_push, di_k, di_x, di_g;
+  logic [2+BLOCK_BITS-1:0] di_push_data;
+  assign di_push      = fb_valid && dw_out;
+  assign di_push_data = {f_tag_pipe[DW_LAT-1], fb_exp, fb_sign, fb_mag, fb_flags};
   credit_fifo #(.WIDTH(2 + BLOCK_BITS), .DEPTH(DW_LAT + 2)) u_dw_in_fifo (
-    .clk, .rst_n, .can_accept(dw_credit), .accept(f_issue),
-    .push(fb_valid && fstate == F_DW), .push_data({f_tag_pipe[DW_LAT-1], fb_exp, fb_sign, fb_mag, fb_flags}),
+    .clk, .rst_n, .can_accept(dw_credit), .accept(f_issue), .push(di_push), .push_data(di_push_data),
     .out_valid(di_valid), .out_ready(di_ready), .out_data({di_tag, di_block})
   );
   logic       du_cfg_valid, du_cfg_ready, du_k_ready, du_x_ready, du_g_ready;
@@ -647,16 +653,19 @@ module flexblock_core #(
   logic [1:0]      di_flags;
   assign {di_exp, di_sign, di_mag, di_flags} = di_block;
   assign du_cfg_valid = fstate == F_DWCFG && bstate == B_IDLE;  // after the previous job's last beat
+  assign di_k     = di_valid && di_tag == T_K;
+  assign di_x     = di_valid && di_tag == T_X;
+  assign di_g     = di_valid && di_tag == T_G;
   assign di_ready = (di_tag == T_K && du_k_ready) || (di_tag == T_X && du_x_ready) || (di_tag == T_G && du_g_ready);
   dw_unit #(.K(K), .W_MAX(DW_W_MAX)) u_dw (
     .clk, .rst_n,
     .cfg_valid(du_cfg_valid), .cfg_ready(du_cfg_ready), .cfg_pass(pass), .cfg_h(img_h), .cfg_w(img_w),
     .cfg_mode_a(mode_a), .cfg_mode_b(mode_b),
-    .k_valid(di_valid && di_tag == T_K), .k_ready(du_k_ready),
+    .k_valid(di_k), .k_ready(du_k_ready),
     .k_exp(di_exp), .k_sign(di_sign), .k_mag(di_mag), .k_flags(di_flags),
-    .x_valid(di_valid && di_tag == T_X), .x_ready(du_x_ready),
+    .x_valid(di_x), .x_ready(du_x_ready),
     .x_exp(di_exp), .x_sign(di_sign), .x_mag(di_mag), .x_flags(di_flags),
-    .g_valid(di_valid && di_tag == T_G), .g_ready(du_g_ready),
+    .g_valid(di_g), .g_ready(du_g_ready),
     .g_exp(di_exp), .g_sign(di_sign), .g_mag(di_mag), .g_flags(di_flags),
     .out_valid(du_out_valid), .out_ready(du_out_ready), .out_result(du_result), .out_flags(du_flags),
     .out_last(du_out_last), .out_error(du_out_error)
@@ -666,10 +675,9 @@ module flexblock_core #(
   // the pixel p = y W + x (FWD, BWD) or the tap d (WG), out_col the part's first channel.
   logic [PW-1:0]          dw_part;
   logic [15:0]            dw_pos;
-  logic                   dw_out, dw_part_last;
+  logic                   dw_part_last;
   logic [32*SLOTS-1:0]    dw_result;
   logic [2*SLOTS-1:0]     dw_flags;
-  assign dw_out       = fstate == F_DW;
   assign dw_part_last = 32'(dw_part) == 32'(PARTS - 1);
   assign du_out_ready = dw_out && out_ready && dw_part_last;
   for (genvar sl = 0; sl < SLOTS; sl++) begin : g_dw_slot
@@ -827,8 +835,8 @@ module flexblock_core #(
       unique case (fstate)
         F_IDLE:  if (job_take) fstate <= F_CHECK;
         F_CHECK: fstate <= (dw ? bad_dw : bad_job) ? F_ERR : dw ? F_DWCFG : F_CONV;
-        F_DWCFG: if (du_cfg_valid && du_cfg_ready) fstate <= F_DW;
-        F_DW:    if (out_take && out_last) fstate <= F_IDLE;
+        F_DWCFG: if (du_cfg_valid && du_cfg_ready) fstate <= F_DWRUN;
+        F_DWRUN:    if (out_take && out_last) fstate <= F_IDLE;
         F_CONV:  if (cv_done) fstate <= handover ? F_IDLE : F_WAIT;
         F_WAIT:  if (handover) fstate <= F_IDLE;
         F_ERR:   if (out_take && out_error) fstate <= F_IDLE;
