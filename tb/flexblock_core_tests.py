@@ -713,7 +713,7 @@ class _RtzScoreboard(WrongModelScoreboard, CoreScoreboard):
         key = id(expected["model"])
         if key not in cache:
             job = {**expected["job"], "round_b": 0}
-            cache[key] = self.tiles(job, *expected["model"](job))
+            cache[key] = (self.dw_beats if job["dw"] else self.tiles)(job, *expected["model"](job))
         return cache[key][expected["index"]]
 
 
@@ -870,3 +870,16 @@ class DepthwiseResetMidJob(DepthwiseBase):
             task.cancel()
             await self.env.run_job(job())
 
+
+
+@pyuvm.test()
+class DepthwiseScoreboardCatchesWrongModel(DepthwiseBase):
+    """The scoreboard must catch a depthwise model that converts the kernel with RTZ whatever the job says (the
+    job asks for SR), on the first beat it gets wrong."""
+
+    def build_phase(self):
+        uvm_factory().set_type_override_by_type(CoreScoreboard, _RtzScoreboard)
+        super().build_phase()
+
+    async def body(self):
+        await self.dw_job(seeds.rng("w"), FWD, 3, 3, self.env.p["K"], 0, [0, 0], [3, 3], check_cycles=False)
