@@ -17,7 +17,7 @@ from fbuvm.components import FlexBlockTest, WrongModelScoreboard, write_stats
 from flexblock_core_env import (CAPACITY_CHECKS, CoreEnv, CoreScoreboard, JobItem, capacity, capacity_edge, cdiv,
                                 dw_shapes, job_error, random_tensors, stored_shapes)
 from models.core import (BWD, FWD, WG, G, W, X, LAYERS, PASS_NAMES, convert_cycles, core_cycles, core_period,
-                         core_stream, core_utilization, dw_cycles, dw_parts, layer_job)
+                         core_stream, core_utilization, dw_cycles, dw_parts, dw_period, layer_job)
 from models import gemm_schedule
 
 VERILATOR = os.environ.get("FLEXBLOCK_SIM") == "verilator"
@@ -883,3 +883,43 @@ class DepthwiseScoreboardCatchesWrongModel(DepthwiseBase):
 
     async def body(self):
         await self.dw_job(seeds.rng("w"), FWD, 3, 3, self.env.p["K"], 0, [0, 0], [3, 3], check_cycles=False)
+
+
+# MobileNetV2's stride-1 depthwise maps (models.depthwise.LAYERS) as the unit's report measures them: (H, W), the
+# 112 x 112 map on 16 rows.
+DW_UNIT_MAPS = ((16, 112), (56, 56), (28, 28), (14, 14), (7, 7))
+
+
+@pyuvm.test()
+class DepthwiseUnitUtilization(DepthwiseBase):
+    """The depthwise unit inside the core on MobileNetV2's stride-1 depthwise maps, FWD / BWD / WG: per map and
+    pass two jobs of one channel group back to back on resident tensors (results taken at once); the first job's
+    cycles must equal models.core.dw_cycles and the second's period (last beat to last beat) dw_period. The maps
+    that fit the buffers (H W ceil(C / K) <= DEPTH, W <= DW_W_MAX) run; FLEXBLOCK_DW_REPORT=full (scripts/
+    core_report.py --dw-unit-only, DEPTH 4096) runs them all, the quick regression the 7 x 7 map (Verilator also
+    14 x 14)."""
+    budget_ms = 4000
+
+    async def body(self):
+        rng = seeds.rng("dw_util")
+        p = self.env.p
+        full = os.environ.get("FLEXBLOCK_DW_REPORT") == "full"
+        maps = DW_UNIT_MAPS if full else ((14, 14), (7, 7)) if VERILATOR else ((7, 7),)
+        records = []
+        for h, w in maps:
+            if h * w > p["DEPTH"] or w > p["DW_W_MAX"]:  # one channel group stored: a word per pixel
+                self.logger.info(f"{h} x {w}: beyond the buffers (DEPTH {p['DEPTH']}, DW_W_MAX {p['DW_W_MAX']})")
+                continue
+            await self.env.load(dw_tensors(rng, WG, h, w, p["K"]) | {W: dw_tensors(rng, FWD, h, w, p["K"])[W]})
+            for pass_, mode in ((FWD, 0), (BWD, 1), (WG, 2)):
+                jobs = [JobItem(f"dw{h}x{w}.{PASS_NAMES[pass_]}.{i}", pass_, 0, p["K"], 0, mode, mode, 0, 0,
+                                seed=int(rng.integers(0, 1 << 16)), dw=(h, w)) for i in range(2)]
+                takes, lasts = await self.env.run_burst(jobs)
+                alone, period = lasts[0] - takes[0], lasts[1] - lasts[0]
+                want = dw_cycles(pass_, h, w, p["ROWS"], p["COLS"], p["K"])
+                assert alone == want, f"{h}x{w} {PASS_NAMES[pass_]}: {alone} cycles, models.core.dw_cycles says {want}"
+                want = dw_period(pass_, h, w, p["ROWS"], p["COLS"], p["K"])
+                assert period == want, f"{h}x{w} {PASS_NAMES[pass_]}: period {period}, models.core.dw_period says {want}"
+                records.append({"h": h, "w": w, "pass": pass_, "modes": [mode, mode], "cycles": alone, "period": period})
+                self.logger.info(f"dw {h}x{w} {PASS_NAMES[pass_]}: {alone} cycles alone, {period} per job in a stream")
+        write_stats({"dw_core_unit": records})
