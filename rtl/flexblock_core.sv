@@ -97,8 +97,7 @@ module flexblock_core #(
   localparam logic [1:0] BUF_X = 2'd0, BUF_W = 2'd1, BUF_G = 2'd2;
 
   // front: the job check and the conversion walk; back: the array's configuration, compute walk, results
-  typedef enum logic [2:0] {F_IDLE = 3'd0, F_CHECK = 3'd1, F_CONV = 3'd2, F_WAIT = 3'd3, F_ERR = 3'd4, F_DWCFG = 3'd5,
-                            F_DWRUN = 3'd6} front_e;
+  typedef enum logic [2:0] {F_IDLE, F_CHECK, F_CONV, F_WAIT, F_ERR, F_DWCFG, F_DWRUN} front_e;
   typedef enum logic [1:0] {B_IDLE, B_CFG, B_RUN} back_e;
   front_e fstate;
   back_e  bstate;
@@ -836,7 +835,7 @@ module flexblock_core #(
         F_IDLE:  if (job_take) fstate <= F_CHECK;
         F_CHECK: fstate <= (dw ? bad_dw : bad_job) ? F_ERR : dw ? F_DWCFG : F_CONV;
         F_DWCFG: if (du_cfg_valid && du_cfg_ready) fstate <= F_DWRUN;
-        F_DWRUN:    if (out_take && out_last) fstate <= F_IDLE;
+        F_DWRUN: if (out_take && out_last) fstate <= F_IDLE;
         F_CONV:  if (cv_done) fstate <= handover ? F_IDLE : F_WAIT;
         F_WAIT:  if (handover) fstate <= F_IDLE;
         F_ERR:   if (out_take && out_error) fstate <= F_IDLE;
