@@ -9,6 +9,11 @@ cycle model's prediction (models.core.core_period); the operand bandwidth each m
 (dense and in 16-bit slots) against the core's read widths; the first training step of `make train`
 (FB12LG16, batch 32) through the 4 x 4 core (cycle model, which TrainingStep asserts on the RTL).
 --stats FILE reuses a stats file of an earlier run instead of simulating (about 10 minutes on Verilator).
+--dw-only writes docs/results/core_depthwise.md instead: the depthwise vector unit inside the core (job_dw,
+DepthwiseUnitUtilization with FLEXBLOCK_DW_REPORT=full, DEPTH 4096: every map and pass, cycles asserted equal to
+models.core.dw_cycles / dw_period) and the PE-array mapping as the comparison (DepthwiseUtilization);
+--dw-unit-only re-runs only the first and keeps the file's mapping section; --dw-stats / --dw-unit-stats reuse
+stats files of earlier runs.
 """
 from __future__ import annotations
 

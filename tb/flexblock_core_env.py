@@ -310,6 +310,12 @@ class CoreScoreboard(Scoreboard):
             lines.append(f"  mag:  expected {expected['mag'].tolist()} actual {actual['mag'].tolist()}")
         bad = np.flatnonzero((expected["result"] != actual["result"]) | (expected["flags"] != actual["flags"]))
         for i in bad[:8]:
+            if job.get("dw"):  # a depthwise beat: slot i = channel out_col + i of pixel (or tap) out_row
+                e, a = expected["result"][i], actual["result"][i]
+                lines.append(f"  {'tap' if job['pass'] == WG else 'pixel'} {expected['row']} channel "
+                             f"{expected['col'] + int(i)}: expected {e:08x} ({_value(e):.9g}) flags "
+                             f"{expected['flags'][i]}  actual {a:08x} ({_value(a):.9g}) flags {actual['flags'][i]}")
+                continue
             r, c = divmod(int(i), self.p["COLS"])
             e, a = expected["result"][i], actual["result"][i]
             lines.append(f"  C[{expected['row'] + r}][{expected['col'] + c}]: expected {e:08x} ({_value(e):.9g}) "
