@@ -260,6 +260,130 @@ def core_utilization(m: int, kdim: int, n: int, mode_a, mode_b, cycles: int, row
     return m * n * kdim * na * nb / (16 * rows * cols * cycles)
 
 
+# --- depthwise jobs (job_dw; spec section 6, "Depthwise jobs in the core") -----------------------------------
+# A depthwise job runs one channel group (K channels: block `group` of the stored rows) of a 3x3 depthwise layer
+# on dw_unit inside the core. X and G (= dY) are stored as H*W rows (pixel p = y W + x) x C columns, the kernel
+# in W as 9 rows (tap d = 3 (dh + 1) + (dw + 1)) x C columns. The front reads the blocks along the stored rows in
+# `dw_feed_order` through the job's converter (its LFSRs seeded by the job: the t-th block fed rounds with the
+# lanes' state t), and the unit computes (models.dw_unit).
+DW_X, DW_K, DW_G = "x", "k", "g"
+
+
+def dw_lead(h: int, w: int) -> int:
+    """X blocks a WG job feeds before its first dY block: the window of pixel (0, 0) (models.dw_unit.first_issue's
+    n0)."""
+    return min(1, h - 1) * w + min(1, w - 1) + 1
+
+
+def dw_feed_order(pass_: int, h: int, w: int) -> list[tuple[str, int]]:
+    """The blocks a depthwise job feeds, in order: (stream, row). FWD / BWD: the kernel's 9 taps, then the map's
+    H*W pixels (X, or dY for BWD, both on stream x). WG: X's first dw_lead pixels, then dY pixel p and X pixel
+    p + lead alternately, the remaining dY pixels last: X stays just ahead of the window the unit needs, and a
+    dY block is never offered before the unit's one-block holding register can take it."""
+    hw = h * w
+    if pass_ in (FWD, BWD):
+        return [(DW_K, t) for t in range(9)] + [(DW_X, p) for p in range(hw)]
+    lead = dw_lead(h, w)
+    order = [(DW_X, p) for p in range(lead)]
+    for p in range(hw):
+        order.append((DW_G, p))
+        if p + lead < hw:
+            order.append((DW_X, p + lead))
+    return order
+
+
+def core_dw(pass_: int, x, w, g, h: int, wd: int, group: int, mode_a: int, mode_b: int, round_a: int, round_b: int,
+            seed: int = lfsr.DEFAULT_SEED, block: int = 16, sr_bits: int = lfsr.DEFAULT_SR_BITS):
+    """One depthwise job of the core: (bits, flags) as uint32 / uint8, (H*W, K) for FWD / BWD (pixel p = y W + x,
+    lane c = channel group * K + c) or (9, K) for WG (tap d). x, g: the stored (H*W, C) tensors (g unused by FWD,
+    x by BWD), w: the stored (9, C) kernel (unused by WG). Channels >= C read +0. The map converts with (mode_a,
+    round_a), the kernel (FWD / BWD) or dY (WG) with (mode_b, round_b), block by block in dw_feed_order; then
+    models.dw_unit.run."""
+    from . import dw_unit
+    from .bfp import BFPTensor
+    from .fp2bfp import quantize
+
+    hw = h * wd
+    lanes = slice(group * block, (group + 1) * block)
+
+    def cols(t, rows):
+        t = np.asarray(t, np.float32)
+        out = np.zeros((rows, block), np.float32)
+        part = t[:rows, lanes]
+        out[:, :part.shape[1]] = part
+        return out
+
+    src = {DW_K: cols(w, 9) if pass_ != WG else None,
+           DW_X: cols(g if pass_ == BWD else x, hw),
+           DW_G: cols(g, hw) if pass_ == WG else None}
+    conv = {DW_K: (mode_b, round_b), DW_G: (mode_b, round_b), DW_X: (mode_a, round_a)}
+    got: dict = {DW_K: {}, DW_X: {}, DW_G: {}}
+    order = dw_feed_order(pass_, h, wd)
+    i = 0
+    while i < len(order):  # runs of consecutive blocks of one stream convert in one call
+        stream, row = order[i]
+        j = i
+        while j + 1 < len(order) and order[j + 1] == (stream, order[j][1] + 1):
+            j += 1
+        q = quantize(src[stream][row:row + j - i + 1], *conv[stream], block, seed, i, sr_bits)
+        for r in range(j - i + 1):
+            got[stream][row + r] = (q.exp[r], q.sign[r], q.mag[r], q.flags[r])
+        i = j + 1
+
+    def tensor(stream, rows, shape):
+        e, s, m, f = (np.stack([got[stream][r][k] for r in range(rows)]) for k in range(4))
+        return BFPTensor(e.reshape(*shape, 1), s.reshape(*shape, 1, block), m.reshape(*shape, 1, block),
+                         f.reshape(*shape, 1), conv[stream][0])
+
+    a = tensor(DW_X, hw, (h, wd))
+    b = tensor(DW_G, hw, (h, wd)) if pass_ == WG else tensor(DW_K, 9, (9,))
+    bits, flags = dw_unit.run(pass_, a, b, mode_a, mode_b)
+    rows = 9 if pass_ == WG else hw
+    return bits.reshape(rows, block).astype(np.uint32), flags.reshape(rows, block).astype(np.uint8)
+
+
+# Cycles of a depthwise job (spec section 6, "Depthwise jobs in the core: cycles"), from the edge that takes the
+# job to the one that takes its last out beat, out_ready high: DW_CFG edges to the unit's cfg beat (the check,
+# the cfg handshake), DW_FEED more to the first converted block at the unit (the read issue, the buffer's two
+# read stages, fp2bfp's three, the input FIFO), then the unit's schedule with its first tap after all the blocks
+# it needs came in one per cycle on the one converter: FWD / BWD the kernel's 9 and the window's n0 (the unit
+# alone: max(9, n0), in parallel), WG n0 X blocks and one dY block. A result of K lanes leaves in
+# parts = ceil(K / (ROWS COLS)) out beats; WG's 9 read-outs leave back to back, 9 parts each.
+DW_CFG, DW_FEED = 2, 6  # FEED: edges from the unit's cfg beat to the first block's take - 1: the read issue, 2 buffer stages, 3 fp2bfp
+
+
+def dw_parts(rows: int = 4, cols: int = 4, block: int = 16) -> int:
+    return -(-block // (rows * cols))
+
+
+def dw_first_issue(pass_: int, h: int, w: int) -> int:
+    """Edges from the unit's cfg beat to its first tap's issue, in the core (the unit's first_issue, fed serially)."""
+    from . import dw_unit
+    need = dw_lead(h, w)
+    return DW_FEED + (dw_unit.KERNEL_BEATS + need if pass_ in (FWD, BWD) else need + 1)
+
+
+def dw_cycles(pass_: int, h: int, w: int, rows: int = 4, cols: int = 4, block: int = 16) -> int:
+    """A depthwise job alone, job take to last out beat, no back-pressure. With parts > 1 (ROWS COLS < K) an FWD /
+    BWD job's results must be no faster than the out stream: every output has >= parts taps (the corner's
+    min(H, 2) min(W, 2)); otherwise the out stream sets the pace and this model does not apply (ValueError)."""
+    from . import dw_unit
+    parts = dw_parts(rows, cols, block)
+    start = DW_CFG + dw_first_issue(pass_, h, w) + dw_unit.valid_taps(h, w) + dw_unit.PIPE
+    if pass_ == WG:
+        return start + dw_unit.READOUT * parts
+    if min(h, 2) * min(w, 2) < parts:
+        raise ValueError(f"{h} x {w}: outputs of fewer than {parts} taps; the out stream sets the pace")
+    return start + parts - 1
+
+
+def dw_period(pass_: int, h: int, w: int, rows: int = 4, cols: int = 4, block: int = 16) -> int:
+    """Depthwise jobs back to back (a layer's C / K channel groups): the next job is taken the cycle after the
+    previous one's last out beat."""
+    return dw_cycles(pass_, h, w, rows, cols, block) + 1
+
+
 __all__ = ["im2col", "load_cycles", "block_bits", "operand_bits_per_cycle", "FWD", "BWD", "WG", "PASS_NAMES", "X", "W", "G", "pass_operands", "core_gemm", "core_cycles",
            "convert_cycles", "core_utilization", "cycles_per_block", "front_cycles", "back_cycles", "core_stream",
-           "core_period", "back_cycles_bfp", "LAYERS", "TILE", "layer_job", "requantize_output", "flip_taps"]
+           "core_period", "back_cycles_bfp", "LAYERS", "TILE", "layer_job", "requantize_output", "flip_taps",
+           "dw_feed_order", "dw_lead", "core_dw", "dw_cycles", "dw_period", "dw_parts", "dw_first_issue"]

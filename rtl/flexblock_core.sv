@@ -22,6 +22,11 @@
 // job (3x3, stride 1, pad 1) reads A = im2col(X) (FWD) or im2col(dY) (BWD) from the tensor stored NHWC by
 // an address generator; conv BWD reads B = W with its taps flipped (row (8 - t) C + c of W for tap t); conv
 // WG reads A = im2col(X)^T by column reads at shifted pixels with a padding mask per lane (conv_wg_agen).
+//
+// A depthwise job (job_dw: a 3x3 depthwise conv on one channel group of an H x W map) bypasses the BFP banks
+// and the array: the front reads the kernel (W, 9 rows x C) and the map (X or dY, H*W rows x C) along their
+// stored rows, one K-channel block per cycle, through the same fp2bfp into the depthwise vector unit
+// (dw_unit), whose binary32 results leave on `out` (split over ceil(K / (ROWS COLS)) beats).
 module flexblock_core #(
   parameter int ROWS    = 4,
   parameter int COLS    = 4,
@@ -29,7 +34,8 @@ module flexblock_core #(
   parameter int DEPTH   = 256,     // FP32 words (K elements) per tensor region
   parameter int BDEPTH  = 128,     // BFP blocks per bank and set of the converted-operand buffers
   parameter int SR_BITS = 8,
-  parameter int SR_SEED = 'hACE1
+  parameter int SR_SEED = 'hACE1,
+  parameter int DW_W_MAX = 112     // the depthwise unit's widest map row
 ) (
   input  logic                    clk,
   input  logic                    rst_n,
@@ -61,6 +67,8 @@ module flexblock_core #(
   input  logic                    job_out_bfp,   // results as BFP blocks along C's rows (K columns each)
   input  logic [1:0]              job_out_mode,  // their mode and rounding (the next layer's)
   input  logic [1:0]              job_out_round,
+  input  logic                    job_dw,        // a 3x3 depthwise job: map job_img_h x job_img_w, C = job_kdim
+                                                 // channels stored, channel group job_n (job_m unused)
   // out: one beat per ROWS x COLS tile of C, row-major over tiles; or one error beat for a bad job
   output logic                    out_valid,
   input  logic                    out_ready,
@@ -89,7 +97,7 @@ module flexblock_core #(
   localparam logic [1:0] BUF_X = 2'd0, BUF_W = 2'd1, BUF_G = 2'd2;
 
   // front: the job check and the conversion walk; back: the array's configuration, compute walk, results
-  typedef enum logic [2:0] {F_IDLE, F_CHECK, F_CONV, F_WAIT, F_ERR} front_e;
+  typedef enum logic [2:0] {F_IDLE, F_CHECK, F_CONV, F_WAIT, F_ERR, F_DWCFG, F_DWRUN} front_e;
   typedef enum logic [1:0] {B_IDLE, B_CFG, B_RUN} back_e;
   front_e fstate;
   back_e  bstate;
@@ -144,6 +152,7 @@ module flexblock_core #(
   logic        out_bfp_q;
   logic [1:0]  out_mode_q, out_round_q;
   logic [15:0] seed_q;
+  logic        dw;
   assign job_ready = fstate == F_IDLE;
   assign job_take  = job_valid && job_ready;
 
@@ -157,7 +166,8 @@ module flexblock_core #(
       mode_b  <= job_mode_b;
       round_a <= job_round_a;
       round_b <= job_round_b;
-      conv    <= job_conv;
+      conv    <= job_conv && !job_dw;  // job_dw takes precedence: job_conv is ignored
+      dw      <= job_dw;
       img_h   <= job_img_h;
       img_w   <= job_img_w;
       out_bfp_q   <= job_out_bfp;
@@ -226,7 +236,7 @@ module flexblock_core #(
   logic [28:0] wcb;                 // W * cb: constant during the job
   logic signed [17:0] tap_h, tap_w; // the tap's input row and column
   logic        cc_last, tw_last, pw_last, ph_last;
-  assign cv_start   = fstate == F_CHECK && !bad_job;
+  assign cv_start   = fstate == F_CHECK && !dw && !bad_job;
   assign cv_kb_last = cv_kb == kblocks - 13'd1;
   assign cv_o_last  = cv_o == (cv_side ? n : m) - 16'd1;
   assign cv_col     = cv_side ? col_b : col_a;
@@ -333,23 +343,81 @@ module flexblock_core #(
     .word(wg_word), .rd_i(wg_i), .rd_j(wg_j), .keep(wg_keep)
   );
 
+  // ---- depthwise feed (job_dw): kernel or map blocks along stored rows into dw_unit ---------------------
+  // X, G (H*W rows, pixel p = y W + x) and W (9 rows, tap-major) are all stored with C = job_kdim columns;
+  // the group's block is word cblk = job_n of a row. FWD / BWD: the kernel's 9 blocks (W rows 0..8), then
+  // the map (X, or G for BWD). WG: X and dY interleaved so that X runs n0 pixels ahead (the window of pixel 0),
+  // then G_p, X_{p + n0}, G_{p + 1}, ..., the remaining G last (models.core.dw_feed_order). A read issues
+  // with a free entry in dw_in_fifo, whose credits cover the buffer's 2 read stages and fp2bfp's 3.
+  localparam logic [1:0] T_X = 2'd0, T_K = 2'd1, T_G = 2'd2;
+  localparam int DW_LAT = 5;  // the read's issue edge -> the converted block pushed into dw_in_fifo (+ 2 entries: full rate)
+  logic [31:0] dw_hw;                    // H * W
+  logic [15:0] dw_n0;                    // X blocks ahead of G in WG: the window of pixel (0, 0)
+  logic [12:0] dw_cb;                    // words per stored row: ceil(C / K)
+  logic        bad_dw;
+  assign dw_hw = 32'(img_h) * 32'(img_w);
+  assign dw_n0 = (img_h > 16'd1 ? img_w : 16'd0) + (img_w > 16'd1 ? 16'd1 : 16'd0) + 16'd1;
+  assign dw_cb = words_per_row(kdim);
+  // A bad depthwise job: reserved pass, an empty map, a row wider than the unit's line buffer, no channels,
+  // a group past the stored channels, a tensor beyond its region, or BFP results asked for (not built).
+  assign bad_dw = pass == 2'd3 || img_h == '0 || img_w == '0 || 32'(img_w) > 32'(DW_W_MAX) || kdim == '0
+               || 17'(n) >= 17'(dw_cb) || out_bfp_q || 48'(dw_hw) * 48'(dw_cb) > 48'(DEPTH)
+               || (pass != PASS_WG && 32'(9) * 32'(dw_cb) > 32'(DEPTH));
+
+  logic        dw_out, f_on, f_done, f_issue, dw_credit;
+  logic [3:0]  f_k;                      // kernel blocks issued
+  logic [31:0] f_px, f_pg;               // map blocks issued: X (or dY for BWD), and WG's dY
+  logic [28:0] f_kword, f_xword, f_gword;  // their rows' words: row * cb
+  logic [1:0]  f_tag;                    // the stream of the next block
+  logic [1:0]  f_buf;
+  logic [15:0] f_row;                    // the row read (its low bits: the skew's rotation)
+  logic [28:0] f_word;
+  assign f_tag  = pass == PASS_WG ? ((f_px == dw_hw || (f_px >= 32'(dw_n0) && f_px - 32'(dw_n0) == f_pg)) ? T_G : T_X)
+                                  : (f_k != 4'd9 ? T_K : T_X);
+  assign f_done = pass == PASS_WG ? (f_px == dw_hw && f_pg == dw_hw) : (f_k == 4'd9 && f_px == dw_hw);
+  assign dw_out = fstate == F_DWRUN;  // the depthwise job is fed and its results leave on out
+  assign f_on   = dw_out && !f_done;
+  assign f_issue = f_on && dw_credit;
+  assign f_buf  = f_tag == T_K ? BUF_W : f_tag == T_G || pass == PASS_BWD ? BUF_G : BUF_X;
+  assign f_row  = f_tag == T_K ? 16'(f_k) : f_tag == T_G ? 16'(f_pg) : 16'(f_px);
+  assign f_word = f_tag == T_K ? f_kword : f_tag == T_G ? f_gword : f_xword;
+  always_ff @(posedge clk) begin
+    if (fstate == F_DWCFG) begin
+      f_k <= '0; f_px <= '0; f_pg <= '0; f_kword <= '0; f_xword <= '0; f_gword <= '0;
+    end else if (f_issue) begin
+      unique case (f_tag)
+        T_K:     begin f_k  <= f_k + 4'd1;   f_kword <= f_kword + 29'(dw_cb); end
+        T_G:     begin f_pg <= f_pg + 32'd1; f_gword <= f_gword + 29'(dw_cb); end
+        default: begin f_px <= f_px + 32'd1; f_xword <= f_xword + 29'(dw_cb); end
+      endcase
+    end
+  end
+  // the tag travels beside the read and the conversion
+  logic [1:0] f_tag_pipe [DW_LAT];
+  always_ff @(posedge clk) begin
+    f_tag_pipe[0] <= f_tag;
+    for (int i = 1; i < DW_LAT; i++) f_tag_pipe[i] <= f_tag_pipe[i - 1];
+  end
+
   logic            rd_valid;
   logic [32*K-1:0] rd_data;
   fp32_buffer #(.K(K), .WORDS(WORDS)) u_fp32 (
     .clk, .rst_n,
     .wr_en(ldq_valid), .wr_addr(ldq_addr), .wr_rot(ldq_rot), .wr_data(ldq_data),
-    .rd_en(cv_active), .rd_col(cv_col),
-    .rd_word(cv_wg ? AW'(32'(region(buf_a)) + 32'(wg_word)) : cv_word), .rd_cb(cv_cb),
+    .rd_en(cv_active || f_issue), .rd_col(cv_col && !f_on),
+    .rd_word(f_on ? AW'(32'(region(f_buf)) + 32'(f_word) + 32'(n))
+             : cv_wg ? AW'(32'(region(buf_a)) + 32'(wg_word)) : cv_word), .rd_cb(cv_cb),
     .rd_zero(cv_conv && !tap_in), .rd_lanes(cv_wg), .rd_keep(wg_keep),
-    .rd_i(cv_wg ? wg_i : cv_conv ? 16'(18'(cv_o) + tap_i) : cv_flip ? ftap_row + cv_o : cv_col ? cv_k0 : cv_o),
-    .rd_j(cv_wg ? wg_j : cv_conv || cv_flip ? 16'(cc) << KW : cv_col ? cv_o : cv_k0),
-    .rd_rows(cv_side ? rows_b : rows_a), .rd_cols(cv_side ? cols_b : cols_a),
+    .rd_i(f_on ? f_row : cv_wg ? wg_i : cv_conv ? 16'(18'(cv_o) + tap_i) : cv_flip ? ftap_row + cv_o
+          : cv_col ? cv_k0 : cv_o),
+    .rd_j(f_on ? n << KW : cv_wg ? wg_j : cv_conv || cv_flip ? 16'(cc) << KW : cv_col ? cv_o : cv_k0),
+    .rd_rows(f_on ? 16'hFFFF : cv_side ? rows_b : rows_a), .rd_cols(f_on ? kdim : cv_side ? cols_b : cols_a),
     .rd_valid, .rd_data
   );
 
   // The side travels beside the buffer's two read stages.
   logic [1:0] side_pipe;
-  always_ff @(posedge clk) side_pipe <= {side_pipe[0], cv_side};
+  always_ff @(posedge clk) side_pipe <= {side_pipe[0], f_on ? f_tag != T_X : cv_side};
 
   logic              fb_in_ready, fb_valid;
   logic [7:0]        fb_exp;
@@ -376,7 +444,9 @@ module flexblock_core #(
   assign wb_kb_last   = wb_kb == kblocks - 13'd1;
   assign wb_o_last    = wb_o == (wb_side ? n : m) - 16'd1;
   assign wb_slot_last = wb_slot == (wb_side ? 16'(COLS - 1) : 16'(ROWS - 1));
-  assign cv_done    = fb_valid && wb_side && wb_o_last && wb_kb_last;
+  logic        wb_valid;  // a GEMM operand block (a depthwise job's blocks go to dw_unit instead)
+  assign wb_valid   = fb_valid && !dw_out;
+  assign cv_done    = wb_valid && wb_side && wb_o_last && wb_kb_last;
 
   always_ff @(posedge clk) begin
     if (cv_start) begin
@@ -385,7 +455,7 @@ module flexblock_core #(
       wb_slot <= '0;
       wb_kb   <= '0;
       wb_base <= '0;
-    end else if (fb_valid) begin
+    end else if (wb_valid) begin
       wb_kb <= wb_kb_last ? '0 : wb_kb + 13'd1;
       if (wb_kb_last) begin
         wb_o    <= wb_o_last ? '0 : wb_o + 16'd1;
@@ -480,7 +550,7 @@ module flexblock_core #(
   for (genvar r = 0; r < ROWS; r++) begin : g_abank
     logic [BLOCK_BITS-1:0] q;
     op_ram #(.WIDTH(BLOCK_BITS), .DEPTH(2 * BDEPTH)) u_bank (
-      .clk, .wr_en(fb_valid && !wb_side && wb_slot == 16'(r)), .wr_addr(set_addr(wr_set, wb_base + BAW'(wb_kb))),
+      .clk, .wr_en(wb_valid && !wb_side && wb_slot == 16'(r)), .wr_addr(set_addr(wr_set, wb_base + BAW'(wb_kb))),
       .wr_data({fb_exp, fb_sign, fb_mag, fb_flags}),
       .rd_en(issue), .rd_addr(set_addr(rd_set, a_base + BAW'(run_kb))), .rd_data(q)
     );
@@ -490,7 +560,7 @@ module flexblock_core #(
   for (genvar c = 0; c < COLS; c++) begin : g_bbank
     logic [BLOCK_BITS-1:0] q;
     op_ram #(.WIDTH(BLOCK_BITS), .DEPTH(2 * BDEPTH)) u_bank (
-      .clk, .wr_en(fb_valid && wb_side && wb_slot == 16'(c)), .wr_addr(set_addr(wr_set, wb_base + BAW'(wb_kb))),
+      .clk, .wr_en(wb_valid && wb_side && wb_slot == 16'(c)), .wr_addr(set_addr(wr_set, wb_base + BAW'(wb_kb))),
       .wr_data({fb_exp, fb_sign, fb_mag, fb_flags}),
       .rd_en(issue), .rd_addr(set_addr(rd_set, b_base + BAW'(run_kb))), .rd_data(q)
     );
@@ -556,6 +626,75 @@ module flexblock_core #(
     .out_valid(pe_out_valid), .out_ready(pe_out_ready), .out_result(pe_result), .out_flags(pe_flags)
   );
 
+  // ---- the depthwise vector unit: converted blocks in by their tags, results out in parts ---------------
+  localparam int SLOTS = ROWS * COLS;
+  localparam int PARTS = (K + SLOTS - 1) / SLOTS;        // out beats per unit beat
+  localparam int PW    = PARTS > 1 ? $clog2(PARTS) : 1;
+  logic                  di_valid, di_ready;
+  logic [1:0]            di_tag;
+  logic [BLOCK_BITS-1:0] di_block;   // {exp, sign, mag, flags}
+  // (named signals in the ports: Icarus 11 makes an enum literal in a port expression a net)
+  logic                    di_push, di_k, di_x, di_g;
+  logic [2+BLOCK_BITS-1:0] di_push_data;
+  assign di_push      = fb_valid && dw_out;
+  assign di_push_data = {f_tag_pipe[DW_LAT-1], fb_exp, fb_sign, fb_mag, fb_flags};
+  credit_fifo #(.WIDTH(2 + BLOCK_BITS), .DEPTH(DW_LAT + 2)) u_dw_in_fifo (
+    .clk, .rst_n, .can_accept(dw_credit), .accept(f_issue), .push(di_push), .push_data(di_push_data),
+    .out_valid(di_valid), .out_ready(di_ready), .out_data({di_tag, di_block})
+  );
+  logic       du_cfg_valid, du_cfg_ready, du_k_ready, du_x_ready, du_g_ready;
+  logic       du_out_valid, du_out_ready, du_out_last, du_out_error;
+  logic [32*K-1:0] du_result;
+  logic [2*K-1:0]  du_flags;
+  logic [7:0]      di_exp;
+  logic [K-1:0]    di_sign;
+  logic [16*K-1:0] di_mag;
+  logic [1:0]      di_flags;
+  assign {di_exp, di_sign, di_mag, di_flags} = di_block;
+  assign du_cfg_valid = fstate == F_DWCFG && bstate == B_IDLE;  // after the previous job's last beat
+  assign di_k     = di_valid && di_tag == T_K;
+  assign di_x     = di_valid && di_tag == T_X;
+  assign di_g     = di_valid && di_tag == T_G;
+  assign di_ready = (di_tag == T_K && du_k_ready) || (di_tag == T_X && du_x_ready) || (di_tag == T_G && du_g_ready);
+  dw_unit #(.K(K), .W_MAX(DW_W_MAX)) u_dw (
+    .clk, .rst_n,
+    .cfg_valid(du_cfg_valid), .cfg_ready(du_cfg_ready), .cfg_pass(pass), .cfg_h(img_h), .cfg_w(img_w),
+    .cfg_mode_a(mode_a), .cfg_mode_b(mode_b),
+    .k_valid(di_k), .k_ready(du_k_ready),
+    .k_exp(di_exp), .k_sign(di_sign), .k_mag(di_mag), .k_flags(di_flags),
+    .x_valid(di_x), .x_ready(du_x_ready),
+    .x_exp(di_exp), .x_sign(di_sign), .x_mag(di_mag), .x_flags(di_flags),
+    .g_valid(di_g), .g_ready(du_g_ready),
+    .g_exp(di_exp), .g_sign(di_sign), .g_mag(di_mag), .g_flags(di_flags),
+    .out_valid(du_out_valid), .out_ready(du_out_ready), .out_result(du_result), .out_flags(du_flags),
+    .out_last(du_out_last), .out_error(du_out_error)
+  );
+
+  // A unit beat (K lanes) leaves as PARTS out beats of SLOTS lanes each, part j = lanes j SLOTS ..; out_row is
+  // the pixel p = y W + x (FWD, BWD) or the tap d (WG), out_col the part's first channel.
+  logic [PW-1:0]          dw_part;
+  logic [15:0]            dw_pos;
+  logic                   dw_part_last;
+  logic [32*SLOTS-1:0]    dw_result;
+  logic [2*SLOTS-1:0]     dw_flags;
+  assign dw_part_last = 32'(dw_part) == 32'(PARTS - 1);
+  assign du_out_ready = dw_out && out_ready && dw_part_last;
+  for (genvar sl = 0; sl < SLOTS; sl++) begin : g_dw_slot
+    logic [31:0] lane;
+    assign lane = 32'(dw_part) * 32'(SLOTS) + 32'(sl);
+    assign dw_result[32*sl +: 32] = lane < 32'(K) ? du_result[32*lane[$clog2(K)-1:0] +: 32] : 32'd0;
+    assign dw_flags[2*sl +: 2]    = lane < 32'(K) ? du_flags[2*lane[$clog2(K)-1:0] +: 2] : 2'd0;
+  end
+  always_ff @(posedge clk) begin
+    if (fstate == F_DWCFG) begin
+      dw_part <= '0;
+      dw_pos  <= '0;
+    end else if (dw_out && du_out_valid && out_ready) begin
+      dw_part <= dw_part_last ? '0 : dw_part + PW'(1);
+      if (dw_part_last) dw_pos <= dw_pos + 16'd1;
+    end
+  end
+
   // ---- results: tiles in the compute walk's order; slots outside M x N read +0, no flags -------------
   // A bad job's error beat waits for the back to be idle: beats leave in the order the jobs came.
   logic [15:0] oi, oj, o_row, o_col;  // the tile being taken from the array: indices, first row / column
@@ -568,14 +707,15 @@ module flexblock_core #(
   assign o_last       = oi == c_mtiles - 16'd1 && oj == c_ntiles - 16'd1;
   assign tile_take    = pe_out_valid && pe_out_ready;
   assign out_error    = fstate == F_ERR && bstate == B_IDLE;
-  assign out_valid    = (run_out && run_valid) || out_error;
+  assign out_valid    = (run_out && run_valid) || out_error || (dw_out && du_out_valid);
   assign out_take     = out_valid && out_ready;
-  assign out_last     = out_error || (run_out && run_last);
+  assign out_last     = out_error || (run_out && run_last) || (dw_out && du_out_last && dw_part_last);
   assign out_bfp      = run_out && c_bfp;
-  assign out_row      = !run_out ? '0 : c_bfp ? e_row : o_row;
-  assign out_col      = !run_out ? '0 : c_bfp ? e_col : o_col;
-  assign out_result   = (run_out && !c_bfp) ? tile_result : '0;
-  assign out_flags    = (run_out && !c_bfp) ? tile_flags : '0;
+  assign out_row      = dw_out ? dw_pos : !run_out ? '0 : c_bfp ? e_row : o_row;
+  assign out_col      = dw_out ? 16'(32'(n) * 32'(K) + 32'(dw_part) * 32'(SLOTS))
+                      : !run_out ? '0 : c_bfp ? e_col : o_col;
+  assign out_result   = dw_out ? dw_result : (run_out && !c_bfp) ? tile_result : '0;
+  assign out_flags    = dw_out ? dw_flags : (run_out && !c_bfp) ? tile_flags : '0;
 
   for (genvar r = 0; r < ROWS; r++) begin : g_orow
     for (genvar c = 0; c < COLS; c++) begin : g_ocol
@@ -693,7 +833,9 @@ module flexblock_core #(
     end else begin
       unique case (fstate)
         F_IDLE:  if (job_take) fstate <= F_CHECK;
-        F_CHECK: fstate <= bad_job ? F_ERR : F_CONV;
+        F_CHECK: fstate <= (dw ? bad_dw : bad_job) ? F_ERR : dw ? F_DWCFG : F_CONV;
+        F_DWCFG: if (du_cfg_valid && du_cfg_ready) fstate <= F_DWRUN;
+        F_DWRUN: if (out_take && out_last) fstate <= F_IDLE;
         F_CONV:  if (cv_done) fstate <= handover ? F_IDLE : F_WAIT;
         F_WAIT:  if (handover) fstate <= F_IDLE;
         F_ERR:   if (out_take && out_error) fstate <= F_IDLE;
@@ -718,10 +860,10 @@ module flexblock_core #(
   stream_checker #(.NAME("flexblock_core.ld"), .WIDTH(2 + 48 + 32 * K)) u_ld_check (
     .clk, .rst_n, .valid(ld_valid), .ready(ld_ready), .data({ld_buf, ld_row, ld_cblk, ld_cols, ld_data})
   );
-  stream_checker #(.NAME("flexblock_core.job"), .WIDTH(2 + 48 + 8 + 16 + 33 + 5)) u_job_check (
+  stream_checker #(.NAME("flexblock_core.job"), .WIDTH(2 + 48 + 8 + 16 + 33 + 6)) u_job_check (
     .clk, .rst_n, .valid(job_valid), .ready(job_ready),
     .data({job_pass, job_m, job_kdim, job_n, job_mode_a, job_mode_b, job_round_a, job_round_b, job_seed,
-           job_conv, job_img_h, job_img_w, job_out_bfp, job_out_mode, job_out_round})
+           job_conv, job_img_h, job_img_w, job_out_bfp, job_out_mode, job_out_round, job_dw})
   );
   stream_checker #(.NAME("flexblock_core.out"), .WIDTH(34 * ROWS * COLS + 34 + 1 + 8 + 17 * K + 2)) u_out_check (
     .clk, .rst_n, .valid(out_valid), .ready(out_ready),
@@ -735,6 +877,9 @@ module flexblock_core #(
       // the converter's output is always taken, so its credits never run out
       assert (!rd_valid || fb_in_ready) else $fatal(1, "flexblock_core: fp2bfp refused a block");
       assert (pa_ready == pb_ready && pa_valid == pb_valid) else $fatal(1, "flexblock_core: a/b out of step");
+      // the core checks a depthwise job before the unit sees it, so the unit never answers with an error
+      assert (!(du_out_valid && du_out_error)) else $fatal(1, "flexblock_core: dw_unit rejected a checked job");
+      assert (!(di_valid && di_tag == 2'd3)) else $fatal(1, "flexblock_core: a depthwise block without a stream");
     end
   end
 `endif

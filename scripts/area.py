@@ -168,8 +168,8 @@ TARGETS = [
     ("fp32_buffer (K=16, 16 words per bank)", "fp32_buffer", {"K": 16, "WORDS": 16}, None, None),
     ("conv_wg_agen (K=16: the conv WG address generator, 16 lanes' pixel counters and masks)", "conv_wg_agen",
      {"K": 16}, None, None),
-    ("flexblock_core 2x2 (K=16, DEPTH 16, BDEPTH 8), hierarchical", "flexblock_core",
-     {"ROWS": 2, "COLS": 2, "K": 16, "DEPTH": 16, "BDEPTH": 8}, None, None),
+    ("flexblock_core 2x2 (K=16, DEPTH 16, BDEPTH 8, DW_W_MAX 16), hierarchical", "flexblock_core",
+     {"ROWS": 2, "COLS": 2, "K": 16, "DEPTH": 16, "BDEPTH": 8, "DW_W_MAX": 16}, None, None),
     # the depthwise vector unit (docs/spec.md section 6): 16 lanes, a line buffer of 4 rows x 112 blocks (op_ram:
     # flip-flops here, an SRAM macro in a real flow; reported apart), one lane alone
     ("dw_unit (K=16 lanes, W_MAX=112), hierarchical", "dw_unit", {"K": 16, "W_MAX": 112}, None, None),
@@ -275,13 +275,22 @@ def synth(tmp: Path, files: list[str], top: str, params: dict, wrap: str | None,
             FF_RE.match(t) for t in cells),
         # every module's cells summed over all its instances in the tree (nested ones included)
         "totals": _module_totals(modules, top_module),
-        # the top's direct sub-units: base module name -> (instances, leaf cells each)
-        "parts": {_base_name(t): (n, sum(_leaf_cells(modules, t).values()))
-                  for t, n in modules[top_module].items() if t in modules},
+        # the top's direct sub-units: base module name -> (instances, leaf cells each; the mean over
+        # differently parametrized instances of one module, so that instances x each is their total)
+        "parts": _parts(modules, top_module),
         # every module in the tree: base name -> own cells (sub-instances excluded) summed over instances
         "own": _own_cells(modules, top_module),
         "seconds": wall,
     }
+
+
+def _parts(modules: dict, top: str) -> dict:
+    acc: dict = {}
+    for t, n in modules[top].items():
+        if t in modules:
+            count, total = acc.get(_base_name(t), (0, 0))
+            acc[_base_name(t)] = (count + n, total + n * sum(_leaf_cells(modules, t).values()))
+    return {b: (n, total // n if total % n == 0 else total / n) for b, (n, total) in acc.items()}
 
 
 def _module_name(name: str) -> str:
@@ -380,23 +389,24 @@ def main(argv=None) -> int:
             cols = []
             for part in parts_seen:
                 n, each = r["parts"].get(part, (0, 0))
-                cols.append(f"{n} x {each:,} ({n * each / r['cells']:.0%})" if n else "")
+                cols.append(f"{n} x {each:,.0f} ({n * each / r['cells']:.0%})" if n else "")
             lines.append(f"| {name.split(' (')[0]} | " + " | ".join(cols) + f" | {own:,} ({own / r['cells']:.0%}) |")
     core_rows = [(name, r) for name, top, _, r in rows if top == "flexblock_core" and "error" not in r]
     if core_rows:
         lines += ["", "Where the cells of the core are (cells of all instances of each unit; op_ram = the RAM models, "
                   "flip-flops and read multiplexers here, SRAM macros in a real flow).", "",
-                  "| core | pe_array | fp2bfp | fp32_buffer (its banks included) | op_ram (all banks) | credit FIFOs "
-                  "| conv WG address generator | core control |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| core | pe_array | dw_unit (its line buffer included) | fp2bfp | fp32_buffer (its banks included) "
+                  "| op_ram (all banks, the line buffer) | credit FIFOs | conv WG address generator | core control |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in core_rows:
         t = r["totals"]
         direct = sum(n * c for n, c in r["parts"].values())
         own = r["cells"] - direct
         fifo = r["parts"].get("credit_fifo", (0, 0))
         cell = lambda v: f"{v:,} ({v / r['cells']:.0%})"
-        lines.append(f"| {name.rsplit(', hierarchical', 1)[0]} | {cell(t.get('pe_array', 0))} | {cell(t.get('fp2bfp', 0))} | "
-                     f"{cell(t.get('fp32_buffer', 0))} | {cell(t.get('op_ram', 0))} | {cell(fifo[0] * fifo[1])} | "
+        lines.append(f"| {name.rsplit(', hierarchical', 1)[0]} | {cell(t.get('pe_array', 0))} | "
+                     f"{cell(t.get('dw_unit', 0))} | {cell(t.get('fp2bfp', 0))} | "
+                     f"{cell(t.get('fp32_buffer', 0))} | {cell(t.get('op_ram', 0))} | {cell(round(fifo[0] * fifo[1]))} | "
                      f"{cell(t.get('conv_wg_agen', 0))} | {cell(own)} |")
     dw_rows = [(name, r) for name, top, _, r in rows if top == "dw_unit" and "error" not in r]
     if dw_rows:

@@ -9,6 +9,11 @@ cycle model's prediction (models.core.core_period); the operand bandwidth each m
 (dense and in 16-bit slots) against the core's read widths; the first training step of `make train`
 (FB12LG16, batch 32) through the 4 x 4 core (cycle model, which TrainingStep asserts on the RTL).
 --stats FILE reuses a stats file of an earlier run instead of simulating (about 10 minutes on Verilator).
+--dw-only writes docs/results/core_depthwise.md instead: the depthwise vector unit inside the core (job_dw,
+DepthwiseUnitUtilization with FLEXBLOCK_DW_REPORT=full, DEPTH 4096: every map and pass, cycles asserted equal to
+models.core.dw_cycles / dw_period) and the PE-array mapping as the comparison (DepthwiseUtilization);
+--dw-unit-only re-runs only the first and keeps the file's mapping section; --dw-stats / --dw-unit-stats reuse
+stats files of earlier runs.
 """
 from __future__ import annotations
 
@@ -212,18 +217,87 @@ def dw_table(records: list[dict]) -> list[str]:
     return lines
 
 
+# --- the depthwise vector unit inside the core (job_dw; spec section 6, "Depthwise jobs in the core") ---------
+DW_UNIT_MAPS = ((16, 112), (56, 56), (28, 28), (14, 14), (7, 7))  # MobileNetV2's stride-1 maps, 112 on 16 rows
+MAPPING_HEAD = "## The PE-array mapping (the comparison: depthwise as ordinary GEMM jobs)"
+
+
+def run_dw_unit() -> Path:
+    """DepthwiseUnitUtilization (full: every map) on Verilator."""
+    return run_stats("DepthwiseUnitUtilization", DW_PARAMS, {"FLEXBLOCK_DW_REPORT": "full"})
+
+
+def dw_unit_section(records: list[dict], source: str) -> list[str]:
+    """Map x pass rows: cycles alone and per job in a stream on the RTL (asserted equal to models.core.dw_cycles /
+    dw_period here as in the bench), lane utilization through the core beside the unit alone (models.dw_unit)."""
+    from models import dw_unit as du
+    from models.core import dw_cycles, dw_period
+    from models.depthwise import LAYERS as DW_LAYERS
+    got = {(r["h"], r["w"], r["pass"]): r for r in records}
+    chans = {size: [c for s, c, _ in DW_LAYERS.values() if s == size] for size, _, _ in DW_LAYERS.values()}
+    lines = ["| map (C of MobileNetV2's layers) | measured rows | pass | products / lane | RTL: cycles alone / per job "
+             "in a stream (model) | lanes, stream: core (RTL) | lanes, stream: dw_unit alone (model) | "
+             "sub-mult. FB24 / FB16 / FB12 (core, stream) | whole map, core stream (model) |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for h, w in DW_UNIT_MAPS:
+        for p in (du.FWD, du.BWD, du.WG):
+            alone, per = dw_cycles(p, h, w, ROWS, COLS, K), dw_period(p, h, w, ROWS, COLS, K)
+            r = got.get((h, w, p))
+            if r is not None:
+                assert (r["cycles"], r["period"]) == (alone, per), f"{h}x{w} {du.PASS_NAMES[p]}: RTL {r}, model {alone}, {per}"
+            taps = du.valid_taps(h, w)
+            rtl = f"{r['cycles']:,} / {r['period']:,}" if r else "—"
+            lanes = f"{taps / r['period']:.1%}" if r else "—"
+            sub = " / ".join(f"{du.submultiplier_utilization(p, h, w, m, m, per):.1%}" for m in (0, 1, 2))
+            whole = du.valid_taps(w, w) / dw_period(p, w, w, ROWS, COLS, K)
+            lines.append(f"| {w} x {w} (C = {', '.join(map(str, chans[w]))}) | {h} | {du.PASS_NAMES[p]} | {taps:,} | "
+                         f"{rtl} ({alone:,} / {per:,}) | {lanes} | {taps / du.stream_period(p, h, w):.1%} | {sub} | "
+                         f"{whole:.1%} |")
+    return [f"RTL: {source}. One job = one group of 16 channels of one map (`job_dw`; X, dY stored H*W x C, the kernel "
+            "9 x C), read from the FP32 buffer along the stored rows, converted by the core's fp2bfp and computed by "
+            "dw_unit (lanes = channels, taps in time); binary32 results on `out`. Per map and pass two jobs back to back "
+            "on resident tensors, results taken at once: *cycles alone* from the job's take to its last out beat, *per "
+            "job in a stream* from one job's last beat to the next one's (the core takes the next job the cycle after "
+            "a depthwise job's last beat); the bench and this script assert both equal `models.core.dw_cycles` / "
+            "`dw_period` (in parentheses). *lanes* = products / (16 lanes x cycles per job), products = the taps "
+            "inside the map ((3H - 2)(3W - 2) per channel; padding taps are skipped). Beside it the unit alone with "
+            "its streams fed in parallel (`models.dw_unit.stream_period`, docs/results/dw_unit.md): the core feeds "
+            "the kernel and the map through one converter, one after the other, and overlaps nothing with the "
+            "previous job, so each job pays the conversion pipeline, the 9 kernel blocks before the map's window and "
+            "the drain. *sub-mult.*: the lanes' 16 x 16 multipliers in FB24 / FB16 / FB12 on both operands (a product "
+            "of Wa x Wb magnitude bits uses (Wa/4)(Wb/4) of a lane's 16 4x4-equivalents). Cycles do not depend on the modes (the cells ran FWD in FB24, BWD in FB16, WG in FB12). "
+            "Last column: the model on the whole map (the 112 x 112 map needs DEPTH >= 12,544 words per region).", "",
+            *lines]
+
+
 def dw_main(args) -> int:
     import json
     out = Path(args.out) if args.out != str(ROOT / "docs/results/core.md") else ROOT / "docs/results/core_depthwise.md"
-    records, source = [], "not run (--model-only)"
+    unit_records, unit_source = [], "not run (--model-only)"
     if not args.model_only:
-        stats = Path(args.dw_stats) if args.dw_stats else run_dw()
+        stats = Path(args.dw_unit_stats) if args.dw_unit_stats else run_dw_unit()
         data = json.loads(stats.read_text())
-        records, source = data["dw_layers"], f"Verilator, seed {data['seed']}, parameters {data['params']}"
+        unit_records, unit_source = data["dw_core_unit"], f"Verilator, seed {data['seed']}, parameters {data['params']}"
+    if args.dw_unit_only:  # keep the mapping's section of the existing file (it says its own run)
+        old = out.read_text()
+        mapping = old[old.index(MAPPING_HEAD) + len(MAPPING_HEAD):] if MAPPING_HEAD in old else \
+            old[old.index("RTL: "):]
+        mapping = mapping.strip("\n").splitlines()
+    else:
+        records, source = [], "not run (--model-only)"
+        if not args.model_only:
+            stats = Path(args.dw_stats) if args.dw_stats else run_dw()
+            data = json.loads(stats.read_text())
+            records, source = data["dw_layers"], f"Verilator, seed {data['seed']}, parameters {data['params']}"
+        mapping = dw_section(records, source)
     text = [f"# Depthwise 3x3 conv on the accelerator core ({ROWS}x{COLS}, K={K})", "",
-            "Generated by `scripts/core_report.py --dw-only` (2-core hdl machine, 2026-11-28); the mapping and the "
-            "argument for its 9/16 bound are in docs/spec.md section 6, \"Depthwise conv\".", "",
-            *dw_section(records, source)]
+            "Generated by `scripts/core_report.py --dw-only` (2-core hdl machine, 2026-11-28; `--dw-unit-only` "
+            "re-runs the first section and keeps the second). The core runs a depthwise job (`job_dw`) on its "
+            "depthwise vector unit (docs/spec.md section 6, \"Depthwise jobs in the core\"); the PE-array mapping "
+            "below is the comparison (its 9/16 bound: section 6, \"Depthwise 3x3 conv\").", "",
+            "## The depthwise vector unit in the core (`job_dw`)", "",
+            *dw_unit_section(unit_records, unit_source), "",
+            MAPPING_HEAD, "", *mapping]
     out.write_text("\n".join(text) + "\n")
     print("\n".join(text))
     return 0
@@ -262,7 +336,10 @@ def main(argv=None) -> int:
     ap.add_argument("--model-only", action="store_true", help="no RTL run: the layer table's RTL columns stay empty")
     ap.add_argument("--dw-stats", help="a DepthwiseUtilization stats file from an earlier run (skips that simulation)")
     ap.add_argument("--dw-only", action="store_true",
-                    help="only the depthwise table, to docs/results/core_depthwise.md (or --out)")
+                    help="only the depthwise tables, to docs/results/core_depthwise.md (or --out)")
+    ap.add_argument("--dw-unit-stats", help="a DepthwiseUnitUtilization stats file from an earlier run")
+    ap.add_argument("--dw-unit-only", action="store_true",
+                    help="with --dw-only: re-run only the depthwise unit's section, keep the file's mapping section")
     args = ap.parse_args(argv)
     if args.dw_only:
         return dw_main(args)

@@ -12,13 +12,13 @@ from cocotb_coverage.coverage import CoverCross, CoverPoint
 from fbuvm import seeds
 from fbuvm.components import CoverageCollector, ItemSequence, Scoreboard, StreamEnv, StreamItem
 from models import bits_float32, float32_bits
-from models.core import BWD, FWD, G, PASS_NAMES, WG, W, X, core_gemm, requantize_output
+from models.core import BWD, FWD, G, PASS_NAMES, WG, W, X, core_dw, core_gemm, requantize_output
 from models.fp2bfp import ROUNDING_NAMES
 
 
 def dut_params() -> dict:
     top = cocotb.top
-    return {p: int(getattr(top, p).value) for p in ("ROWS", "COLS", "K", "DEPTH", "BDEPTH", "SR_BITS")}
+    return {p: int(getattr(top, p).value) for p in ("ROWS", "COLS", "K", "DEPTH", "BDEPTH", "SR_BITS", "DW_W_MAX")}
 
 
 def cdiv(a: int, b: int) -> int:
@@ -54,8 +54,24 @@ def capacity(pass_: int, m: int, kdim: int, n: int, p: dict, conv: bool = False)
             "A banks": (cdiv(m, p["ROWS"]) * kb, p["BDEPTH"]), "B banks": (cdiv(n, p["COLS"]) * kb, p["BDEPTH"])}
 
 
+def dw_shapes(pass_: int, h: int, w: int, c: int) -> dict:
+    """A depthwise job's stored tensors: the map (X; dY for BWD; both for WG) H*W x C, the kernel W 9 x C."""
+    return {FWD: {W: (9, c), X: (h * w, c)}, BWD: {W: (9, c), G: (h * w, c)},
+            WG: {X: (h * w, c), G: (h * w, c)}}.get(pass_, {})
+
+
+def dw_error(job: dict, p: dict) -> bool:
+    """The spec's rule for a bad depthwise job (C = Kdim channels stored, group N), restated."""
+    h, w, c, grp = job["img_h"], job["img_w"], job["kdim"], job["n"]
+    if job["pass"] == 3 or 0 in (h, w, c) or w > p["DW_W_MAX"] or grp >= cdiv(c, p["K"]) or job["out_bfp"]:
+        return True
+    return any(rows * cdiv(cols, p["K"]) > p["DEPTH"] for rows, cols in dw_shapes(job["pass"], h, w, c).values())
+
+
 def job_error(job: dict, p: dict) -> bool:
     """The spec's rule for a bad job, restated independently of the RTL."""
+    if job.get("dw"):
+        return dw_error(job, p)
     m, kdim, n = job["m"], job["kdim"], job["n"]
     if job["pass"] == 3 or 0 in (m, kdim, n):
         return True
@@ -133,12 +149,13 @@ class LoadTensor(StreamItem):
 class JobItem(StreamItem):
     def __init__(self, name, pass_: int, m: int, kdim: int, n: int, mode_a: int = 0, mode_b: int = 0,
                  round_a: int = 0, round_b: int = 0, seed: int = 0xACE1, conv: tuple[int, int] | None = None,
-                 out_bfp: tuple[int, int] | None = None):
-        """out_bfp = (mode, rounding): the results requantized on chip to BFP blocks along C's rows."""
+                 out_bfp: tuple[int, int] | None = None, dw: tuple[int, int] | None = None):
+        """out_bfp = (mode, rounding): the results requantized on chip to BFP blocks along C's rows. dw = (H, W):
+        a depthwise job (kdim = C channels stored, n = the channel group; m unused)."""
         super().__init__(name)
         self.fields = {"pass": pass_, "m": m, "kdim": kdim, "n": n, "mode_a": mode_a, "mode_b": mode_b,
                        "round_a": round_a, "round_b": round_b, "seed": seed, "conv": int(conv is not None),
-                       "img_h": conv[0] if conv else 0, "img_w": conv[1] if conv else 0,
+                       "img_h": (conv or dw or (0, 0))[0], "img_w": (conv or dw or (0, 0))[1], "dw": int(dw is not None),
                        "out_bfp": int(out_bfp is not None), "out_mode": out_bfp[0] if out_bfp else 0,
                        "out_round": out_bfp[1] if out_bfp else 0}
 
@@ -206,6 +223,8 @@ class CoreScoreboard(Scoreboard):
             return [{**self.no_block(), "error": 1, "last": 1, "row": 0, "col": 0,
                      "result": np.zeros(p["ROWS"] * p["COLS"], np.uint32),
                      "flags": np.zeros(p["ROWS"] * p["COLS"], np.uint8), "job": job}]
+        if job["dw"]:
+            return self._dw_job(job)
         m, kdim, n = job["m"], job["kdim"], job["n"]
         shapes = stored_shapes(job["pass"], m, kdim, n, job["conv"])
         mats = {buf: self._matrix(buf, *shape) for buf, shape in shapes.items()}
@@ -217,6 +236,33 @@ class CoreScoreboard(Scoreboard):
         c, flags = model(job)
         self.last_prediction = c
         return self.tiles(job, c, flags, model)
+
+    def _dw_job(self, job):
+        """A depthwise job's beats: models.core.core_dw on the stored tensors, each result row (pixel, or tap for
+        WG) of K lanes split into ceil(K / (ROWS COLS)) beats of ROWS COLS slots (lanes past K +0)."""
+        p = self.p
+        h, w, c, grp = job["img_h"], job["img_w"], job["kdim"], job["n"]
+        mats = {buf: self._matrix(buf, *shape) for buf, shape in dw_shapes(job["pass"], h, w, c).items()}
+
+        def model(j):
+            return core_dw(j["pass"], mats.get(X), mats.get(W), mats.get(G), h, w, grp, j["mode_a"], j["mode_b"],
+                           j["round_a"], j["round_b"], j["seed"], p["K"], p["SR_BITS"])
+        return self.dw_beats(job, *model(job), model)
+
+    def dw_beats(self, job, bits, flags, model=None) -> list[dict]:
+        p = self.p
+        slots, k = p["ROWS"] * p["COLS"], p["K"]
+        parts = cdiv(k, slots)
+        pb = np.zeros((bits.shape[0], parts * slots), np.uint32)
+        pf = np.zeros((bits.shape[0], parts * slots), np.uint8)
+        pb[:, :k], pf[:, :k] = bits, flags
+        out = []
+        for r in range(bits.shape[0]):
+            for j in range(parts):
+                out.append({**self.no_block(), "error": 0, "last": int(r == bits.shape[0] - 1 and j == parts - 1),
+                            "row": r, "col": job["n"] * k + j * slots, "result": pb[r, j * slots:(j + 1) * slots],
+                            "flags": pf[r, j * slots:(j + 1) * slots], "job": job, "model": model, "index": len(out)})
+        return out
 
     def no_block(self) -> dict:
         k = self.p["K"]
@@ -264,6 +310,12 @@ class CoreScoreboard(Scoreboard):
             lines.append(f"  mag:  expected {expected['mag'].tolist()} actual {actual['mag'].tolist()}")
         bad = np.flatnonzero((expected["result"] != actual["result"]) | (expected["flags"] != actual["flags"]))
         for i in bad[:8]:
+            if job.get("dw"):  # a depthwise beat: slot i = channel out_col + i of pixel (or tap) out_row
+                e, a = expected["result"][i], actual["result"][i]
+                lines.append(f"  {'tap' if job['pass'] == WG else 'pixel'} {expected['row']} channel "
+                             f"{expected['col'] + int(i)}: expected {e:08x} ({_value(e):.9g}) flags "
+                             f"{expected['flags'][i]}  actual {a:08x} ({_value(a):.9g}) flags {actual['flags'][i]}")
+                continue
             r, c = divmod(int(i), self.p["COLS"])
             e, a = expected["result"][i], actual["result"][i]
             lines.append(f"  C[{expected['row'] + r}][{expected['col'] + c}]: expected {e:08x} ({_value(e):.9g}) "
@@ -281,7 +333,10 @@ def _value(bits) -> float:
             bins=[(a, b) for a in range(3) for b in range(3)])
 @CoverPoint("flexblock_core.rounding", xf=lambda job, kind: job["round_a"], bins=list(ROUNDING_NAMES))
 @CoverPoint("flexblock_core.kind", xf=lambda job, kind: kind, bins=["result", "error"])
-@CoverPoint("flexblock_core.layer", xf=lambda job, kind: "conv" if job["conv"] else "fc", bins=["fc", "conv"])
+@CoverPoint("flexblock_core.layer", xf=lambda job, kind: "dw" if job["dw"] else "conv" if job["conv"] else "fc",
+            bins=["fc", "conv", "dw"])
+@CoverPoint("flexblock_core.dw_pass", xf=lambda job, kind: job["pass"] if job["dw"] and kind == "result" else None,
+            bins=[FWD, BWD, WG])
 @CoverPoint("flexblock_core.conv_pass", xf=lambda job, kind: job["pass"] if job["conv"] and kind == "result" else None,
             bins=[FWD, BWD, WG])
 @CoverPoint("flexblock_core.output", xf=lambda job, kind: job["out_mode"] if job["out_bfp"] else "binary32",
@@ -318,7 +373,7 @@ class CoreEnv(StreamEnv):
         self.p = dut_params()
         self.inputs = {"ld": ["buf", "row", "cblk", "cols", "data"],
                        "job": ["pass", "m", "kdim", "n", "mode_a", "mode_b", "round_a", "round_b", "seed", "conv",
-                               "img_h", "img_w", "out_bfp", "out_mode", "out_round"]}
+                               "img_h", "img_w", "out_bfp", "out_mode", "out_round", "dw"]}
         super().build_phase()
         self.lasts = 0
         self.job_edge = self.last_edge = 0
@@ -401,4 +456,4 @@ def random_tensors(rng: np.random.Generator, pass_: int, m: int, kdim: int, n: i
     return out
 
 
-__all__ = ["CAPACITY_CHECKS", "capacity", "capacity_edge", "CoreEnv", "JobItem", "JobBurst", "LoadTensor", "random_tensors", "stored_shapes", "job_error", "seeds", "cdiv"]
+__all__ = ["dw_shapes", "dw_error", "CAPACITY_CHECKS", "capacity", "capacity_edge", "CoreEnv", "JobItem", "JobBurst", "LoadTensor", "random_tensors", "stored_shapes", "job_error", "seeds", "cdiv"]

@@ -15,9 +15,9 @@ from pyuvm import uvm_factory
 from fbuvm import seeds
 from fbuvm.components import FlexBlockTest, WrongModelScoreboard, write_stats
 from flexblock_core_env import (CAPACITY_CHECKS, CoreEnv, CoreScoreboard, JobItem, capacity, capacity_edge, cdiv,
-                                job_error, random_tensors, stored_shapes)
+                                dw_shapes, job_error, random_tensors, stored_shapes)
 from models.core import (BWD, FWD, WG, G, W, X, LAYERS, PASS_NAMES, convert_cycles, core_cycles, core_period,
-                         core_stream, core_utilization, layer_job)
+                         core_stream, core_utilization, dw_cycles, dw_parts, dw_period, layer_job)
 from models import gemm_schedule
 
 VERILATOR = os.environ.get("FLEXBLOCK_SIM") == "verilator"
@@ -713,7 +713,7 @@ class _RtzScoreboard(WrongModelScoreboard, CoreScoreboard):
         key = id(expected["model"])
         if key not in cache:
             job = {**expected["job"], "round_b": 0}
-            cache[key] = self.tiles(job, *expected["model"](job))
+            cache[key] = (self.dw_beats if job["dw"] else self.tiles)(job, *expected["model"](job))
         return cache[key][expected["index"]]
 
 
@@ -728,3 +728,204 @@ class ScoreboardCatchesWrongModel(CoreBase):
     async def body(self):
         p = self.env.p
         await self.run_one(seeds.rng("w"), FWD, (2 * p["ROWS"], 3 * p["K"], 2 * p["COLS"]), [0, 0], [2, 2])
+
+
+# --- depthwise jobs (job_dw: dw_unit inside the core) --------------------------------------------------------
+def dw_tensors(rng, pass_: int, h: int, w: int, c: int, special: bool = False) -> dict:
+    """A depthwise job's stored tensors (flexblock_core_env.dw_shapes), random; special: whole channels of NaN,
+    +/-Inf and zeros, subnormals mixed in."""
+    out = {}
+    for buf, (r, cols) in dw_shapes(pass_, h, w, c).items():
+        t = (rng.standard_normal((r, cols)) * np.exp2(rng.integers(-3, 3, (1, cols)))).astype(np.float32)
+        if special:
+            pick = rng.integers(0, 5, cols)  # per channel: normal, NaN somewhere, an Inf, all zero, subnormals
+            for ch in range(cols):
+                row = int(rng.integers(0, r))
+                if pick[ch] == 1:
+                    t[row, ch] = np.nan
+                elif pick[ch] == 2:
+                    t[row, ch] = np.inf if rng.random() < 0.5 else -np.inf
+                elif pick[ch] == 3:
+                    t[:, ch] = 0.0
+                elif pick[ch] == 4:
+                    t[:, ch] = (rng.standard_normal(r) * 2.0 ** -130).astype(np.float32)
+        out[buf] = t
+    return out
+
+
+class DepthwiseBase(CoreBase):
+    """Depthwise jobs through the core: FP32 tensors in the buffer -> fp2bfp (blocks along the channels, the job's
+    seed) -> dw_unit -> binary32 results on `out` (models.core.core_dw)."""
+
+    def dw_dims(self, rng):
+        p = self.env.p
+        h, w = int(rng.integers(1, 5)), int(rng.integers(1, min(5, p["DW_W_MAX"]) + 1))
+        c = int(rng.integers(1, 2 * p["K"] + 1))
+        return h, w, c, int(rng.integers(0, cdiv(c, p["K"])))
+
+    async def dw_job(self, rng, pass_, h, w, c, grp, modes, rounds, special=False, check_cycles=True):
+        await self.env.load(dw_tensors(rng, pass_, h, w, c, special))
+        job = JobItem(f"dw.{PASS_NAMES[pass_]}", pass_, 0, c, grp, *modes, *rounds,
+                      seed=int(rng.integers(0, 1 << 16)), dw=(h, w))
+        assert not job_error(job.fields, self.env.p)
+        cycles = await self.env.run_job(job)
+        p = self.env.p
+        if check_cycles and (pass_ == WG or min(h, 2) * min(w, 2) >= dw_parts(p["ROWS"], p["COLS"], p["K"])):
+            want = dw_cycles(pass_, h, w, p["ROWS"], p["COLS"], p["K"])
+            assert cycles == want, f"dw job {job.fields}: {cycles} cycles, models.core.dw_cycles says {want}"
+        return cycles
+
+
+@pyuvm.test()
+class DepthwiseUnit(DepthwiseBase):
+    """Depthwise jobs (FWD, BWD, WG) on random small maps and channel counts (a partial last group: lanes past C
+    read +0), every mode pair (quick: a seeded 4 of the 9), every rounding per operand including SR, NaN / Inf /
+    zero / subnormal channels every third job. Each job alone: its cycles equal models.core.dw_cycles exactly
+    (where defined: the 2 x 2 core's out stream sets the pace for a 1-wide map's FWD / BWD). Then dw jobs
+    interleaved with GEMM jobs on the same stored tensors (BWD dX = G . W^T and WG dW = X^T . G read the dw
+    job's G (H*W x C), W (9 x C) and X) offered back to back: beats in job order."""
+    check_dw_cycles = True
+
+    async def body(self):
+        rng = seeds.rng("dw")
+        p = self.env.p
+        pairs = [(a, b) for a in range(3) for b in range(3)]
+        if seeds.quick() or not VERILATOR:
+            pairs = [pairs[int(i)] for i in rng.choice(9, 4 if VERILATOR else 3, replace=False)]
+        for i, modes in enumerate(pairs):
+            pass_ = (i + int(rng.integers(0, 3))) % 3
+            h, w, c, grp = self.dw_dims(rng)
+            rounds = [3, 3] if i == 0 else [int(v) for v in rng.integers(0, 4, 2)]  # SR at least once
+            cycles = await self.dw_job(rng, pass_, h, w, c, grp, list(modes), rounds, special=i % 3 == 2,
+                                       check_cycles=self.check_dw_cycles)
+            self.logger.info(f"dw {PASS_NAMES[pass_]} {h}x{w} C {c} group {grp} modes {modes} rounds {rounds}: "
+                             f"{cycles} cycles")
+        # interleaved with GEMM jobs: one load of X, W, G (H*W x C, 9 x C, H*W x C), then a burst
+        h, w, c, grp = self.dw_dims(rng)
+        tensors = dw_tensors(rng, WG, h, w, c)
+        tensors.update({W: dw_tensors(rng, FWD, h, w, c)[W]})
+        await self.env.load(tensors)
+        hw = h * w
+        seed = lambda: int(rng.integers(0, 1 << 16))  # noqa: E731
+        md = lambda: [int(v) for v in rng.integers(0, 3, 2)] + [int(v) for v in rng.integers(0, 4, 2)]  # noqa: E731
+        jobs = [JobItem("gemm.BWD", BWD, hw, c, 9, *md(), seed=seed()),
+                JobItem("dw.FWD", FWD, 0, c, grp, *md(), seed=seed(), dw=(h, w)),
+                JobItem("gemm.WG", WG, c, hw, c, *md(), seed=seed()),
+                JobItem("dw.WG", WG, 0, c, grp, *md(), seed=seed(), dw=(h, w)),
+                JobItem("dw.BWD", BWD, 0, c, grp, *md(), seed=seed(), dw=(h, w))]
+        if VERILATOR or not seeds.quick():
+            jobs.append(JobItem("gemm.BWD2", BWD, hw, c, 9, *md(), seed=seed()))
+        assert not any(job_error(j.fields, p) for j in jobs)
+        await self.env.run_burst(jobs)
+
+
+@pyuvm.test()
+class DepthwiseBackPressure(DepthwiseUnit):
+    """DepthwiseUnit with random idle on the inputs and bursty back-pressure on out: the unit stalls, nothing
+    is lost (cycles not checked)."""
+    idle, backpressure = "random", "bursty"
+    check_dw_cycles = False
+
+
+@pyuvm.test()
+class DepthwiseErrors(DepthwiseBase):
+    """Bad depthwise jobs get exactly one error beat (spec section 6, Errors): H = 0, W = 0, W > DW_W_MAX, C = 0,
+    a group past the stored channels, the map or the kernel beyond its region, the reserved pass, BFP results;
+    a good depthwise job runs afterwards."""
+
+    async def body(self):
+        p = self.env.p
+        k, depth = p["K"], p["DEPTH"]
+        rng = seeds.rng("dw_bad")
+        kernel_c = k * (depth // 9 + 1)  # 9 ceil(C / K) > DEPTH
+        bad = [(FWD, 0, 3, 16, 0), (BWD, 3, 0, 16, 0), (WG, 1, p["DW_W_MAX"] + 1, 16, 0), (FWD, 2, 2, 0, 0),
+               (BWD, 2, 2, 2 * k, 2), (FWD, 2, 2, k + 1, 2), (WG, depth + 1, 1, 1, 0), (BWD, depth // 2 + 1, 2, 1, 0),
+               (FWD, 1, 1, kernel_c, 0), (3, 2, 2, 16, 0)]
+        for pass_, h, w, c, grp in bad:
+            job = JobItem("dw.bad", pass_, 0, c, grp, dw=(h, w))
+            assert job_error(job.fields, p), job.fields
+            await self.env.run_job(job)
+        job = JobItem("dw.bfp", FWD, 0, 16, 0, dw=(2, 2), out_bfp=(0, 0))
+        assert job_error(job.fields, p)
+        await self.env.run_job(job)
+        await self.dw_job(rng, FWD, 2, 3, k + 3, 1, [1, 2], [3, 1])
+
+
+@pyuvm.test()
+class DepthwiseResetMidJob(DepthwiseBase):
+    """A reset while a depthwise job is being fed or drained: its beats are dropped, the tensors stay loaded, the
+    job re-run afterwards is right (FWD, then WG)."""
+    idle, backpressure = "none", "random"
+
+    async def body(self):
+        rng = seeds.rng("dw_reset")
+        p = self.env.p
+        for pass_ in (FWD, WG):
+            h, w, c = 3, min(4, p["DW_W_MAX"]), p["K"] + 2
+            await self.env.load(dw_tensors(rng, pass_, h, w, c))
+            job = lambda: JobItem("dw", pass_, 0, c, 1, 1, 0, 3, 3, 0x1234, dw=(h, w))  # noqa: E731
+            task = cocotb.start_soon(self.env.run_job(job()))
+            await self.env.clock.cycles(int(rng.integers(3, 60)))
+            await self.env.clock.reset()
+            task.cancel()
+            await self.env.run_job(job())
+
+
+
+@pyuvm.test()
+class DepthwiseScoreboardCatchesWrongModel(DepthwiseBase):
+    """The scoreboard must catch a depthwise model that converts the kernel with RTZ whatever the job says (the
+    job asks for SR), on the first beat it gets wrong."""
+
+    def build_phase(self):
+        uvm_factory().set_type_override_by_type(CoreScoreboard, _RtzScoreboard)
+        super().build_phase()
+
+    async def body(self):
+        await self.dw_job(seeds.rng("w"), FWD, 3, 3, self.env.p["K"], 0, [0, 0], [3, 3], check_cycles=False)
+
+
+# MobileNetV2's stride-1 depthwise maps (models.depthwise.LAYERS) as the unit's report measures them: (H, W), the
+# 112 x 112 map on 16 rows.
+DW_UNIT_MAPS = ((16, 112), (56, 56), (28, 28), (14, 14), (7, 7))
+
+
+@pyuvm.test()
+class DepthwiseUnitUtilization(DepthwiseBase):
+    """The depthwise unit inside the core on MobileNetV2's stride-1 depthwise maps, FWD / BWD / WG: per map and
+    pass two jobs of one channel group back to back on resident tensors (results taken at once); the first job's
+    cycles must equal models.core.dw_cycles and the second's period (last beat to last beat) dw_period. The maps
+    that fit the buffers (H W ceil(C / K) <= DEPTH, W <= DW_W_MAX) run; FLEXBLOCK_DW_REPORT=full (scripts/
+    core_report.py --dw-unit-only, DEPTH 4096) runs them all, the quick regression the 7 x 7 map (Verilator also
+    14 x 14; Icarus FWD and WG only)."""
+    budget_ms = 4000
+
+    def start_of_simulation_phase(self):
+        super().start_of_simulation_phase()
+        if os.environ.get("FLEXBLOCK_DW_REPORT") == "full":
+            # a job of the 56 x 56 map holds job_ready low for its 27,636 cycles: not a lock-up here
+            self.env.clock.STALL_CYCLES = 1_000_000
+
+    async def body(self):
+        rng = seeds.rng("dw_util")
+        p = self.env.p
+        full = os.environ.get("FLEXBLOCK_DW_REPORT") == "full"
+        maps = DW_UNIT_MAPS if full else ((14, 14), (7, 7)) if VERILATOR else ((7, 7),)
+        records = []
+        for h, w in maps:
+            if h * w > p["DEPTH"] or w > p["DW_W_MAX"]:  # one channel group stored: a word per pixel
+                self.logger.info(f"{h} x {w}: beyond the buffers (DEPTH {p['DEPTH']}, DW_W_MAX {p['DW_W_MAX']})")
+                continue
+            await self.env.load(dw_tensors(rng, WG, h, w, p["K"]) | {W: dw_tensors(rng, FWD, h, w, p["K"])[W]})
+            for pass_, mode in ((FWD, 0), (BWD, 1), (WG, 2)) if VERILATOR or full else ((FWD, 0), (WG, 2)):
+                jobs = [JobItem(f"dw{h}x{w}.{PASS_NAMES[pass_]}.{i}", pass_, 0, p["K"], 0, mode, mode, 0, 0,
+                                seed=int(rng.integers(0, 1 << 16)), dw=(h, w)) for i in range(2)]
+                takes, lasts = await self.env.run_burst(jobs)
+                alone, period = lasts[0] - takes[0], lasts[1] - lasts[0]
+                want = dw_cycles(pass_, h, w, p["ROWS"], p["COLS"], p["K"])
+                assert alone == want, f"{h}x{w} {PASS_NAMES[pass_]}: {alone} cycles, models.core.dw_cycles says {want}"
+                want = dw_period(pass_, h, w, p["ROWS"], p["COLS"], p["K"])
+                assert period == want, f"{h}x{w} {PASS_NAMES[pass_]}: period {period}, models.core.dw_period says {want}"
+                records.append({"h": h, "w": w, "pass": pass_, "modes": [mode, mode], "cycles": alone, "period": period})
+                self.logger.info(f"dw {h}x{w} {PASS_NAMES[pass_]}: {alone} cycles alone, {period} per job in a stream")
+        write_stats({"dw_core_unit": records})

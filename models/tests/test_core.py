@@ -293,3 +293,79 @@ def test_back_cycles_edge_by_edge(rng):
             got = core.back_cycles(m, kdim, n, *modes, rows, cols, block, out_bfp=bfp)
             assert got == want, f"trial {trial}: {m}x{kdim}x{n} modes {modes} {rows}x{cols} K={block} bfp={bfp}: " \
                                 f"model {got}, edge walk {want}"
+
+
+# --- depthwise jobs (job_dw: the core's feed into dw_unit) --------------------------------------------------
+def oracle_dw_feed(pass_, h, w):
+    """The core's feed order written out again: FWD / BWD the 9 kernel taps, then the map's pixels; WG X until
+    the window of pixel (0, 0) is in (rows 0..1, columns 0..1 of the map, clipped), then dY p and X p + that
+    lead, alternately, dY's remaining pixels last."""
+    if pass_ != core.WG:
+        return [("k", t) for t in range(9)] + [("x", p) for p in range(h * w)]
+    lead = (w if h > 1 else 0) + (1 if w > 1 else 0) + 1
+    xs, gs, out = list(range(h * w)), list(range(h * w)), []
+    out += [("x", xs.pop(0)) for _ in range(lead)]
+    while gs:
+        out.append(("g", gs.pop(0)))
+        if xs:
+            out.append(("x", xs.pop(0)))
+    return out
+
+
+@pytest.mark.parametrize("pass_", [core.FWD, core.BWD, core.WG])
+def test_core_dw_vs_oracle(pass_, rng):
+    """models.core.core_dw against the oracle: the group's K channels of the stored rows (channels >= C as +0)
+    converted block by block in the feed order with one set of LFSR lanes (stepping on every block, SR or not),
+    then the depthwise oracle sums (models/tests/test_dw_unit.py)."""
+    from models import BFPTensor
+
+    from .test_dw_unit import oracle_conv, oracle_wg
+    for trial in range(4):
+        h, w, c = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 33))
+        grp = int(rng.integers(0, -(-c // 16)))
+        ma, mb = (int(v) for v in rng.integers(0, 3, 2))
+        ra, rb = (int(v) for v in rng.integers(0, 4, 2))
+        if trial == 0:
+            ra = rb = oracle.SR
+        seed = int(rng.integers(0, 1 << 16))
+        x, g = random_bits(rng, (h * w, c), 16), random_bits(rng, (h * w, c), 16)
+        k = random_bits(rng, (9, c), 16)
+        src = {"x": g if pass_ == core.BWD else x, "g": g, "k": k}
+        conv = {"x": (ma, ra), "g": (mb, rb), "k": (mb, rb)}
+        lanes = oracle.LfsrLanes(seed, 16, 8)
+        blocks = {"x": {}, "g": {}, "k": {}}
+        for stream, row in oracle_dw_feed(pass_, h, w):
+            vals = [int(v) for v in src[stream][row, grp * 16:(grp + 1) * 16]]
+            vals += [0] * (16 - len(vals))  # channels past C read +0
+            mode, rnd = conv[stream]
+            [[blk]] = oracle.quantize_rows([vals], mode, rnd, 16, lanes)
+            if rnd != oracle.SR:
+                lanes.skip(1)
+            blocks[stream][row] = blk
+
+        def tensor(stream, rows, lead, mode):
+            bl = [blocks[stream][r] for r in range(rows)]
+            return BFPTensor(np.array([b.exp for b in bl]).reshape(*lead, 1),
+                             np.array([b.sign for b in bl], np.uint8).reshape(*lead, 1, 16),
+                             np.array([b.mag for b in bl]).reshape(*lead, 1, 16),
+                             np.array([b.flags for b in bl], np.uint8).reshape(*lead, 1), mode)
+        a = tensor("x", h * w, (h, w), ma)
+        if pass_ == core.WG:
+            want = oracle_wg(a, tensor("g", h * w, (h, w), mb), ma, mb)
+        else:
+            want = oracle_conv(pass_, a, tensor("k", 9, (9,), mb), ma, mb)
+        wb, wf = (v.reshape(-1, 16) for v in want)
+        gb, gf = core.core_dw(pass_, f32(x), f32(k), f32(g), h, w, grp, ma, mb, ra, rb, seed)
+        assert np.array_equal(gb, wb) and np.array_equal(gf, wf), (pass_, h, w, c, grp, ma, mb, ra, rb, seed)
+
+
+def test_dw_cycles_domain():
+    """dw_cycles: the parts of a 2 x 2 core's results (4 beats per result) add to FWD / BWD (parts - 1) and to WG's
+    read-out (9 parts); a 1-wide map's FWD on a 2 x 2 core is outside the model."""
+    for pass_ in (core.FWD, core.BWD):
+        assert core.dw_cycles(pass_, 3, 3, 2, 2) == core.dw_cycles(pass_, 3, 3) + 3
+    assert core.dw_cycles(core.WG, 3, 3, 2, 2) == core.dw_cycles(core.WG, 3, 3) + 27
+    assert core.dw_cycles(core.WG, 1, 5, 2, 2) == core.dw_cycles(core.WG, 1, 5) + 27
+    with pytest.raises(ValueError):
+        core.dw_cycles(core.FWD, 1, 5, 2, 2)
+    assert core.dw_period(core.FWD, 7, 7) == core.dw_cycles(core.FWD, 7, 7) + 1
