@@ -831,7 +831,8 @@ class DepthwiseBackPressure(DepthwiseUnit):
 class DepthwiseErrors(DepthwiseBase):
     """Bad depthwise jobs get exactly one error beat (spec section 6, Errors): H = 0, W = 0, W > DW_W_MAX, C = 0,
     a group past the stored channels, the map or the kernel beyond its region, the reserved pass, BFP results;
-    a good depthwise job runs afterwards."""
+    good depthwise jobs run afterwards, two of them exactly at a limit (W = DW_W_MAX; a 2 x 2 map of DEPTH / 4
+    words per pixel, filling its regions)."""
 
     async def body(self):
         p = self.env.p
@@ -849,6 +850,9 @@ class DepthwiseErrors(DepthwiseBase):
         assert job_error(job.fields, p)
         await self.env.run_job(job)
         await self.dw_job(rng, FWD, 2, 3, k + 3, 1, [1, 2], [3, 1])
+        await self.dw_job(rng, FWD, 1, p["DW_W_MAX"], k, 0, [0, 0], [0, 0])
+        assert depth % 4 == 0
+        await self.dw_job(rng, WG, 2, 2, k * (depth // 4), 0, [2, 2], [1, 1])  # X and G: 4 pixels x DEPTH / 4 words
 
 
 @pyuvm.test()
