@@ -60,6 +60,19 @@ class CoreBase(FlexBlockTest):
                                     f"(models.core.core_cycles, out_bfp={out_bfp is not None})")
         return job, cycles
 
+    async def steady_period(self, name, pass_, jobs, shape):
+        """Two equal jobs offered back to back: their last tiles must be where models.core.core_stream puts
+        them and the second's period (last tile to last tile) models.core.core_period; returns (takes, lasts,
+        period)."""
+        p = self.env.p
+        assert not job_error(jobs[0].fields, p), f"{name} {shape}: beyond DEPTH {p['DEPTH']} / BDEPTH {p['BDEPTH']}"
+        takes, lasts = await self.env.run_burst(jobs)
+        _, want = core_stream([shape, shape], takes, p["ROWS"], p["COLS"], p["K"])
+        assert lasts == want, f"{name} {PASS_NAMES[pass_]} {shape}: last tiles {lasts}, core_stream says {want}"
+        period = lasts[1] - lasts[0]
+        assert period == core_period(*shape, p["ROWS"], p["COLS"], p["K"]), (period, shape)
+        return takes, lasts, period
+
     async def body(self):
         rng = seeds.rng("jobs")
         for pass_, dims, modes, rounds in self.jobs(rng):
@@ -358,13 +371,7 @@ class LayerUtilization(CoreBase):
             for modes in pairs:
                 jobs = [JobItem(f"{kind}.{PASS_NAMES[pass_]}", pass_, m, kdim, n, *modes, 0, 0,
                                 seed=int(rng.integers(0, 1 << 16)), conv=conv) for _ in range(2)]
-                assert not job_error(jobs[0].fields, p), f"{kind} {job}: does not fit DEPTH {p['DEPTH']} / BDEPTH {p['BDEPTH']}"
-                takes, lasts = await self.env.run_burst(jobs)
-                shape = (m, kdim, n, *modes)
-                _, want = core_stream([shape, shape], takes, p["ROWS"], p["COLS"], p["K"])
-                assert lasts == want, f"{kind} {PASS_NAMES[pass_]} {shape}: last tiles {lasts}, core_stream says {want}"
-                period = lasts[1] - lasts[0]
-                assert period == core_period(*shape, p["ROWS"], p["COLS"], p["K"]), (period, shape)
+                takes, lasts, period = await self.steady_period(kind, pass_, jobs, (m, kdim, n, *modes))
                 util = core_utilization(m, kdim, n, *modes, period, p["ROWS"], p["COLS"])
                 records.append({"layer": kind, "pass": pass_, "modes": list(modes), "m": m, "kdim": kdim, "n": n,
                                 "conv": bool(conv), "first_job": lasts[0] - takes[0], "period": period,
@@ -484,13 +491,7 @@ class DepthwiseUtilization(CoreBase):
                 for modes in pairs:
                     jobs = [JobItem(f"{name}.{PASS_NAMES[pass_]}", dw.JOB_PASS[pass_], m, kdim, n, *modes, 0, 0,
                                     seed=int(rng.integers(0, 1 << 16))) for _ in range(2)]
-                    assert not job_error(jobs[0].fields, p), f"{name} {job}: beyond DEPTH {p['DEPTH']} / BDEPTH {p['BDEPTH']}"
-                    takes, lasts = await self.env.run_burst(jobs)
-                    shape = (m, kdim, n, *modes)
-                    _, want = core_stream([shape, shape], takes, p["ROWS"], p["COLS"], p["K"])
-                    assert lasts == want, f"{name} {PASS_NAMES[pass_]} {shape}: last tiles {lasts}, core_stream says {want}"
-                    period = lasts[1] - lasts[0]
-                    assert period == core_period(*shape, p["ROWS"], p["COLS"], p["K"]), (period, shape)
+                    takes, lasts, period = await self.steady_period(name, pass_, jobs, (m, kdim, n, *modes))
                     util = dw.utilization(job["useful"], *modes, period, p["ROWS"], p["COLS"])
                     records.append({"layer": name, "pass": pass_, "modes": list(modes), "m": m, "kdim": kdim, "n": n,
                                     "first_job": lasts[0] - takes[0], "period": period, "utilization": util})
