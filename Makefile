@@ -93,10 +93,11 @@ bench: setup
 # mutation check (scripts/mutate.py, scripts/mutation/): each mutant against its DUTs' benches with every
 # parameter set of the quick regression, on Icarus, one simulation at a time:
 #   make mutate [MUTANTS=N|all] [SHARD=i/n] [SEED=n]   (a sample stratified by file; all: every candidate)
+#   make mutate FILES="pe_array.sv ..." [SHARD=i/n]    (every candidate of these files)
 #   make mutate-merge [DIR=sim_build/mutation]         (the shards' reports -> report.md with per-file kill rates)
 mutate: setup
 	$(PY) scripts/mutate.py --configs regression $(if $(MUTANTS),--max $(MUTANTS)) $(if $(SEED),--seed=$(SEED)) \
-	  $(if $(SHARD),--shard $(SHARD))
+	  $(if $(SHARD),--shard $(SHARD)) $(foreach f,$(FILES),--file $(f))
 
 mutate-merge: setup
 	$(PY) scripts/mutate.py --merge $(or $(DIR),sim_build/mutation)

@@ -15,6 +15,8 @@ The parts live in scripts/mutation/ (targets, lexer, operators, sample, run, rep
         (like every run, after the baseline of its DUTs, kept per RTL snapshot in sim_build/mutation/
         baseline-pertest-*.json; --no-baseline skips it: every test then gets --timeout)
     .venv/bin/python scripts/mutate.py --only fp32_round.sv:52:drop-and-rhs
+    .venv/bin/python scripts/mutate.py --file pe_array.sv [--shard 1/4]   # every candidate of one file
+        (report file-pe_array[-shard-1-of-4].json; merge a file run's shards with --merge FILE.json ...)
     .venv/bin/python scripts/mutate.py --configs regression   # every parameter set of tb/test_rtl.py
     make mutate [MUTANTS=N|all] [SHARD=i/n] [SEED=n];  make mutate-merge [DIR=sim_build/mutation]
 
@@ -46,7 +48,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mutation.operators import Mutant, all_mutants  # noqa: E402
-from mutation.report import merge, report_text, summary, write_report  # noqa: E402
+from mutation.report import merge, report_name, report_text, summary, write_report  # noqa: E402
 from mutation.run import config_name, run_dut, run_limits, run_mutant, snapshot_rtl  # noqa: E402
 from mutation.sample import parse_shard, sample, shard  # noqa: E402
 from mutation.targets import BENCH_ORDER, OUT, REGRESSION_CONFIGS, ROOT, regression_configs  # noqa: E402
@@ -95,6 +97,8 @@ def main(argv=None) -> int:
     ap.add_argument("--all", action="store_true", help="with --list: every candidate, not the sample")
     ap.add_argument("--only", action="append", default=[], metavar="FILE:LINE[:OP]",
                     help="run only the mutant(s) of this line (any candidate, sampled or not); repeatable")
+    ap.add_argument("--file", action="append", default=[], metavar="FILE",
+                    help="every candidate of this rtl/ file (repeatable): a file's full candidate set")
     ap.add_argument("--configs", choices=["default", "regression"], default="default",
                     help="default: one run per DUT with default parameters; regression: every parameter "
                          "set of tb/test_rtl.py")
@@ -123,6 +127,13 @@ def main(argv=None) -> int:
         candidates = all_mutants(snapshot)
         if args.only:
             chosen, selection = [m for spec in args.only for m in select_only(candidates, spec)], "only"
+        elif args.file:
+            files = {Path(f if f.endswith(".sv") else f + ".sv").name for f in args.file}
+            unknown = files - {m.file for m in candidates}
+            if unknown:
+                raise SystemExit(f"--file: no candidates in {', '.join(sorted(unknown))} (see --list --all)")
+            chosen = [m for m in candidates if m.file in files]
+            selection = f"every candidate of {', '.join(sorted(files))}"
         elif args.max == "all":
             chosen, selection = candidates, "every candidate"
         else:
@@ -158,7 +169,7 @@ def main(argv=None) -> int:
                 tag = f"{tag[:40]}-{len(args.only)}specs-{hashlib.sha1(tag.encode()).hexdigest()[:10]}"
             json_path, md_path = OUT / f"only-{tag}.json", None
         else:
-            default = OUT / (f"shard-{meta['shard'].replace('/', '-of-')}.json" if args.shard else "report.json")
+            default = OUT / report_name(meta.get("shard"), args.file)
             json_path = Path(args.json) if args.json else default
             md_path = json_path.with_suffix(".md")
         log_tag = f"s{meta['shard'].replace('/', 'of')}-" if args.shard else ""

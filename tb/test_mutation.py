@@ -151,6 +151,18 @@ def test_cli_lists_a_shard_of_the_sample():
     assert "20 mutants (" in p.stdout and "per class:" in p.stdout
 
 
+def test_cli_selects_every_candidate_of_a_file(candidates):
+    """`--file` (make mutate FILES=...) runs a file's full candidate set, and names a file it has none of."""
+    mutate = [sys.executable, str(runner.ROOT / "scripts" / "mutate.py"), "--list"]
+    p = subprocess.run(mutate + ["--file", "credit_fifo.sv", "--file", "op_ram"], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    want = Counter(m.file for m in candidates if m.file in ("credit_fifo.sv", "op_ram.sv"))
+    assert f"{sum(want.values())} mutants (" in p.stdout and all(f"{f} {n}" in p.stdout for f, n in want.items())
+    p = subprocess.run(mutate + ["--file", "no_such.sv"], capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0 and "no candidates in no_such.sv" in p.stderr
+
+
 def test_run_stops_at_the_first_failing_test(tmp_path, monkeypatch):
     """One simulation per test; the mutant is killed by the first failing one and nothing after it runs."""
     from mutation import run

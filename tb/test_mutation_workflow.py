@@ -15,7 +15,7 @@ import yaml
 import runner
 
 sys.path.insert(0, str(runner.ROOT / "scripts"))
-from mutation import operators  # noqa: E402
+from mutation import operators, report  # noqa: E402
 
 WORKFLOW = runner.ROOT / ".github" / "workflows" / "mutation.yml"
 # Seconds per mutant, measured: docs/results/mutation.md (about 110 s per mutant on the loaded 2-core machine).
@@ -83,5 +83,11 @@ def test_make_targets_and_shard_file_names_exist(wf):
         assert target in targets, f"make {target}: no such Makefile target"
     for var in ("MUTANTS", "SHARD", "SEED"):
         assert f"$({var})" in makefile.split("\nmutate:")[1].split("\n\n")[0], var
-    # mutate.py names a shard's report shard-I-of-N.json in sim_build/mutation: what the upload globs
-    assert 'f"shard-{meta[\'shard\'].replace(\'/\', \'-of-\')}.json"' in (runner.ROOT / "scripts" / "mutate.py").read_text()
+    # mutate.py names a shard's report (report.report_name) in sim_build/mutation: what the upload globs
+    upload = wf["jobs"]["mutate"]["steps"]
+    globs = [g for st in upload if "upload-artifact" in st.get("uses", "") for g in st["with"]["path"].split()]
+    name = "sim_build/mutation/" + report.report_name("3/64", [])
+    assert any(fnmatch.fnmatch(name, g) for g in globs), (name, globs)
+    # a whole-file run is named apart, so a merge of the directory's shards never mixes it in
+    assert not any(fnmatch.fnmatch("sim_build/mutation/" + report.report_name(s, ["pe_array.sv"]), g)
+                   for g in globs for s in (None, "1/4"))

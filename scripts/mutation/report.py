@@ -12,6 +12,14 @@ from .run import Result
 STATES = ("killed", "timeout", "survived", "invalid")
 
 
+def report_name(shard: str | None, files: list[str]) -> str:
+    """The JSON report's file name in sim_build/mutation: shard-I-of-N.json for a slice of a run (what the
+    CI workflow uploads and `--merge DIR` globs), file-<stems>[-shard-I-of-N].json for a run of whole files."""
+    parts = ["file-" + "-".join(sorted(Path(f).stem for f in files))] if files else []
+    parts += [f"shard-{shard.replace('/', '-of-')}"] if shard else []
+    return "-".join(parts or ["report"]) + ".json"
+
+
 def summary(results: list) -> dict:
     """Kill rate = killed / (killed + timeout + survived): only a failing test kills; a timeout (no test
     failed before the time limit) is reported but not counted as a kill."""
