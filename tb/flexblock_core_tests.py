@@ -13,12 +13,12 @@ import pyuvm
 from pyuvm import uvm_factory
 
 from fbuvm import seeds
-from fbuvm.components import FlexBlockTest, WrongModelScoreboard, write_stats
+from fbuvm.components import FlexBlockTest, ItemSequence, WrongModelScoreboard, write_stats
 from flexblock_core_env import (CAPACITY_CHECKS, CoreEnv, CoreScoreboard, JobItem, capacity, capacity_edge, cdiv,
                                 dw_shapes, job_error, random_tensors, stored_shapes)
 from models.bfp import MODE_NAMES
 from models.core import (BWD, FWD, WG, G, W, X, LAYERS, PASS_NAMES, convert_cycles, core_cycles, core_period,
-                         core_stream, core_utilization, dw_cycles, dw_parts, dw_period, layer_job)
+                         core_stream, core_utilization, dw_cycles, dw_parts, dw_period, front_cycles, layer_job)
 from models import gemm_schedule
 
 VERILATOR = os.environ.get("FLEXBLOCK_SIM") == "verilator"
@@ -286,7 +286,7 @@ class JobStream(CoreBase):
     among them): the front converts job i + 1 into one set of BFP banks while the back computes job i from
     the other. Every job's take and last-tile edges equal models.core.core_stream's (given the measured take
     edges); each job is taken the edge after the previous one's handover; the error beat keeps its place.
-    Where the buffers allow it, a stream whose jobs fill both sets completely."""
+    Where the buffers allow it, a job filling a set to its last word while the other set is read."""
     count = 6
 
     async def body(self):
@@ -327,18 +327,35 @@ class JobStream(CoreBase):
                 want_gaps = [b - a for a, b in zip(_, _[1:])]
                 assert gaps == want_gaps, f"jobs taken {gaps} edges apart, the front frees {want_gaps} apart"
             self.logger.info(f"stream of {len(jobs)} jobs {m}x{kdim}x{n}: takes {takes}, last tiles {lasts}")
-        # Both sets full: where the buffers allow it (ROWS * BDEPTH <= DEPTH, e.g. the 2 x 2 regression size),
-        # two FWD jobs of one FB24 block (3 words) per row whose A fills every word of a set: the second is
-        # converted while the first computes (a set mix-up collides here).
-        if p["ROWS"] * p["BDEPTH"] <= p["DEPTH"]:
-            m, kdim, n = p["ROWS"] * p["BDEPTH"], k, p["COLS"]
-            await self.env.load(random_tensors(rng, FWD, m, kdim, n))
-            jobs = [JobItem(f"full{i}", FWD, m, kdim, n, 0, 2, 0, 0, seed=i) for i in range(2)]
-            assert not job_error(jobs[0].fields, p)
-            assert capacity(FWD, m, kdim, n, p, False, 0, 2)["A banks"] == (3 * p["BDEPTH"],) * 2
-            takes, lasts = await self.env.run_burst(jobs)
-            _, want = core_stream([(m, kdim, n, 0, 2)] * 2, takes, p["ROWS"], p["COLS"], k)
-            assert lasts == want, f"full-bank stream {m}x{kdim}x{n}: last tiles {lasts}, core_stream says {want}"
+        # A set filled to its last word while the other is read: where the buffers allow it (ROWS * BDEPTH <= DEPTH,
+        # e.g. the 2 x 2 regression size). L (WG, 8 tile rows of 4 FB24 x FB24 block pairs, one tile column)
+        # re-reads its B blocks at the first words of its set for every tile row while F (FWD, one row, its B
+        # = W filling all 3 BDEPTH words of a set: one FB24 block per column) is converted into the other set;
+        # a small job flips the sets' parity and the pair runs again, so in one pair L reads set 1 while F fills
+        # set 0 up to the word before set 1's first. A write past a block's last word (found by scripts/mutate.py:
+        # bfp_bank's `j < wr_words` -> `<=`), or a set mix-up, corrupts L there. X (4K x K) is L's A (X^T) and,
+        # by its first row, F's; G (4K x COLS) is L's B, W (K x COLS BDEPTH) F's: all loaded once.
+        if p["ROWS"] * p["BDEPTH"] <= p["DEPTH"] and 4 * k <= p["DEPTH"]:
+            fn = p["COLS"] * p["BDEPTH"]
+            long_job = (WG, 16, 4 * k, p["COLS"], 0, 0)   # (pass, M, Kdim, N, mode_a, mode_b)
+            full_job = (FWD, 1, k, fn, 2, 0)
+            assert capacity(FWD, 1, k, fn, p, False, 2, 0)["B banks"] == (3 * p["BDEPTH"],) * 2
+            x = random_tensors(rng, WG, 16, 4 * k, p["COLS"])
+            await self.env.load({X: x[X], G: x[G], W: random_tensors(rng, FWD, 1, k, fn)[W]})
+            for rnd in range(2):
+                if rnd:  # the parity flip
+                    await self.env.run_job(JobItem("flip", FWD, 1, k, fn, 2, 2))
+                jobs = [JobItem(f"long{rnd}", long_job[0], *long_job[1:4], *long_job[4:], seed=rnd),
+                        JobItem(f"full{rnd}", full_job[0], *full_job[1:4], *full_job[4:], seed=rnd)]
+                assert not any(job_error(j.fields, p) for j in jobs)
+                takes, lasts = await self.env.run_burst(jobs)
+                shapes = [(*long_job[1:4], *long_job[4:]), (*full_job[1:4], *full_job[4:])]
+                _, want = core_stream(shapes, takes, p["ROWS"], p["COLS"], k)
+                assert lasts == want, f"full-set stream: last tiles {lasts}, core_stream says {want} (takes {takes})"
+                converted = takes[1] + front_cycles(1, k, fn, k)
+                assert converted < lasts[0] - 128, "full-set stream: F's conversion no longer ends while L computes"
+                self.logger.info(f"full-set stream {rnd}: L taken {takes[0]}, F taken {takes[1]}, converted by "
+                                 f"{converted}, L's last tile {lasts[0]}")
 
 
 @pyuvm.test()
