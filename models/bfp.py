@@ -98,6 +98,67 @@ def unpack_block(sign_port: int, mag_port: int, block: int) -> tuple[np.ndarray,
     return sign, mag
 
 
+# --- dense operand packing (spec section 6, "Operand word packing"): the core's BFP banks ----------------------
+# A block in mode W is packed in 8 + 2 + K (W + 1) bits (90 / 154 / 282 for K = 16): bits [7:0] the exponent E,
+# [9:8] the flags {overflow, invalid}, then element i at bit 10 + i (W + 1): its magnitude in the low W bits and
+# its sign above them. The banks hold words of DW = ceil((10 + 17 K) / 3) bits (94 for K = 16); a block takes
+# block_words(mode) of them (FB12 1, FB16 2, FB24 3), word j = bits [j DW, (j + 1) DW) of the packed block, the
+# bits above the block 0.
+def dense_block_bits(mode, block: int = 16) -> int:
+    """Bits of one densely packed block: exponent, flags and `block` elements of sign + W magnitude bits."""
+    return 8 + 2 + block * (mag_bits(mode) + 1)
+
+
+def dense_word_bits(block: int = 16) -> int:
+    """DW, the BFP banks' word: a third of an FB24 block, rounded up (94 bits for K = 16)."""
+    return -(-dense_block_bits(FB24, block) // 3)
+
+
+def block_words(mode, block: int = 16) -> int:
+    """Bank words of one block: ceil(dense bits / DW); 1 (FB12), 2 (FB16), 3 (FB24) for every K >= 10."""
+    return -(-dense_block_bits(mode, block) // dense_word_bits(block))
+
+
+def _dense_fields(mode, block: int):
+    w = mag_bits(mode)
+    pos = 10 + np.arange(block) * (w + 1)  # each element's first (magnitude LSB) bit
+    return w, pos
+
+
+def pack_dense(exp, sign, mag, flags, mode) -> np.ndarray:
+    """Blocks (exp (...), sign and mag (..., K), flags (...)) -> their bank words, an object array (..., words)
+    of Python ints of DW bits each (vectorized over the blocks: a bit matrix, packed per word)."""
+    sign, mag = np.asarray(sign, np.int64), np.asarray(mag, np.int64)
+    block = mag.shape[-1]
+    lead = mag.shape[:-1]
+    w, pos = _dense_fields(mode, block)
+    dw, nw = dense_word_bits(block), block_words(mode, block)
+    bits = np.zeros(lead + (nw * dw,), np.uint8)
+    shifts = np.arange(8)
+    bits[..., 0:8] = (np.asarray(exp, np.int64)[..., None] >> shifts) & 1
+    bits[..., 8:10] = (np.asarray(flags, np.int64)[..., None] >> np.arange(2)) & 1
+    for b in range(w):
+        bits[..., pos + b] = (mag >> b) & 1
+    bits[..., pos + w] = sign & 1
+    packed = np.packbits(bits.reshape(lead + (nw, dw)), axis=-1, bitorder="little")  # (..., nw, ceil(dw / 8))
+    words = np.empty(lead + (nw,), object)
+    words.reshape(-1)[:] = [int.from_bytes(b.tobytes(), "little") for b in packed.reshape(-1, packed.shape[-1])]
+    return words
+
+
+def unpack_dense(words, mode, block: int = 16) -> tuple[int, np.ndarray, np.ndarray, int]:
+    """One block's bank words (a sequence of ints, word 0 first) -> (exp, sign (K,), mag (K,), flags)."""
+    dw = dense_word_bits(block)
+    v = 0
+    for j, word in enumerate(words):
+        v |= int(word) << (j * dw)
+    w, pos = _dense_fields(mode, block)
+    elems = [(v >> int(p)) & ((2 << w) - 1) for p in pos]
+    sign = np.array([e >> w for e in elems], np.uint8)
+    mag = np.array([e & ((1 << w) - 1) for e in elems], np.int64)
+    return v & 0xFF, sign, mag, (v >> 8) & 3
+
+
 def float32_bits(x) -> np.ndarray:
     """binary32 bit patterns of x (as uint32)."""
     return np.ascontiguousarray(np.asarray(x, dtype=np.float32)).view(np.uint32)

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from . import lfsr
-from .bfp import cycles_per_block, mag_bits
+from .bfp import block_words, cycles_per_block, dense_block_bits, dense_word_bits, mag_bits
 from .fp2bfp import Fp2Bfp
 from .pe_array import ARRAY_FILL, gemm, gemm_schedule
 
@@ -104,9 +104,17 @@ def requantize_output(c, mode: int, rounding: int, seed: int, rows: int = 4, blo
 # computes. Front: CORE_CHECK + the conversion walk (one block per cycle: (M + N) * KBLOCKS) + CORE_CONV_FILL
 # (the buffer's two read stages, fp2bfp's three, the BFP bank write) from the edge that takes the job to
 # the one that sees its last block written. Back: CORE_CFG (the array takes its configuration) + CORE_READ
-# (the banks' read into the credit FIFOs) + the array's schedule and fill (models.gemm_cycles) from the
-# handover edge to the one that takes the last tile, with the results taken at once (the bench asserts it).
+# (the banks' read into the credit FIFOs) + the first block pair's further words (fetch_cycles - 1: its
+# densely packed blocks are read one word per bank per cycle) + the array's schedule and fill
+# (models.gemm_cycles) from the handover edge to the one that takes the last tile, with the results taken at
+# once (the bench asserts it).
 CORE_CHECK, CORE_CONV_FILL, CORE_CFG, CORE_READ = 1, 6, 1, 1
+
+
+def fetch_cycles(mode_a, mode_b, block: int = 16) -> int:
+    """Cycles the compute walk reads one block pair in: max(wa, wb), each side's block words (models.bfp.block_words),
+    one word per bank per cycle. Never more than the array's cycles_per_block (spec section 6)."""
+    return max(block_words(mode_a, block), block_words(mode_b, block))
 
 
 def convert_cycles(m: int, kdim: int, n: int, block: int = 16) -> int:
@@ -121,7 +129,8 @@ def back_cycles(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, cols: 
                 out_bfp: bool = False) -> int:
     if out_bfp:
         return back_cycles_bfp(m, kdim, n, mode_a, mode_b, rows, cols, block)
-    return CORE_CFG + CORE_READ + gemm_schedule(m, kdim, n, mode_a, mode_b, rows, cols, block) + ARRAY_FILL
+    return (CORE_CFG + CORE_READ + fetch_cycles(mode_a, mode_b, block) - 1
+            + gemm_schedule(m, kdim, n, mode_a, mode_b, rows, cols, block) + ARRAY_FILL)
 
 
 # A job with BFP results (job_out_bfp; spec section 6, "Cycles"): the array's tiles are gathered K / COLS at a
@@ -138,7 +147,8 @@ def back_cycles_bfp(m: int, kdim: int, n: int, mode_a, mode_b, rows: int = 4, co
     """From the handover edge to the edge that takes the job's last BFP block, with out_ready high."""
     per_tile = math.ceil(kdim / block) * cycles_per_block(mode_a, mode_b, block)
     mt, nt, group = math.ceil(m / rows), math.ceil(n / cols), block // cols
-    step = CORE_CFG + CORE_READ + ARRAY_FILL - TAKE_AFTER_STEP  # tile -1's "last step": the schedule's origin
+    # tile -1's "last step": the schedule's origin
+    step = CORE_CFG + CORE_READ + fetch_cycles(mode_a, mode_b, block) - 1 + ARRAY_FILL - TAKE_AFTER_STEP
     takes: list[int] = []
     free = 0       # the first edge the gather can take a tile
     last = 0
@@ -241,10 +251,27 @@ def load_cycles(rows: int, cols: int, block: int = 16) -> int:
 
 
 def block_bits(mode, block: int = 16, dense: bool = True) -> int:
-    """Bits of one converted block: exponent, flags and K elements at the mode's width (sign + W) when dense,
-    or in pe_array's 16-bit magnitude slots (what the core's BFP banks and pe_array's ports carry today)."""
-    element = (mag_bits(mode) + 1) if dense else (1 + 16)
-    return 8 + 2 + block * element
+    """Bits of one converted block: exponent, flags and K elements at the mode's width (sign + W) when dense
+    (models.bfp.dense_block_bits: the core's BFP banks), or in pe_array's 16-bit magnitude slots (pe_array's
+    ports; the core's banks before dense packing)."""
+    return dense_block_bits(mode, block) if dense else 8 + 2 + block * (1 + 16)
+
+
+def bank_words(mode, count: int, block: int = 16) -> int:
+    """Bank words of `count` blocks of one mode (the job check's capacity in words, spec section 6, Errors)."""
+    return count * block_words(mode, block)
+
+
+def read_bits_per_cycle(rows: int = 4, cols: int = 4, block: int = 16, dense: bool = True) -> int:
+    """The BFP banks' read width: one word of every bank per cycle ((ROWS + COLS) DW bits), or one block in
+    16-bit slots per bank (before dense packing)."""
+    return (rows + cols) * (dense_word_bits(block) if dense else block_bits(0, block, dense=False))
+
+
+def bank_bits(bdepth: int, rows: int = 4, cols: int = 4, block: int = 16) -> int:
+    """The BFP banks' storage: ROWS + COLS banks of two sets of 3 BDEPTH words of DW bits (= BDEPTH FB24 blocks
+    per set, the same bits as BDEPTH blocks in 16-bit slots when DW divides 17 K + 10)."""
+    return (rows + cols) * 2 * 3 * bdepth * dense_word_bits(block)
 
 
 def operand_bits_per_cycle(mode_a, mode_b, rows: int = 4, cols: int = 4, block: int = 16, dense: bool = True) -> float:
@@ -383,7 +410,7 @@ def dw_period(pass_: int, h: int, w: int, rows: int = 4, cols: int = 4, block: i
     return dw_cycles(pass_, h, w, rows, cols, block) + 1
 
 
-__all__ = ["im2col", "load_cycles", "block_bits", "operand_bits_per_cycle", "FWD", "BWD", "WG", "PASS_NAMES", "X", "W", "G", "pass_operands", "core_gemm", "core_cycles",
+__all__ = ["im2col", "load_cycles", "block_bits", "fetch_cycles", "bank_words", "read_bits_per_cycle", "bank_bits", "operand_bits_per_cycle", "FWD", "BWD", "WG", "PASS_NAMES", "X", "W", "G", "pass_operands", "core_gemm", "core_cycles",
            "convert_cycles", "core_utilization", "cycles_per_block", "front_cycles", "back_cycles", "core_stream",
            "core_period", "back_cycles_bfp", "LAYERS", "TILE", "layer_job", "requantize_output", "flip_taps",
            "dw_feed_order", "dw_lead", "core_dw", "dw_cycles", "dw_period", "dw_parts", "dw_first_issue"]

@@ -6,9 +6,10 @@
 //             fp2bfp (one unit, the job's seed loaded at its start: A's blocks then B's, as models.gemm)
 //                │
 //                v
-//   BFP buffers: ROWS banks for A (row m in bank m mod ROWS), COLS banks for B; two sets (ping-pong)
-//                │  compute walk: every tile, its KBLOCKS block pairs, one a and one b beat per cycle
-//                v
+//   BFP banks (bfp_bank): ROWS for A (row m in bank m mod ROWS), COLS for B; two sets (ping-pong); blocks
+//                │  densely packed at their mode's width in 1 (FB12), 2 (FB16) or 3 (FB24) words of DW bits
+//                │  compute walk: every tile, its KBLOCKS block pairs, a pair's words over max(wa, wb) cycles,
+//                v  unpacked to pe_array's 16-bit slots
 //             credit FIFOs ──> pe_array ──> out (tiles, slots outside M x N zeroed; or one error beat)
 //                                     │  job_out_bfp: K / COLS tiles gathered, ROWS rows of K columns
 //                                     v
@@ -32,7 +33,8 @@ module flexblock_core #(
   parameter int COLS    = 4,
   parameter int K       = 16,      // elements per block, a power of two >= 16
   parameter int DEPTH   = 256,     // FP32 words (K elements) per tensor region
-  parameter int BDEPTH  = 128,     // BFP blocks per bank and set of the converted-operand buffers
+  parameter int BDEPTH  = 128,     // FB24 blocks per bank and set of the converted-operand buffers (3 BDEPTH
+                                   // words of DW bits: 1.5x as many FB16 blocks, 3x as many FB12 blocks)
   parameter int SR_BITS = 8,
   parameter int SR_SEED = 'hACE1,
   parameter int DW_W_MAX = 112     // the depthwise unit's widest map row
@@ -90,9 +92,12 @@ module flexblock_core #(
   localparam int KW         = $clog2(K);
   localparam int WORDS      = 3 * DEPTH;
   localparam int AW         = $clog2(WORDS);
-  localparam int BAW        = $clog2(BDEPTH);
-  localparam int SAW        = $clog2(2 * BDEPTH);  // a bank holds two sets of BDEPTH blocks
   localparam int BLOCK_BITS = 8 + K + 16 * K + 2;  // {exp, sign, mag, flags}: pe_array's slot
+  // The BFP banks (spec section 6, "Operand word packing"): words of DW bits, a block densely packed at its mode's
+  // width (10 + K (W + 1) bits) in 1 (FB12), 2 (FB16) or 3 (FB24) words; a set is 3 BDEPTH words.
+  localparam int DW         = (10 + 17 * K + 2) / 3;  // ceil((10 + 17 K) / 3): 94 for K = 16
+  localparam int SETW       = 3 * BDEPTH;            // words per bank and set
+  localparam int WAW        = $clog2(2 * SETW);      // a bank holds two sets
   localparam logic [1:0] PASS_FWD = 2'd0, PASS_BWD = 2'd1, PASS_WG = 2'd2;
   localparam logic [1:0] BUF_X = 2'd0, BUF_W = 2'd1, BUF_G = 2'd2;
 
@@ -107,6 +112,40 @@ module flexblock_core #(
   endfunction
   function automatic logic [12:0] words_per_row(input logic [15:0] cols);
     words_per_row = 13'((17'(cols) + 17'(K - 1)) >> KW);
+  endfunction
+  // A block's words in the BFP banks: FB12 1, FB16 2, FB24 (and the reserved code, section 1) 3.
+  function automatic logic [1:0] block_words(input logic [1:0] mode);
+    block_words = mode == 2'd2 ? 2'd1 : mode == 2'd1 ? 2'd2 : 2'd3;
+  endfunction
+  // KBLOCKS blocks' words: a shift and an add, no multiplier.
+  function automatic logic [14:0] times_words(input logic [12:0] kb, input logic [1:0] w);
+    times_words = w == 2'd1 ? 15'(kb) : w == 2'd2 ? 15'(kb) << 1 : (15'(kb) << 1) + 15'(kb);
+  endfunction
+  // The dense block (spec section 6): bits [7:0] exp, [9:8] flags {overflow, invalid}, then element i at
+  // 10 + i (W + 1): its magnitude in the low W bits, its sign above; zero above the block's 10 + K (W + 1) bits.
+  function automatic logic [3*DW-1:0] pack_dense(input logic [1:0] mode, input logic [7:0] e, input logic [K-1:0] s,
+                                                 input logic [16*K-1:0] mg, input logic [1:0] f);
+    logic [3*DW-1:0] d12, d16, d24;
+    d12 = '0; d16 = '0; d24 = '0;
+    d12[9:0] = {f, e}; d16[9:0] = {f, e}; d24[9:0] = {f, e};
+    for (int i = 0; i < K; i++) begin
+      d12[10 + 5 * i +: 5]   = {s[i], mg[16 * i +: 4]};
+      d16[10 + 9 * i +: 9]   = {s[i], mg[16 * i +: 8]};
+      d24[10 + 17 * i +: 17] = {s[i], mg[16 * i +: 16]};
+    end
+    pack_dense = mode == 2'd2 ? d12 : mode == 2'd1 ? d16 : d24;
+  endfunction
+  // ... and back to pe_array's slot {exp, sign, mag, flags}, each magnitude in the low W bits of its 16.
+  function automatic logic [BLOCK_BITS-1:0] unpack_dense(input logic [1:0] mode, input logic [3*DW-1:0] d);
+    logic [K-1:0] s12, s16, s24;
+    logic [16*K-1:0] m12, m16, m24;
+    for (int i = 0; i < K; i++) begin
+      {s12[i], m12[16 * i +: 16]} = {d[10 + 5 * i + 4], 12'd0, d[10 + 5 * i +: 4]};
+      {s16[i], m16[16 * i +: 16]} = {d[10 + 9 * i + 8], 8'd0, d[10 + 9 * i +: 8]};
+      {s24[i], m24[16 * i +: 16]} = d[10 + 17 * i +: 17];
+    end
+    unpack_dense = mode == 2'd2 ? {d[7:0], s12, m12, d[9:8]}
+                 : mode == 2'd1 ? {d[7:0], s16, m16, d[9:8]} : {d[7:0], s24, m24, d[9:8]};
   endfunction
 
   // ---- load ---------------------------------------------------------------------------------------
@@ -197,6 +236,12 @@ module flexblock_core #(
 
   // Checked in F_CHECK (the registered job): a bad job is answered by one error beat.
   logic [12:0] cb_a, cb_b;
+  logic [1:0]  wa, wb;     // words per block of A and B
+  logic [14:0] kwords_a, kwords_b;  // a row of A's (column of B's) KBLOCKS blocks in bank words
+  assign wa       = block_words(mode_a);
+  assign wb       = block_words(mode_b);
+  assign kwords_a = times_words(kblocks, wa);
+  assign kwords_b = times_words(kblocks, wb);
   logic [15:0] mtiles, ntiles;
   logic        bad_job;
   assign cb_a   = words_per_row(cols_a);
@@ -210,7 +255,7 @@ module flexblock_core #(
                              || (pass == PASS_WG ? 32'(m) != 32'(cols_a) * 32'd9
                                                  : 16'(kdim) != 16'(cb_a) * 16'(9 * K))))
                 || 29'(rows_a) * 29'(cb_a) > 29'(DEPTH) || 29'(rows_b) * 29'(cb_b) > 29'(DEPTH)
-                || 29'(mtiles) * 29'(kblocks) > 29'(BDEPTH) || 29'(ntiles) * 29'(kblocks) > 29'(BDEPTH);
+                || 31'(mtiles) * 31'(kwords_a) > 31'(SETW) || 31'(ntiles) * 31'(kwords_b) > 31'(SETW);
 
   // ---- conversion walk: read A's blocks (m-major, then k), then B's -------------------------------
   logic        cv_active, cv_side;   // side 0: A, 1: B
@@ -434,11 +479,16 @@ module flexblock_core #(
     .out_exp(fb_exp), .out_sign(fb_sign), .out_mag(fb_mag), .out_flags(fb_flags), .out_mode(fb_mode_unused)
   );
 
-  // ---- converted blocks into the BFP buffers: row m of A in bank m mod ROWS at (m / ROWS)*KB + kb ----
+  // ---- converted blocks into the BFP banks: row m of A in bank m mod ROWS, block (m / ROWS)*KB + kb, at word
+  // ((m / ROWS)*KB + kb) * wa of the set (B alike); a block's wa words are written in the cycle it is converted.
   logic        wb_side;
   logic [15:0] wb_o, wb_slot;
   logic [12:0] wb_kb;
-  logic [BAW-1:0] wb_base;
+  logic [WAW-1:0] wb_base, wb_kw;  // the row's (column's) first word, the block's word within it
+  logic [1:0]  wb_w;
+  logic [3*DW-1:0] wb_data;
+  assign wb_w    = wb_side ? wb : wa;
+  assign wb_data = pack_dense(wb_side ? mode_b : mode_a, fb_exp, fb_sign, fb_mag, fb_flags);
   logic        wb_kb_last, wb_o_last, wb_slot_last, cv_done;
   logic        wr_set;  // the set of BFP banks the front converts into (the back reads the other)
   assign wb_kb_last   = wb_kb == kblocks - 13'd1;
@@ -454,13 +504,15 @@ module flexblock_core #(
       wb_o    <= '0;
       wb_slot <= '0;
       wb_kb   <= '0;
+      wb_kw   <= '0;
       wb_base <= '0;
     end else if (wb_valid) begin
       wb_kb <= wb_kb_last ? '0 : wb_kb + 13'd1;
+      wb_kw <= wb_kb_last ? '0 : wb_kw + WAW'(wb_w);
       if (wb_kb_last) begin
         wb_o    <= wb_o_last ? '0 : wb_o + 16'd1;
         wb_slot <= (wb_o_last || wb_slot_last) ? '0 : wb_slot + 16'd1;
-        wb_base <= wb_o_last ? '0 : wb_slot_last ? wb_base + BAW'(kblocks) : wb_base;
+        wb_base <= wb_o_last ? '0 : wb_slot_last ? wb_base + WAW'(wb_side ? kwords_b : kwords_a) : wb_base;
         if (wb_o_last) wb_side <= 1'b1;
       end
     end
@@ -471,6 +523,8 @@ module flexblock_core #(
   logic [15:0] c_m, c_n, c_mtiles, c_ntiles;   // the back's job
   logic [12:0] c_kblocks;
   logic [1:0]  c_mode_a, c_mode_b;
+  logic [1:0]  c_wa, c_wb, c_f;     // words per block of A, B; cycles per block pair's fetch: max(wa, wb)
+  logic [WAW-1:0] c_kwords_a, c_kwords_b;
   logic        c_bfp;
   logic [1:0]  c_out_mode, c_out_round;
   logic        rd_set;
@@ -493,6 +547,11 @@ module flexblock_core #(
       c_kblocks <= kblocks;
       c_mode_a  <= mode_a;
       c_mode_b  <= mode_b;
+      c_wa      <= wa;
+      c_wb      <= wb;
+      c_f       <= wa > wb ? wa : wb;
+      c_kwords_a <= WAW'(kwords_a);
+      c_kwords_b <= WAW'(kwords_b);
       c_bfp       <= out_bfp_q;
       c_out_mode  <= out_mode_q;
       c_out_round <= out_round_q;
@@ -500,11 +559,16 @@ module flexblock_core #(
     end
   end
 
-  // ---- compute walk: tiles (ti, tj) row-major, KBLOCKS block pairs each ------------------------------
-  logic        run_start, run_active, issue;
+  // ---- compute walk: tiles (ti, tj) row-major, KBLOCKS block pairs each; a block pair's words are read over
+  // c_f = max(wa, wb) cycles (word j of each side's block in cycle j, j below that side's words), one word per
+  // bank per cycle. f never exceeds the array's cycles per block pair (Wa / 4)(Wb / 4) (spec section 6), so the
+  // walk keeps ahead of the array; a pair takes its credit with its first word.
+  logic        run_start, run_active, issue, pair_start, pair_end;
   logic [15:0] ti, tj, m0, n0;       // tile indices, first row / column
   logic [12:0] run_kb;
-  logic [BAW-1:0] a_base, b_base;
+  logic [1:0]  run_j;                // the pair's word being read
+  logic [WAW-1:0] a_base, b_base;    // the tile row's (column's) first word in the set
+  logic [WAW-1:0] a_kw, b_kw;        // the pair's first word within it
   logic        run_kb_last, tj_last, ti_last;
   logic        a_credit, b_credit;
   logic        cfg_valid, cfg_ready;
@@ -513,67 +577,95 @@ module flexblock_core #(
   assign run_kb_last = run_kb == c_kblocks - 13'd1;
   assign tj_last     = tj == c_ntiles - 16'd1;
   assign ti_last     = ti == c_mtiles - 16'd1;
-  assign issue       = run_active && a_credit && b_credit;
+  assign pair_start  = run_j == 2'd0;
+  assign issue       = run_active && (!pair_start || (a_credit && b_credit));
+  assign pair_end    = issue && run_j == c_f - 2'd1;
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       run_active <= 1'b0;
     end else if (run_start) begin
       run_active <= 1'b1;
-      ti <= '0; tj <= '0; m0 <= '0; n0 <= '0; run_kb <= '0; a_base <= '0; b_base <= '0;
+      ti <= '0; tj <= '0; m0 <= '0; n0 <= '0; run_kb <= '0; run_j <= '0;
+      a_base <= '0; b_base <= '0; a_kw <= '0; b_kw <= '0;
     end else if (issue) begin
-      run_kb <= run_kb_last ? '0 : run_kb + 13'd1;
-      if (run_kb_last) begin
-        tj     <= tj_last ? '0 : tj + 16'd1;
-        n0     <= tj_last ? '0 : n0 + 16'(COLS);
-        b_base <= tj_last ? '0 : b_base + BAW'(c_kblocks);
-        if (tj_last) begin
-          ti     <= ti + 16'd1;
-          m0     <= m0 + 16'(ROWS);
-          a_base <= a_base + BAW'(c_kblocks);
-          if (ti_last) run_active <= 1'b0;
+      run_j <= pair_end ? '0 : run_j + 2'd1;
+      if (pair_end) begin
+        run_kb <= run_kb_last ? '0 : run_kb + 13'd1;
+        a_kw   <= run_kb_last ? '0 : a_kw + WAW'(c_wa);
+        b_kw   <= run_kb_last ? '0 : b_kw + WAW'(c_wb);
+        if (run_kb_last) begin
+          tj     <= tj_last ? '0 : tj + 16'd1;
+          n0     <= tj_last ? '0 : n0 + 16'(COLS);
+          b_base <= tj_last ? '0 : b_base + c_kwords_b;
+          if (tj_last) begin
+            ti     <= ti + 16'd1;
+            m0     <= m0 + 16'(ROWS);
+            a_base <= a_base + c_kwords_a;
+            if (ti_last) run_active <= 1'b0;
+          end
         end
       end
     end
   end
 
-  // BFP banks, two sets of BDEPTH blocks (set s at s * BDEPTH); a slot outside M (N) is read as a zero
-  // block (exact zeros: padding changes nothing).
-  function automatic logic [SAW-1:0] set_addr(input logic set, input logic [BAW-1:0] a);
-    set_addr = set ? SAW'(BDEPTH) + SAW'(a) : SAW'(a);
+  // BFP banks, two sets of SETW words (set s at s * SETW); a slot outside M (N) is read as a zero block (exact
+  // zeros: padding changes nothing). A read word is in its bank's rd_data one edge after its issue; a pair's
+  // words 0 and 1 are held (asm0, asm1) until its last word arrives, then the pair is unpacked into the FIFOs.
+  function automatic logic [WAW-1:0] set_addr(input logic set, input logic [WAW-1:0] a);
+    set_addr = set ? WAW'(SETW) + a : a;
   endfunction
   logic [ROWS*BLOCK_BITS-1:0] a_word;  // slot-major: slot r at [r*BLOCK_BITS +: BLOCK_BITS]
   logic [COLS*BLOCK_BITS-1:0] b_word;
   logic [ROWS-1:0] a_keep, a_keep_q;
   logic [COLS-1:0] b_keep, b_keep_q;
-  logic            issue_q;
+  logic            issue_q, end_q;   // a word read last edge; the pair's last
+  logic [1:0]      j_q;              // its word index
+  logic [WAW-1:0]  wr_word;          // the converted block's first word
+  assign wr_word = set_addr(wr_set, wb_base + wb_kw);
   for (genvar r = 0; r < ROWS; r++) begin : g_abank
-    logic [BLOCK_BITS-1:0] q;
-    op_ram #(.WIDTH(BLOCK_BITS), .DEPTH(2 * BDEPTH)) u_bank (
-      .clk, .wr_en(wb_valid && !wb_side && wb_slot == 16'(r)), .wr_addr(set_addr(wr_set, wb_base + BAW'(wb_kb))),
-      .wr_data({fb_exp, fb_sign, fb_mag, fb_flags}),
-      .rd_en(issue), .rd_addr(set_addr(rd_set, a_base + BAW'(run_kb))), .rd_data(q)
+    logic [DW-1:0] q, asm0, asm1;
+    bfp_bank #(.DW(DW), .WORDS(2 * SETW)) u_bank (
+      .clk, .wr_en(wb_valid && !wb_side && wb_slot == 16'(r)), .wr_addr(wr_word), .wr_words(wa),
+      .wr_data(wb_data),
+      .rd_en(issue && run_j < c_wa), .rd_addr(set_addr(rd_set, a_base + a_kw + WAW'(run_j))), .rd_data(q)
     );
+    always_ff @(posedge clk) begin
+      if (issue_q && j_q == 2'd0) asm0 <= q;
+      if (issue_q && j_q == 2'd1) asm1 <= q;
+    end
     assign a_keep[r] = 17'(m0) + 17'(r) < 17'(c_m);
-    assign a_word[r*BLOCK_BITS +: BLOCK_BITS] = a_keep_q[r] ? q : '0;
+    assign a_word[r*BLOCK_BITS +: BLOCK_BITS] =
+      a_keep_q[r] ? unpack_dense(c_mode_a, {q, j_q == 2'd1 ? q : asm1, j_q == 2'd0 ? q : asm0}) : '0;
   end
   for (genvar c = 0; c < COLS; c++) begin : g_bbank
-    logic [BLOCK_BITS-1:0] q;
-    op_ram #(.WIDTH(BLOCK_BITS), .DEPTH(2 * BDEPTH)) u_bank (
-      .clk, .wr_en(wb_valid && wb_side && wb_slot == 16'(c)), .wr_addr(set_addr(wr_set, wb_base + BAW'(wb_kb))),
-      .wr_data({fb_exp, fb_sign, fb_mag, fb_flags}),
-      .rd_en(issue), .rd_addr(set_addr(rd_set, b_base + BAW'(run_kb))), .rd_data(q)
+    logic [DW-1:0] q, asm0, asm1;
+    bfp_bank #(.DW(DW), .WORDS(2 * SETW)) u_bank (
+      .clk, .wr_en(wb_valid && wb_side && wb_slot == 16'(c)), .wr_addr(wr_word), .wr_words(wb),
+      .wr_data(wb_data),
+      .rd_en(issue && run_j < c_wb), .rd_addr(set_addr(rd_set, b_base + b_kw + WAW'(run_j))), .rd_data(q)
     );
+    always_ff @(posedge clk) begin
+      if (issue_q && j_q == 2'd0) asm0 <= q;
+      if (issue_q && j_q == 2'd1) asm1 <= q;
+    end
     assign b_keep[c] = 17'(n0) + 17'(c) < 17'(c_n);
-    assign b_word[c*BLOCK_BITS +: BLOCK_BITS] = b_keep_q[c] ? q : '0;
+    assign b_word[c*BLOCK_BITS +: BLOCK_BITS] =
+      b_keep_q[c] ? unpack_dense(c_mode_b, {q, j_q == 2'd1 ? q : asm1, j_q == 2'd0 ? q : asm0}) : '0;
   end
 
   always_ff @(posedge clk) begin
-    if (!rst_n) issue_q <= 1'b0;
-    else        issue_q <= issue;
+    if (!rst_n) begin
+      issue_q <= 1'b0;
+      end_q   <= 1'b0;
+    end else begin
+      issue_q <= issue;
+      end_q   <= pair_end;
+    end
   end
   always_ff @(posedge clk) begin
     if (issue) begin
+      j_q      <= run_j;
       a_keep_q <= a_keep;
       b_keep_q <= b_keep;
     end
@@ -595,18 +687,19 @@ module flexblock_core #(
     b_port = {e, s, mg, f};
   endfunction
 
-  // Credit FIFOs cover the banks' read latency: a read is issued only with a free entry on both sides; a
-  // read is in the FIFO one edge after its issue and leaves it one edge later at the earliest: 3 entries
-  // keep one block pair per cycle flowing (FB12 x FB12).
+  // Credit FIFOs cover the banks' read latency: a block pair's first word is issued only with a free entry on
+  // both sides; the pair is in the FIFO one edge after its last word's issue (f edges after its first) and leaves
+  // it one edge later at the earliest. A pair holds its credit for f + 1 edges and the array takes one per
+  // (Wa / 4)(Wb / 4) >= f cycles, so 3 entries keep it fed in every mode pair (FB12 x FB12: one pair per cycle).
   logic                       pa_valid, pb_valid, pa_ready, pb_ready;
   logic [ROWS*BLOCK_BITS-1:0] pa_data;
   logic [COLS*BLOCK_BITS-1:0] pb_data;
   credit_fifo #(.WIDTH(ROWS * BLOCK_BITS), .DEPTH(3)) u_a_fifo (
-    .clk, .rst_n, .can_accept(a_credit), .accept(issue), .push(issue_q), .push_data(a_port(a_word)),
+    .clk, .rst_n, .can_accept(a_credit), .accept(issue && pair_start), .push(end_q), .push_data(a_port(a_word)),
     .out_valid(pa_valid), .out_ready(pa_ready), .out_data(pa_data)
   );
   credit_fifo #(.WIDTH(COLS * BLOCK_BITS), .DEPTH(3)) u_b_fifo (
-    .clk, .rst_n, .can_accept(b_credit), .accept(issue), .push(issue_q), .push_data(b_port(b_word)),
+    .clk, .rst_n, .can_accept(b_credit), .accept(issue && pair_start), .push(end_q), .push_data(b_port(b_word)),
     .out_valid(pb_valid), .out_ready(pb_ready), .out_data(pb_data)
   );
 

@@ -396,8 +396,9 @@ def main(argv=None) -> int:
         lines += ["", "Where the cells of the core are (cells of all instances of each unit; op_ram = the RAM models, "
                   "flip-flops and read multiplexers here, SRAM macros in a real flow).", "",
                   "| core | pe_array | dw_unit (its line buffer included) | fp2bfp | fp32_buffer (its banks included) "
+                  "| BFP banks (bfp_bank, their op_ram included) "
                   "| op_ram (all banks, the line buffer) | credit FIFOs | conv WG address generator | core control |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in core_rows:
         t = r["totals"]
         direct = sum(n * c for n, c in r["parts"].values())
@@ -406,7 +407,7 @@ def main(argv=None) -> int:
         cell = lambda v: f"{v:,} ({v / r['cells']:.0%})"
         lines.append(f"| {name.rsplit(', hierarchical', 1)[0]} | {cell(t.get('pe_array', 0))} | "
                      f"{cell(t.get('dw_unit', 0))} | {cell(t.get('fp2bfp', 0))} | "
-                     f"{cell(t.get('fp32_buffer', 0))} | {cell(t.get('op_ram', 0))} | {cell(round(fifo[0] * fifo[1]))} | "
+                     f"{cell(t.get('fp32_buffer', 0))} | {cell(t.get('bfp_bank', 0))} | {cell(t.get('op_ram', 0))} | {cell(round(fifo[0] * fifo[1]))} | "
                      f"{cell(t.get('conv_wg_agen', 0))} | {cell(own)} |")
     dw_rows = [(name, r) for name, top, _, r in rows if top == "dw_unit" and "error" not in r]
     if dw_rows:

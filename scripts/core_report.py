@@ -24,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from models import ARRAY_FILL, gemm_schedule  # noqa: E402
-from models.bfp import MODE_NAMES  # noqa: E402
-from models.core import (BWD, FWD, LAYERS, PASS_NAMES, WG, back_cycles, block_bits, convert_cycles,  # noqa: E402
-                         core_cycles, core_period, core_utilization, front_cycles, layer_job, load_cycles,
-                         operand_bits_per_cycle)
+from models.bfp import MODE_NAMES, block_words, cycles_per_block, dense_word_bits  # noqa: E402
+from models.core import (BWD, FWD, LAYERS, PASS_NAMES, WG, back_cycles, bank_bits, block_bits,  # noqa: E402
+                         convert_cycles, core_cycles, core_period, core_utilization, fetch_cycles, front_cycles,
+                         layer_job, load_cycles, operand_bits_per_cycle, read_bits_per_cycle)
 
 REPORT_PARAMS = {"ROWS": 4, "COLS": 4, "DEPTH": 1536, "BDEPTH": 384}  # buffers that hold every layer job
 
@@ -35,13 +35,32 @@ ROWS = COLS = 4
 K = 16
 
 
+ARRAYS = ((4, 4), (2, 2))  # the bench's two parameter sets
+
+
 def bandwidth_table() -> list[str]:
-    lines = ["| A x B | cycles per block pair | dense bits/cycle | 16-bit-slot bits/cycle |", "|---|---:|---:|---:|"]
-    for a in range(3):
-        for b in range(3):
-            cpb = (16 >> a) // 4 * ((16 >> b) // 4) * K // 16
-            lines.append(f"| {MODE_NAMES[a]} x {MODE_NAMES[b]} | {cpb} | {operand_bits_per_cycle(a, b, ROWS, COLS, K):.0f} "
-                         f"| {operand_bits_per_cycle(a, b, ROWS, COLS, K, dense=False):.0f} |")
+    """Per mode pair: the array's cycles per block pair, the banks' fetch cycles (max(wa, wb) words), and the
+    operand bits per cycle the array consumes at full rate, dense (what the banks now store and read) and in
+    16-bit slots (before dense packing), for 4 x 4 and 2 x 2."""
+    head = "| A x B | words per block (A, B) | cycles per block pair | fetch cycles f |"
+    rule = "|---|---|---:|---:|"
+    for r, c in ARRAYS:
+        head += f" {r}x{c} dense bits/cycle | {r}x{c} 16-bit-slot bits/cycle |"
+        rule += "---:|---:|"
+    lines = [head, rule]
+    for a in (2, 1, 0):
+        for b in (2, 1, 0):
+            row = (f"| {MODE_NAMES[a]} x {MODE_NAMES[b]} | {block_words(a, K)}, {block_words(b, K)} | "
+                   f"{cycles_per_block(a, b, K)} | {fetch_cycles(a, b, K)} |")
+            for r, c in ARRAYS:
+                row += (f" {operand_bits_per_cycle(a, b, r, c, K):g} | "
+                        f"{operand_bits_per_cycle(a, b, r, c, K, dense=False):g} |")
+            lines.append(row)
+    lines += ["", "| array | BFP banks' read width, dense (was: 16-bit slots) | needed at most (FB12 x FB12) "
+              f"| bank storage, BDEPTH = 128 (both sets, all banks) |", "|---|---:|---:|---:|"]
+    for r, c in ARRAYS:
+        lines.append(f"| {r}x{c} | {read_bits_per_cycle(r, c, K)} ({read_bits_per_cycle(r, c, K, dense=False)}) | "
+                     f"{operand_bits_per_cycle(2, 2, r, c, K):g} | {bank_bits(128, r, c, K):,} bits (unchanged) |")
     return lines
 
 
@@ -381,19 +400,24 @@ def main(argv=None) -> int:
         *(layer_table(records) if records or args.model_only else []), "",
         "## Depthwise 3x3 conv (window mapping, models.depthwise)", "",
         *dw_section(dw_records, dw_source), "",
-        "## Operand bandwidth at full rate", "",
-        f"One A beat ({ROWS} blocks) and one B beat ({COLS} blocks) per block pair. Dense: each element at its mode's "
-        f"width (sign + W bits; block = 8 + 2 + K(W+1) bits: {block_bits(0)} / {block_bits(1)} / {block_bits(2)} for "
-        f"FB24 / FB16 / FB12); 16-bit slots: what pe_array's ports and the core's BFP banks carry ({block_bits(0, dense=False)} "
-        f"bits per block in every mode). The core's BFP banks read {(ROWS + COLS) * block_bits(0, dense=False)} bits per cycle "
-        f"(one A and one B beat), enough for every pair; its FP32 buffer reads {32 * K} bits (one block of {K} binary32 "
-        "elements) per cycle into the converter.", "",
+        "## Operand bandwidth at full rate (dense packing)", "",
+        f"One A beat ({ROWS} blocks) and one B beat ({COLS} blocks) per block pair. Dense (docs/spec.md section 6, "
+        f"\"Operand word packing\"; models.bfp.pack_dense): each element at its mode's width (sign + W bits; block = 8 + "
+        f"2 + K(W+1) bits: {block_bits(0)} / {block_bits(1)} / {block_bits(2)} for FB24 / FB16 / FB12), stored in "
+        f"words of DW = {dense_word_bits(K)} bits, 3 / 2 / 1 per block; the core's BFP banks store and read that, one "
+        f"word per bank per cycle, and unpack a block pair read over f = max(wa, wb) cycles into pe_array's 16-bit "
+        f"slots ({block_bits(0, dense=False)} bits per block in every mode: what the banks stored and read before, "
+        f"{read_bits_per_cycle(ROWS, COLS, K, dense=False)} bits per cycle on {ROWS}x{COLS}). f never exceeds the "
+        "array's cycles per block pair, so the banks keep the array fed in every pair (the utilizations above are "
+        "measured with them); the read width covers every pair's dense need. The FP32 buffer reads "
+        f"{32 * K} bits (one block of {K} binary32 elements) per cycle into the converter.", "",
         *bandwidth_table(), "",
         "## The first training step of `make train` through the core", "",
         "FB12LG16, RTZ, batch 32, layers 64-32-32-10 (models.training.training_gemms(1)). Load: ld beats to store the "
         "job's two tensors (one per cycle when ld_valid stays high; a tensor shared with the previous job need not be "
         "reloaded). Job cycles: from the edge that takes the job to the one that takes its last tile, = 1 (check) + "
-        "convert + 6 (conversion pipeline) + 1 (array configuration) + 1 (BFP bank read) + the array's schedule + "
+        "convert + 6 (conversion pipeline) + 1 (array configuration) + 1 (BFP bank read) + f - 1 (the first block "
+        "pair's further bank words: 2 with an FB24 operand, 1 with FB16 the widest) + the array's schedule + "
         f"{ARRAY_FILL}. Utilization: useful sub-multiplier operations / (16 x {ROWS * COLS} PEs' sub-multipliers x cycles).", "",
         *training_table(), "",
     ]

@@ -12,7 +12,8 @@ from cocotb_coverage.coverage import CoverCross, CoverPoint
 from fbuvm import seeds
 from fbuvm.components import CoverageCollector, ItemSequence, Scoreboard, StreamEnv, StreamItem
 from models import bits_float32, float32_bits
-from models.core import BWD, FWD, G, PASS_NAMES, WG, W, X, core_dw, core_gemm, requantize_output
+from models.bfp import block_words
+from models.core import BWD, FWD, G, PASS_NAMES, WG, W, X, bank_words, core_dw, core_gemm, requantize_output
 from models.fp2bfp import ROUNDING_NAMES
 
 
@@ -42,16 +43,20 @@ OPERAND_REGIONS = {FWD: (X, W), BWD: (G, W), WG: (X, G)}
 CAPACITY_CHECKS = ("A region", "B region", "A banks", "B banks")
 
 
-def capacity(pass_: int, m: int, kdim: int, n: int, p: dict, conv: bool = False) -> dict:
+def capacity(pass_: int, m: int, kdim: int, n: int, p: dict, conv: bool = False, mode_a: int = 0,
+             mode_b: int = 0) -> dict:
     """The spec's four capacity checks of a job (pass 0-2, nonzero dimensions): check -> (used, limit). A
     stored operand in its FP32 region: rows * ceil(cols / K) words of DEPTH; a converted one in its BFP
-    banks: ceil(M / ROWS) * KBLOCKS (A), ceil(N / COLS) * KBLOCKS (B) blocks of BDEPTH."""
+    banks, densely packed: ceil(M / ROWS) * KBLOCKS * wa (A), ceil(N / COLS) * KBLOCKS * wb (B) words of a set's
+    3 BDEPTH, w the mode's words per block (models.core.bank_words: FB12 1, FB16 2, FB24 3)."""
     k = p["K"]
     shapes = stored_shapes(pass_, m, kdim, n, conv)
     a, b = (shapes[r] for r in OPERAND_REGIONS[pass_])
     kb = cdiv(kdim, k)
+    words = 3 * p["BDEPTH"]
     return {"A region": (a[0] * cdiv(a[1], k), p["DEPTH"]), "B region": (b[0] * cdiv(b[1], k), p["DEPTH"]),
-            "A banks": (cdiv(m, p["ROWS"]) * kb, p["BDEPTH"]), "B banks": (cdiv(n, p["COLS"]) * kb, p["BDEPTH"])}
+            "A banks": (bank_words(mode_a, cdiv(m, p["ROWS"]) * kb, k), words),
+            "B banks": (bank_words(mode_b, cdiv(n, p["COLS"]) * kb, k), words)}
 
 
 def dw_shapes(pass_: int, h: int, w: int, c: int) -> dict:
@@ -79,35 +84,39 @@ def job_error(job: dict, p: dict) -> bool:
     if job["conv"] and (0 in (job["img_h"], job["img_w"])
                         or (m % 9 if job["pass"] == WG else kdim % (9 * k))):  # WG: M = 9 C; FWD/BWD: Kdim = 9 C, K | C
         return True
-    return any(used > limit for used, limit in capacity(job["pass"], m, kdim, n, p, job["conv"]).values())
+    return any(used > limit for used, limit in
+               capacity(job["pass"], m, kdim, n, p, job["conv"], job["mode_a"], job["mode_b"]).values())
 
 
-def capacity_edge(check: str, over: bool, p: dict) -> tuple[int, int, int, int] | None:
+def capacity_edge(check: str, over: bool, p: dict, mode: int = 0) -> tuple[int, int, int, int] | None:
     """The cheapest (pass, M, Kdim, N) whose `check` is exactly at its limit (over=False: the job must be
-    accepted) or just past it (over=True: it must get the error beat) while the other three checks fit: each
-    check exercised alone. None if the parameters allow no such job (e.g. with ROWS = 2, DEPTH = 160, BDEPTH
-    = 40 A's region cannot overflow while A's banks fit). Cost: words loaded + blocks computed."""
-    return _capacity_edges(tuple(sorted(p.items())))[check, over]
+    accepted) or just past it (over=True: it must get the error beat) while the other three checks fit, with
+    both operands in `mode` (the banks' checks count words: FB12 1, FB16 2, FB24 3 per block): each check
+    exercised alone. None if the parameters allow no such job (e.g. with ROWS = 2, DEPTH = 160, BDEPTH = 40 A's
+    region cannot overflow while A's banks fit). Cost: words loaded + blocks computed."""
+    return _capacity_edges(tuple(sorted(p.items())), mode)[check, over]
 
 
 @functools.lru_cache(maxsize=None)
-def _capacity_edges(params: tuple) -> dict:
+def _capacity_edges(params: tuple, mode: int = 0) -> dict:
     """Every (check, over) -> capacity_edge, in one sweep. A's checks depend only on (M, Kdim) and B's only on
     (N, Kdim), each nondecreasing: the other side is taken at 1 and the checked side searched (vectorized)
     over M or N, for Kdims at every block boundary and at the region boundaries DEPTH / c."""
     p = dict(params)
     k, depth, bdepth = p["K"], p["DEPTH"], p["BDEPTH"]
-    kdims = {k * kb + d for kb in range(0, bdepth + 2) for d in (0, 1)}
+    kdims = {k * kb + d for kb in range(0, 3 * bdepth + 2) for d in (0, 1)}
     kdims |= {depth // c + d for c in range(1, 2 * k + 2) for d in (0, 1)}
-    sizes = np.arange(1, 4 * depth + 3)
+    # M or N up to where a side's banks overflow in FB12 (3 BDEPTH blocks per bank) or its region does
+    sizes = np.arange(1, max(4 * depth, (3 * bdepth + 1) * max(p["ROWS"], p["COLS"])) + 3)
     one = np.ones_like(sizes)
     best: dict = {(c, o): None for c in CAPACITY_CHECKS for o in (False, True)}
     for pass_ in (FWD, BWD, WG):
         for kdim in sorted(v for v in kdims if v > 0):
-            limits = {c: lim for c, (_, lim) in capacity(pass_, 1, kdim, 1, p).items()}
+            limits = {c: lim for c, (_, lim) in capacity(pass_, 1, kdim, 1, p, False, mode, mode).items()}
             for side in "AB":
                 m, n = (sizes, one) if side == "A" else (one, sizes)
-                cap = {c: np.broadcast_to(u, sizes.shape) for c, (u, _) in capacity(pass_, m, kdim, n, p).items()}
+                cap = {c: np.broadcast_to(u, sizes.shape)
+                       for c, (u, _) in capacity(pass_, m, kdim, n, p, False, mode, mode).items()}
                 fits = {c: cap[c] <= limits[c] for c in CAPACITY_CHECKS}
                 for check in (c for c in CAPACITY_CHECKS if c[0] == side):
                     others = np.all([fits[c] for c in CAPACITY_CHECKS if c != check], axis=0)
@@ -331,6 +340,10 @@ def _value(bits) -> float:
 @CoverPoint("flexblock_core.pass", xf=lambda job, kind: job["pass"], bins=[FWD, BWD, WG, 3])
 @CoverPoint("flexblock_core.mode_pair", xf=lambda job, kind: (job["mode_a"], job["mode_b"]),
             bins=[(a, b) for a in range(3) for b in range(3)])
+@CoverPoint("flexblock_core.words_a", xf=lambda job, kind: None if job["dw"] else block_words(job["mode_a"]),
+            bins=[1, 2, 3])  # A's bank words per block (dense packing: FB12 1, FB16 2, FB24 3)
+@CoverPoint("flexblock_core.words_b", xf=lambda job, kind: None if job["dw"] else block_words(job["mode_b"]),
+            bins=[1, 2, 3])
 @CoverPoint("flexblock_core.rounding", xf=lambda job, kind: job["round_a"], bins=list(ROUNDING_NAMES))
 @CoverPoint("flexblock_core.kind", xf=lambda job, kind: kind, bins=["result", "error"])
 @CoverPoint("flexblock_core.layer", xf=lambda job, kind: "dw" if job["dw"] else "conv" if job["conv"] else "fc",

@@ -13,11 +13,12 @@ import pyuvm
 from pyuvm import uvm_factory
 
 from fbuvm import seeds
-from fbuvm.components import FlexBlockTest, WrongModelScoreboard, write_stats
+from fbuvm.components import FlexBlockTest, ItemSequence, WrongModelScoreboard, write_stats
 from flexblock_core_env import (CAPACITY_CHECKS, CoreEnv, CoreScoreboard, JobItem, capacity, capacity_edge, cdiv,
                                 dw_shapes, job_error, random_tensors, stored_shapes)
+from models.bfp import MODE_NAMES
 from models.core import (BWD, FWD, WG, G, W, X, LAYERS, PASS_NAMES, convert_cycles, core_cycles, core_period,
-                         core_stream, core_utilization, dw_cycles, dw_parts, dw_period, layer_job)
+                         core_stream, core_utilization, dw_cycles, dw_parts, dw_period, front_cycles, layer_job)
 from models import gemm_schedule
 
 VERILATOR = os.environ.get("FLEXBLOCK_SIM") == "verilator"
@@ -285,7 +286,7 @@ class JobStream(CoreBase):
     among them): the front converts job i + 1 into one set of BFP banks while the back computes job i from
     the other. Every job's take and last-tile edges equal models.core.core_stream's (given the measured take
     edges); each job is taken the edge after the previous one's handover; the error beat keeps its place.
-    Where the buffers allow it, a stream whose jobs fill both sets completely."""
+    Where the buffers allow it, a job filling a set to its last word while the other set is read."""
     count = 6
 
     async def body(self):
@@ -326,17 +327,35 @@ class JobStream(CoreBase):
                 want_gaps = [b - a for a, b in zip(_, _[1:])]
                 assert gaps == want_gaps, f"jobs taken {gaps} edges apart, the front frees {want_gaps} apart"
             self.logger.info(f"stream of {len(jobs)} jobs {m}x{kdim}x{n}: takes {takes}, last tiles {lasts}")
-        # Both sets full: where the buffers allow it (ROWS * BDEPTH <= DEPTH, e.g. the 2 x 2 regression size),
-        # two FWD jobs of one block per row whose A fills every word of a set: the second is converted
-        # while the first computes (a set mix-up collides here).
-        if p["ROWS"] * p["BDEPTH"] <= p["DEPTH"]:
-            m, kdim, n = p["ROWS"] * p["BDEPTH"], k, p["COLS"]
-            await self.env.load(random_tensors(rng, FWD, m, kdim, n))
-            jobs = [JobItem(f"full{i}", FWD, m, kdim, n, 1, 1, 0, 0, seed=i) for i in range(2)]
-            assert not job_error(jobs[0].fields, p)
-            takes, lasts = await self.env.run_burst(jobs)
-            _, want = core_stream([(m, kdim, n, 1, 1)] * 2, takes, p["ROWS"], p["COLS"], k)
-            assert lasts == want, f"full-bank stream {m}x{kdim}x{n}: last tiles {lasts}, core_stream says {want}"
+        # A set filled to its last word while the other is read: where the buffers allow it (ROWS * BDEPTH <= DEPTH,
+        # e.g. the 2 x 2 regression size). L (WG, 8 tile rows of 4 FB24 x FB24 block pairs, one tile column)
+        # re-reads its B blocks at the first words of its set for every tile row while F (FWD, one row, its B
+        # = W filling all 3 BDEPTH words of a set: one FB24 block per column) is converted into the other set;
+        # a small job flips the sets' parity and the pair runs again, so in one pair L reads set 1 while F fills
+        # set 0 up to the word before set 1's first. A write past a block's last word (found by scripts/mutate.py:
+        # bfp_bank's `j < wr_words` -> `<=`), or a set mix-up, corrupts L there. X (4K x K) is L's A (X^T) and,
+        # by its first row, F's; G (4K x COLS) is L's B, W (K x COLS BDEPTH) F's: all loaded once.
+        if p["ROWS"] * p["BDEPTH"] <= p["DEPTH"] and 4 * k <= p["DEPTH"]:
+            fn = p["COLS"] * p["BDEPTH"]
+            long_job = (WG, 16, 4 * k, p["COLS"], 0, 0)   # (pass, M, Kdim, N, mode_a, mode_b)
+            full_job = (FWD, 1, k, fn, 2, 0)
+            assert capacity(FWD, 1, k, fn, p, False, 2, 0)["B banks"] == (3 * p["BDEPTH"],) * 2
+            x = random_tensors(rng, WG, 16, 4 * k, p["COLS"])
+            await self.env.load({X: x[X], G: x[G], W: random_tensors(rng, FWD, 1, k, fn)[W]})
+            for rnd in range(2):
+                if rnd:  # the parity flip
+                    await self.env.run_job(JobItem("flip", FWD, 1, k, fn, 2, 2))
+                jobs = [JobItem(f"long{rnd}", long_job[0], *long_job[1:4], *long_job[4:], seed=rnd),
+                        JobItem(f"full{rnd}", full_job[0], *full_job[1:4], *full_job[4:], seed=rnd)]
+                assert not any(job_error(j.fields, p) for j in jobs)
+                takes, lasts = await self.env.run_burst(jobs)
+                shapes = [(*long_job[1:4], *long_job[4:]), (*full_job[1:4], *full_job[4:])]
+                _, want = core_stream(shapes, takes, p["ROWS"], p["COLS"], k)
+                assert lasts == want, f"full-set stream: last tiles {lasts}, core_stream says {want} (takes {takes})"
+                converted = takes[1] + front_cycles(1, k, fn, k)
+                assert converted < lasts[0] - 128, "full-set stream: F's conversion no longer ends while L computes"
+                self.logger.info(f"full-set stream {rnd}: L taken {takes[0]}, F taken {takes[1]}, converted by "
+                                 f"{converted}, L's last tile {lasts[0]}")
 
 
 @pyuvm.test()
@@ -606,34 +625,69 @@ class CapacityLimits(CoreBase):
     """Each of the four capacity checks of the spec (section 6, Errors: A's and B's FP32 regions, A's and B's
     BFP banks) exercised alone, at its edge: a job that fills exactly what the check allows (the others fitting)
     is accepted and computed right; the cheapest job one past it (the others fitting) gets exactly the error
-    beat. Shapes are found from the parameters (flexblock_core_env.capacity_edge); a check that cannot be
-    exceeded alone with these parameters is logged; the quick regression leaves out the two full-bank jobs (a
-tile per bank word). (Found by scripts/mutate.py: `>` -> `>=` on the B region
-    and `||` -> `&&` between the B-region and A-bank checks survived every other test.)"""
+    beat. The banks count words of dense blocks (FB12 1, FB16 2, FB24 3 per block), so their checks run per
+    mode: one past the limit in FB24, FB16 and FB12, exactly full in FB24 and FB12 (the checked side in the
+    mode, the other FB12); the regions' checks do not depend on the mode (run in FB12). Shapes are found from
+    the parameters (flexblock_core_env.capacity_edge); a check that cannot be exceeded alone with these
+    parameters is logged; the quick regression leaves out the full-bank jobs (a tile per bank block, up to
+    3 BDEPTH ROWS conversions). (Found by scripts/mutate.py: `>` -> `>=` on the B region and `||` -> `&&`
+    between the B-region and A-bank checks survived every other test.)"""
 
     async def body(self):
         p = self.env.p
         rng = seeds.rng("capacity")
         for check in CAPACITY_CHECKS:
-            for over in (False, True):
-                edge = capacity_edge(check, over, p)
-                what = f"{check} {'one past its limit, alone' if over else 'exactly full'}"
-                if edge is None:
-                    self.logger.info(f"capacity: no job has its {what} with these parameters")
-                    continue
-                if seeds.quick() and not over and check.endswith("banks"):
-                    continue  # the quick regression: ~690 cycles each (a tile per bank word); make sim runs them
-                pass_, m, kdim, n = edge
-                cap = capacity(pass_, m, kdim, n, p)
-                self.logger.info(f"capacity: {what}: {PASS_NAMES[pass_]} M {m} Kdim {kdim} N {n} "
-                                 f"({', '.join(f'{c} {u}/{lim}' for c, (u, lim) in cap.items())})")
-                self.env.scoreboard.note = f"capacity check: {what}"
-                if over:
-                    assert job_error(JobItem("", pass_, m, kdim, n).fields, p)
-                    await self.env.run_job(JobItem("over", pass_, m, kdim, n))
-                else:  # FB12 x FB12: one step per block pair
-                    await self.run_one(rng, pass_, (m, kdim, n), [2, 2], [0, 0])
-                self.env.scoreboard.note = ""
+            banks = check.endswith("banks")
+            for mode in ((0, 1, 2) if banks else (2,)):
+                for over in (False, True):
+                    edge = capacity_edge(check, over, p, mode)
+                    what = f"{check} {'one past its limit, alone' if over else 'exactly full'} ({MODE_NAMES[mode]})"
+                    if edge is None:
+                        self.logger.info(f"capacity: no job has its {what} with these parameters")
+                        continue
+                    if not over and banks and (seeds.quick() or mode == 1):
+                        continue  # ~1000-2000 cycles each (a tile per bank block); make sim runs FB24 and FB12
+                    pass_, m, kdim, n = edge
+                    modes = (mode, 2) if check.startswith("A") else (2, mode)  # the other side as cheap as can be
+                    cap = capacity(pass_, m, kdim, n, p, False, *modes)
+                    used, limit = cap[check]
+                    assert used > limit if over else used == limit, (what, cap)
+                    self.logger.info(f"capacity: {what}: {PASS_NAMES[pass_]} M {m} Kdim {kdim} N {n} modes {modes} "
+                                     f"({', '.join(f'{c} {u}/{lim}' for c, (u, lim) in cap.items())})")
+                    self.env.scoreboard.note = f"capacity check: {what}"
+                    if over:
+                        assert job_error(JobItem("", pass_, m, kdim, n, *modes).fields, p)
+                        await self.env.run_job(JobItem("over", pass_, m, kdim, n, *modes))
+                    else:
+                        await self.run_one(rng, pass_, (m, kdim, n), list(modes), [0, 0])
+                    self.env.scoreboard.note = ""
+
+
+@pyuvm.test()
+class DenseBeyondBdepth(CoreBase):
+    """Dense packing's point: an FB12 x FB12 job needing more than BDEPTH blocks per A bank (BDEPTH + 1: one
+    FB12 block per word, 3 BDEPTH words per set) runs bit-exactly and in core_cycles (a WG job, A = X^T with a
+    single block along Kdim: the regions allow it at every size); the same shape with A in FB16 (2 words per
+    block) still fits, in FB24 (3 words) it gets the error beat."""
+    check_cycles = True
+
+    async def body(self):
+        p = self.env.p
+        rng = seeds.rng("dense")
+        m, n = p["ROWS"] * (p["BDEPTH"] + 1), p["COLS"] + 1
+        kdim = int(rng.integers(1, min(p["K"], p["DEPTH"] // cdiv(m, p["K"])) + 1))  # X stored Kdim x M fits its region
+        blocks = cdiv(m, p["ROWS"]) * cdiv(kdim, p["K"])
+        assert blocks > p["BDEPTH"] and not job_error(JobItem("", WG, m, kdim, n, 2, 2).fields, p)
+        assert not job_error(JobItem("", WG, m, kdim, n, 1, 2).fields, p)
+        self.logger.info(f"dense: WG M {m} Kdim {kdim} N {n}, FB12 x FB12: {blocks} blocks per A bank (BDEPTH "
+                         f"{p['BDEPTH']})")
+        self.env.scoreboard.note = "FB12 beyond BDEPTH blocks per bank"
+        tensors = random_tensors(rng, WG, m, kdim, n)
+        await self.run_one(rng, WG, (m, kdim, n), [2, 2], [int(rng.integers(0, 4))] * 2, tensors=tensors)
+        bad = JobItem("fb24", WG, m, kdim, n, 0, 2)
+        assert job_error(bad.fields, p)
+        await self.env.run_job(bad)
+        self.env.scoreboard.note = ""
 
 
 @pyuvm.test()

@@ -56,12 +56,14 @@ def test_reserved_pass():
 
 
 def test_core_cycles_parts():
-    """The cycle model is the conversion walk, fixed fills and models.gemm_cycles' schedule + ARRAY_FILL."""
+    """The cycle model is the conversion walk, fixed fills, the first block pair's further bank words (the larger
+    side's words per block - 1: dense packing) and models.gemm_cycles' schedule + ARRAY_FILL."""
     from models import gemm_cycles
-    for dims, modes in [((32, 64, 32), (2, 2)), ((5, 36, 2), (0, 1)), ((1, 1, 1), (1, 0))]:
+    for dims, modes, extra in [((32, 64, 32), (2, 2), 0), ((5, 36, 2), (0, 1), 2), ((1, 1, 1), (1, 2), 1),
+                               ((3, 17, 2), (2, 3), 2)]:
         m, kdim, n = dims
         assert core.core_cycles(*dims, *modes) == (core.CORE_CHECK + core.convert_cycles(*dims) + core.CORE_CONV_FILL
-                                                   + core.CORE_CFG + core.CORE_READ + gemm_cycles(*dims, *modes))
+                                                   + core.CORE_CFG + core.CORE_READ + extra + gemm_cycles(*dims, *modes))
 
 
 def test_core_stream_event_by_event(rng):
@@ -226,14 +228,16 @@ def test_conv_weight_gradient_vs_oracle(rng):
 
 def _back_edge_by_edge(m, kdim, n, mode_a, mode_b, rows, cols, block, bfp):
     """The back of one job walked edge by edge from the spec's rules (sections 4 and 6), independently of
-    models.core's formulas: edge 0 hands the job over; the array's first step ends at edge 5 (configuration,
-    bank read, operand FIFO, sequencer load) and it steps every edge after, except on a tile's last step while
+    models.core's formulas: edge 0 hands the job over; the array's first step ends at edge 4 + f (configuration,
+    the first pair's f bank words read one per edge, f = the larger side's words per block: FB12 1, FB16 2, FB24
+    3; operand FIFO, sequencer load) and it steps every edge after, except on a tile's last step while
     all 5 result entries are reserved; a tile's last step reserves an entry, its result is pushed 3 edges later
     and can be taken from the next edge; binary32: a result is taken as soon as it can be; BFP: the gather
     takes one when it is not feeding the converter, a group (K / COLS tiles of a tile row, fewer at its end)
     complete sends its rows < M into the converter at the following edges, one per edge, and each block is
     taken 3 edges after its row went in. Returns the edge that takes the job's last beat."""
     from models.bfp import cycles_per_block
+    f = max({0: 3, 1: 2, 2: 1}[mode_a], {0: 3, 1: 2, 2: 1}[mode_b])
     per_tile = -(-kdim // block) * cycles_per_block(mode_a, mode_b, block)
     mt, nt, group = -(-m // rows), -(-n // cols), block // cols
     tiles = [(min(rows, m - ti * rows), tj % group == group - 1 or tj == nt - 1)
@@ -245,7 +249,7 @@ def _back_edge_by_edge(m, kdim, n, mode_a, mode_b, rows, cols, block, bfp):
     while last is None or issuing:
         e += 1
         # the array (its state before this edge)
-        if e >= 5 and done < len(tiles):
+        if e >= 4 + f and done < len(tiles):
             if not (steps == per_tile - 1 and reserved >= 5):
                 steps += 1
                 if steps == per_tile:
