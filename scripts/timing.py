@@ -72,6 +72,10 @@ UNITS = [
     # flip-flop model of op_ram adds only its read multiplexer's log2(depth) levels, registered)
     ("dw_lane (one depthwise lane)", "dw_lane", {}, None),
     ("dw_unit (K=16, W_MAX=16)", "dw_unit", {"K": 16, "W_MAX": 16}, None),
+    # the accelerator core (section 6) at the regression's small size, its buffers shallow (depth adds only the
+    # RAM models' log2(depth) read multiplexer levels, registered): the control, converters, banks and array
+    ("flexblock_core 2x2 (K=16, DEPTH=32, BDEPTH=8, DW_W_MAX=16)", "flexblock_core",
+     {"ROWS": 2, "COLS": 2, "K": 16, "DEPTH": 32, "BDEPTH": 8, "DW_W_MAX": 16}, None),
 ]
 
 
