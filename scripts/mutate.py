@@ -12,7 +12,7 @@ The parts live in scripts/mutation/ (targets, lexer, operators, sample, run, rep
     .venv/bin/python scripts/mutate.py --merge sim_build/mutation # merge the shard-*.json reports there
     .venv/bin/python scripts/mutate.py --list [--all]    # print the sample (or every candidate) without running
     .venv/bin/python scripts/mutate.py --only fp32_round.sv:52        # re-run the mutant(s) of one line
-        (like every run, after the baseline of its DUTs, kept per RTL snapshot in sim_build/mutation/
+        (like every run, after the baseline of its DUTs, kept per RTL + bench snapshot in sim_build/mutation/
         baseline-pertest-*.json; --no-baseline skips it: every test then gets --timeout)
     .venv/bin/python scripts/mutate.py --only fp32_round.sv:52:drop-and-rhs
     .venv/bin/python scripts/mutate.py --file pe_array.sv [--shard 1/4]   # every candidate of one file
@@ -20,7 +20,8 @@ The parts live in scripts/mutation/ (targets, lexer, operators, sample, run, rep
     .venv/bin/python scripts/mutate.py --configs regression   # every parameter set of tb/test_rtl.py
     make mutate [MUTANTS=N|all] [SHARD=i/n] [SEED=n];  make mutate-merge [DIR=sim_build/mutation]
 
-rtl/ is never modified: the script snapshots rtl/ once, and every mutant is a copy of that snapshot with one
+rtl/ is never modified: the script snapshots rtl/ once, with the benches and models that judge it (tb/,
+models/: a long run is immune to edits of the checkout), and every mutant is a copy of that snapshot with one
 line changed, simulated on Icarus with FLEXBLOCK_RTL_DIR / FLEXBLOCK_BUILD_DIR pointing at a temporary
 directory (tb/runner.py honours both), one simulation at a time. A mutant is 'invalid' if it does not
 compile, 'killed' if a test fails (by which), 'timeout' if a run passes its limit with no test failed: not a
@@ -49,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mutation.operators import Mutant, all_mutants  # noqa: E402
 from mutation.report import merge, report_name, report_text, summary, write_report  # noqa: E402
-from mutation.run import config_name, run_dut, run_limits, run_mutant, snapshot_rtl  # noqa: E402
+from mutation.run import config_name, run_dut, run_limits, run_mutant, snapshot_tree  # noqa: E402
 from mutation.sample import parse_shard, sample, shard  # noqa: E402
 from mutation.targets import BENCH_ORDER, OUT, REGRESSION_CONFIGS, ROOT, regression_configs  # noqa: E402
 
@@ -122,8 +123,8 @@ def main(argv=None) -> int:
 
     base = Path(tempfile.mkdtemp(prefix="flexblock-mutation-", dir=args.workdir))
     try:
-        snapshot = base / "rtl"
-        meta = snapshot_rtl(snapshot)
+        meta = snapshot_tree(base / "tree")   # rtl/ and the benches and models that judge it
+        snapshot = base / "tree" / "rtl"
         candidates = all_mutants(snapshot)
         if args.only:
             chosen, selection = [m for spec in args.only for m in select_only(candidates, spec)], "only"
@@ -178,8 +179,9 @@ def main(argv=None) -> int:
         if not args.no_baseline:
             duts = sorted({d for m in chosen for d in m.duts}, key=BENCH_ORDER.index)
             print(f"baseline: the unmutated RTL on {', '.join(duts)} (seed {args.sim_seed})", flush=True)
-            # the shards of one run share it: kept per RTL snapshot, simulation seed and parameter sets
-            cache_path = OUT / f"baseline-pertest-{meta['rtl_sha1']}-{args.sim_seed}-{args.configs}.json"
+            # the shards of one run share it: kept per RTL and bench snapshot, simulation seed and parameter sets
+            cache_path = OUT / (f"baseline-pertest-{meta['rtl_sha1']}-{meta['judges_sha1']}-{args.sim_seed}-"
+                                f"{args.configs}.json")
             cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
             baseline = []
             for dut in duts:
@@ -193,7 +195,7 @@ def main(argv=None) -> int:
                         continue
                     log = OUT / "logs" / f"{log_tag}baseline-{dut}{''.join(f'-{k}{v}' for k, v in params.items())}.log"
                     run = run_dut(dut, params, snapshot, base / f"baseline-build-{dut}{i}", args.sim_seed,
-                                  args.timeout, log)
+                                  args.timeout, log, tree=base / "tree")
                     baseline.append(run)
                     limits[config_name(dut, params)] = run_limits(run, args.timeout)
                     print(f"  {dut} {params or ''}: {run['status']} in {run['seconds']} s", flush=True)

@@ -72,10 +72,11 @@ def top_interface(toplevel: str) -> list[str]:
     return params + ports
 
 
-def test_names(toplevel: str) -> list[str]:
-    """The cocotb tests of a DUT's test module: its classes and functions decorated `@pyuvm.test(...)` or
-    `@cocotb.test(...)`, read from the source (importing the module needs a running simulator)."""
-    tree = ast.parse((TB / f"{DUTS[toplevel]}.py").read_text())
+def test_names(toplevel: str, tb: Path = TB) -> list[str]:
+    """The cocotb tests of a DUT's test module (in `tb`, default this bench directory): its classes and
+    functions decorated `@pyuvm.test(...)` or `@cocotb.test(...)`, read from the source (importing the module
+    needs a running simulator)."""
+    tree = ast.parse((tb / f"{DUTS[toplevel]}.py").read_text())
     names = []
     for node in tree.body:
         if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):

@@ -166,23 +166,26 @@ def test_cli_selects_every_candidate_of_a_file(candidates):
 def test_run_stops_at_the_first_failing_test(tmp_path, monkeypatch):
     """One simulation per test; the mutant is killed by the first failing one and nothing after it runs."""
     from mutation import run
-    calls = []
+    calls, trees = [], set()
 
-    def fake_run_dut(dut, params, rtl, build, seed, timeout, log, test=None):
+    def fake_run_dut(dut, params, rtl, build, seed, timeout, log, test=None, tree=None):
         calls.append(test)
+        trees.add(tree)
         return {"dut": dut, "params": params, "status": "fail" if test == "B" else "pass", "seconds": 1,
                 "failed": [test] if test == "B" else [], "passed": 1, "log": "", "assertions": []}
     monkeypatch.setattr(run, "run_dut", fake_run_dut)
-    monkeypatch.setattr(run, "bench_tests", lambda dut: ["A", "B", "C"])
+    monkeypatch.setattr(run, "bench_tests", lambda dut, tree=None: ["A", "B", "C"])
     monkeypatch.setattr(run, "compile_check", lambda rtl, duts, cwd: None)
     m = [x for x in operators.all_mutants(runner.RTL) if x.file == "fp32_acc.sv"][0]
-    snapshot = tmp_path / "rtl"
-    import shutil
-    shutil.copytree(runner.RTL, snapshot)
+    meta = run.snapshot_tree(tmp_path / "tree")
+    snapshot = tmp_path / "tree" / "rtl"
     args = SimpleNamespace(workdir=str(tmp_path), sim_seed=1, timeout=10, keep_going=False, keep_work=False,
                            per_test=True)
     r = run.run_mutant(m, snapshot, {}, args, "t")
     assert r.result == "killed" and r.killed_by == [f"{m.duts[0]}:B"] and calls == ["A", "B"]
+    # judged by the run's snapshot of the benches and models, not by the checkout (which may change meanwhile)
+    assert trees == {tmp_path / "tree"} and (tmp_path / "tree" / "models" / "core.py").is_file()
+    assert len(meta["judges_sha1"]) == 12 and run.judges_of(runner.RTL) == runner.ROOT
 
 
 def test_limits_are_per_test_and_proportional_to_the_unmutated_run(tmp_path, monkeypatch):
@@ -199,13 +202,13 @@ def test_limits_are_per_test_and_proportional_to_the_unmutated_run(tmp_path, mon
     assert run.run_limits(baseline, cap=100)["B"] == 100                                 # at most --timeout
     calls = []
 
-    def fake_run_dut(dut, params, rtl, build, seed, timeout, log, test=None):
+    def fake_run_dut(dut, params, rtl, build, seed, timeout, log, test=None, tree=None):
         calls.append((test, timeout))
         status = "timeout" if test == "B" else "pass"
         return {"dut": dut, "params": params, "status": status, "seconds": timeout, "failed": [], "passed": 0,
                 "log": "", "assertions": []}
     monkeypatch.setattr(run, "run_dut", fake_run_dut)
-    monkeypatch.setattr(run, "bench_tests", lambda dut: ["A", "Slow", "B", "C"])
+    monkeypatch.setattr(run, "bench_tests", lambda dut, tree=None: ["A", "Slow", "B", "C"])
     monkeypatch.setattr(run, "compile_check", lambda rtl, duts, cwd: None)
     m = [x for x in operators.all_mutants(runner.RTL) if x.file == "fp32_acc.sv"][0]
     import shutil

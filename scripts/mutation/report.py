@@ -116,13 +116,13 @@ def write_report(results: list, meta: dict, json_path: Path, md_path: Path | Non
 
 
 def merge(paths: list[Path]) -> tuple[list[dict], dict]:
-    """The mutants and meta of several shard reports of one run (same seed, RTL and selection)."""
+    """The mutants and meta of several shard reports of one run (same seed, RTL, benches and selection)."""
     reports = [json.loads(p.read_text()) for p in paths]
     if not reports:
         raise SystemExit("no shard reports to merge")
     first = reports[0]["meta"]
     for p, rep in zip(paths, reports):
-        for key in ("seed", "rtl_sha1", "configs", "selection"):
+        for key in ("seed", "rtl_sha1", "judges_sha1", "configs", "selection"):
             if rep["meta"].get(key) != first.get(key):
                 raise SystemExit(f"{p}: {key} {rep['meta'].get(key)!r} differs from {paths[0]}'s "
                                  f"{first.get(key)!r}: not shards of one run")

@@ -88,10 +88,11 @@ ASSERTION = re.compile(r"(?:ERROR|FATAL): [^\s]*\.sv:\d+: .*")  # $error / $fata
 
 
 def run_dut(dut: str, params: dict, rtl: Path, build: Path, seed: int, timeout: float, log: Path,
-            test: str | None = None) -> dict:
+            test: str | None = None, tree: Path = ROOT) -> dict:
     """One `tb/runner.py <dut> [--testcase test]` simulation of the RTL in `rtl` (all of the DUT's tests, or
-    the one named). status: pass / fail / timeout / build-error."""
-    cmd = [sys.executable, str(ROOT / "tb" / "runner.py"), dut, "--sim", "icarus", "--seed", str(seed)]
+    the one named), judged by the benches and models of `tree` (the run's snapshot, `snapshot_tree`).
+    status: pass / fail / timeout / build-error."""
+    cmd = [sys.executable, str(tree / "tb" / "runner.py"), dut, "--sim", "icarus", "--seed", str(seed)]
     if test:
         cmd += ["--testcase", f"^{bench_module(dut)}\\.{test}$"]
     for k, v in params.items():
@@ -106,7 +107,7 @@ def run_dut(dut: str, params: dict, rtl: Path, build: Path, seed: int, timeout: 
     with open(log, "w") as fh:
         fh.write("$ " + " ".join(cmd) + "\n")
         fh.flush()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(cmd, cwd=tree, env=env, stdout=fh, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         try:
             rc = proc.wait(timeout=timeout)
@@ -152,11 +153,11 @@ def bench_module(dut: str) -> str:
     return runner.DUTS[dut]
 
 
-def bench_tests(dut: str) -> list[str]:
-    """The DUT's cocotb tests in the bench's order (read from its test module)."""
+def bench_tests(dut: str, tree: Path = ROOT) -> list[str]:
+    """The DUT's cocotb tests in the bench's order (read from its test module in `tree`)."""
     sys.path.insert(0, str(ROOT / "tb"))
     import runner
-    return runner.test_names(dut)
+    return runner.test_names(dut, tree / "tb")
 
 
 def last_error(text: str) -> str:
@@ -190,6 +191,7 @@ def run_mutant(m: Mutant, snapshot: Path, configs: dict[str, list[dict]], args, 
     bench and of each test; tests without one were skipped by the baseline and are not run); a config without
     a baseline runs every test with args.timeout."""
     r = Result(m.id, m.file, m.line, m.op, m.kind, m.before, m.after, m.original, m.mutated, list(m.duts))
+    tree = judges_of(snapshot)
     t0 = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="flexblock-mutant-", dir=args.workdir))
     try:
@@ -205,7 +207,7 @@ def run_mutant(m: Mutant, snapshot: Path, configs: dict[str, list[dict]], args, 
             if not args.per_test:
                 return [None]
             known = (limits or {}).get(name, {})
-            return [t for t in bench_tests(dut) if len(known) <= 1 or t in known]
+            return [t for t in bench_tests(dut, tree) if len(known) <= 1 or t in known]
 
         plan = [(dut, i, params, test) for dut in m.duts for i, params in enumerate(configs.get(dut) or [{}])
                 for test in tests(dut, config_name(dut, params))]
@@ -215,7 +217,7 @@ def run_mutant(m: Mutant, snapshot: Path, configs: dict[str, list[dict]], args, 
             limit = known.get(test, known.get(None, args.timeout))
             log = OUT / "logs" / (f"{tag}-{dut}{''.join(f'-{k}{v}' for k, v in params.items())}"
                                   + (f"-{test}" if test else "") + ".log")
-            run = run_dut(dut, params, rtl, work / f"build-{dut}{i}", args.sim_seed, limit, log, test)
+            run = run_dut(dut, params, rtl, work / f"build-{dut}{i}", args.sim_seed, limit, log, test, tree=tree)
             r.runs.append(run)
             r.rtl_assertions.extend(a for a in run["assertions"] if a not in r.rtl_assertions)
             if run["status"] == "build-error":
@@ -239,6 +241,27 @@ def run_mutant(m: Mutant, snapshot: Path, configs: dict[str, list[dict]], args, 
         r.seconds = round(time.monotonic() - t0, 1)
         if not args.keep_work:
             shutil.rmtree(work, ignore_errors=True)
+
+
+JUDGES = ("tb", "models")   # what judges a mutant: the benches and the reference model
+
+
+def snapshot_tree(dest: Path) -> dict:
+    """rtl/ and what judges it (tb/, models/) copied to dest/rtl, dest/tb, dest/models. A run takes hours: every
+    mutant is made from this rtl/ and judged by these benches and models, whatever is edited or merged in the
+    checkout meanwhile (a bench or model ahead of the RTL snapshot would kill mutants for the wrong reason)."""
+    meta = snapshot_rtl(dest / "rtl")
+    digest = hashlib.sha1()
+    for d in JUDGES:
+        shutil.copytree(ROOT / d, dest / d, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        for f in sorted(p for p in (dest / d).rglob("*") if p.is_file()):
+            digest.update(str(f.relative_to(dest)).encode() + f.read_bytes())
+    return {**meta, "judges_sha1": digest.hexdigest()[:12]}
+
+
+def judges_of(snapshot: Path) -> Path:
+    """The tree whose benches judge the mutants of an rtl snapshot: its own (snapshot_tree), else the checkout."""
+    return snapshot.parent if (snapshot.parent / "tb" / "runner.py").is_file() else ROOT
 
 
 def snapshot_rtl(dest: Path) -> dict:
