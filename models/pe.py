@@ -48,3 +48,13 @@ def accumulate(terms, in_flags=None) -> tuple[np.ndarray, np.ndarray]:
     if in_flags is not None:
         flags = flags | np.bitwise_or.reduce(np.asarray(in_flags, np.uint8), axis=0)
     return bits, flags.astype(np.uint8)
+
+
+ACC_LATENCY = 2  # edges from taking a reduction's last term to taking its result, out_ready high (rtl/fp32_acc.sv)
+
+
+def acc_job_cycles(terms: int) -> int:
+    """fp32_acc's cycles for `terms` terms streamed back to back (any split into reductions), results taken
+    at once: from the edge that takes the first term to the one that takes the last result (one term per
+    cycle, single-term reductions included: the output FIFO's 3 entries keep one result per cycle)."""
+    return terms - 1 + ACC_LATENCY

@@ -7,7 +7,8 @@ from cocotb_coverage.coverage import CoverCross, CoverPoint
 from pyuvm import uvm_sequence
 
 from fbuvm import seeds
-from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem, pack_lanes, unpack_lanes
+from fbuvm.components import (BurstItem, CoverageCollector, JobTimer, Scoreboard, StreamEnv, StreamItem, pack_lanes,
+                              unpack_lanes)
 from models import bits_float32
 from models import bf16_mac as model
 
@@ -114,18 +115,7 @@ class Bf16MacEnv(StreamEnv):
 
     def build_phase(self):
         super().build_phase()
-        self.first_edge = self.result_edge = 0
-        self.sources["in"].subscribe(self._take_in)
-        self.sinks["out"].subscribe(self._take_result)
-
-    # Handshake times as rising-edge numbers: the monitors publish a beat at the falling edge after the
-    # rising edge that took it.
-    def _take_in(self, beat):
-        if self.first_edge is None:
-            self.first_edge = self.clock.cycle
-
-    def _take_result(self, beat):
-        self.result_edge = self.clock.cycle
+        self.timer = JobTimer(self.clock, self.sources["in"], self.sinks["out"])
 
 
 # --- stimulus -----------------------------------------------------------------------------------------------
@@ -227,17 +217,8 @@ class JobSequence(uvm_sequence):
     async def body(self):
         rng = seeds.rng(self.get_name())
         a, b = operands(rng, (self.reductions, self.n_beats, lanes()), "normal")
-        item = _Burst("job", [ReductionItem(f"r{r}", a[r], b[r]) for r in range(self.reductions)])
+        item = BurstItem("job", [ReductionItem(f"r{r}", a[r], b[r]) for r in range(self.reductions)])
         await self.start_item(item)
         await self.finish_item(item)
 
 
-class _Burst(StreamItem):
-    """Several reductions as one burst: back to back, no gap between them."""
-
-    def __init__(self, name, items):
-        super().__init__(name)
-        self.items = items
-
-    def beats(self):
-        return [beat for item in self.items for beat in item.beats()]

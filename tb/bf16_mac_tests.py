@@ -77,10 +77,10 @@ class CycleModel(Bf16MacBase):
         n = lanes()
         for m, kdim, cols in ((1, 64, 1), (3, 40, 2), (4, 4 * n, 4), (2, 1, 5), (5, 7 * n + 1, 3)):
             beats = -(-kdim // n)
-            self.env.first_edge = None
+            self.env.timer.start()
             await self.run_sequence(JobSequence(f"job{m}x{kdim}x{cols}", m * cols, beats))
             await self.env.drain()
-            cycles = self.env.result_edge - self.env.first_edge
+            cycles = self.env.timer.cycles
             want = model.gemm_cycles(m, kdim, cols, rows=1, cols=1, lanes=n)
             self.logger.info(f"job {m}x{kdim}x{cols}: {cycles} cycles measured, cycle model {want}")
             assert cycles == want, f"job {m}x{kdim}x{cols}: measured {cycles} cycles, the cycle model says {want}"

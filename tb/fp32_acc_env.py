@@ -7,7 +7,7 @@ from cocotb_coverage.coverage import CoverCross, CoverPoint
 from pyuvm import uvm_sequence
 
 from fbuvm import seeds
-from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem
+from fbuvm.components import CoverageCollector, JobTimer, Scoreboard, StreamEnv, StreamItem
 from models import accumulate, bits_float32, term_fp32
 
 X_MIN, X_MAX = -284, 254  # the exponents a block product can have (spec section 3)
@@ -100,6 +100,10 @@ class Fp32AccEnv(StreamEnv):
     outputs = {"out": ["result", "flags"]}
     scoreboard_class = Fp32AccScoreboard
     coverage_class = Fp32AccCoverage
+
+    def build_phase(self):
+        super().build_phase()
+        self.timer = JobTimer(self.clock, self.sources["in"], self.sinks["out"])
 
 
 # --- stimulus ---------------------------------------------------------------------------------------------

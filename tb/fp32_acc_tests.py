@@ -7,8 +7,10 @@ import pyuvm
 from pyuvm import uvm_factory
 
 from fbuvm import seeds
-from fbuvm.components import FlexBlockTest, WrongModelScoreboard
-from fp32_acc_env import SWEEP_EXPONENTS, BoundarySequence, Fp32AccEnv, Fp32AccScoreboard, ReductionSequence
+from fbuvm.components import BurstItem, FlexBlockTest, ItemSequence, WrongModelScoreboard
+from fp32_acc_env import (SWEEP_EXPONENTS, BoundarySequence, Fp32AccEnv, Fp32AccScoreboard, ReductionSequence, TermItem,
+                          p_width, random_term)
+from models.pe import acc_job_cycles
 
 
 
@@ -33,6 +35,26 @@ class SingleTermReductions(Fp32AccBase):
     """Every term is its own reduction: the full-rate case (one result per cycle)."""
     max_len = 1
     count = 400
+
+
+@pyuvm.test()
+class CycleCount(Fp32AccBase):
+    """The throughput promise (docs/spec.md section 4, fp32_acc): terms streamed back to back with the results
+    taken at once run at one term per cycle, single-term reductions (one result per cycle) included: the
+    measured cycles equal models.pe.acc_job_cycles. (Found by scripts/mutate.py: a 2-entry output FIFO, which
+    halves the single-term rate, passed every other fp32_acc test.)"""
+
+    async def body(self):
+        rng, pw = seeds.rng("jobs"), p_width()
+        for n_red, length in ((12, 1), (3, 5), (1, 9), (6, 2)):
+            items = [TermItem(f"r{r}t{i}", *random_term(rng, pw, "normal"), 0, i == length - 1)
+                     for r in range(n_red) for i in range(length)]
+            self.env.timer.start()
+            await self.run_sequence(ItemSequence(f"job{n_red}x{length}", BurstItem("job", items)))
+            await self.env.drain()
+            got, want = self.env.timer.cycles, acc_job_cycles(n_red * length)
+            self.logger.info(f"{n_red} reductions x {length} terms: {got} cycles measured, acc_job_cycles {want}")
+            assert got == want, f"{n_red} x {length}: {got} cycles measured, acc_job_cycles says {want}"
 
 
 @pyuvm.test()

@@ -8,7 +8,7 @@ from cocotb_coverage.coverage import CoverPoint
 from pyuvm import uvm_sequence
 
 from fbuvm import seeds
-from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem
+from fbuvm.components import CoverageCollector, JobTimer, Scoreboard, StreamEnv, StreamItem
 from mac_array import f32_class
 from models import fp_mac as model
 
@@ -74,28 +74,7 @@ class FpMacEnv(StreamEnv):
 
     def build_phase(self):
         super().build_phase()
-        self.first_edge = self.result_edge = 0
-        self.sources["in"].subscribe(self._take_in)
-        self.sinks["out"].subscribe(self._take_result)
-
-    # Handshake times as rising-edge numbers (the monitors publish a beat after the edge that took it).
-    def _take_in(self, beat):
-        if self.first_edge is None:
-            self.first_edge = self.clock.cycle
-
-    def _take_result(self, beat):
-        self.result_edge = self.clock.cycle
-
-
-class _Burst(StreamItem):
-    """Reductions back to back, one burst."""
-
-    def __init__(self, name, items):
-        super().__init__(name)
-        self.items = items
-
-    def beats(self):
-        return [b for item in self.items for b in item.beats()]
+        self.timer = JobTimer(self.clock, self.sources["in"], self.sinks["out"])
 
 
 KINDS = ("any", "subnormal", "top", "normal")

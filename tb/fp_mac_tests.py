@@ -7,8 +7,8 @@ from pyuvm import uvm_factory
 
 from fbuvm import seeds
 from fbuvm.components import FlexBlockTest, WrongModelScoreboard
-from fbuvm.components import ItemSequence
-from fp_mac_env import FpMacEnv, FpMacScoreboard, ReductionItem, ReductionSequence, _Burst, fmt, operands
+from fbuvm.components import BurstItem, ItemSequence
+from fp_mac_env import FpMacEnv, FpMacScoreboard, ReductionItem, ReductionSequence, fmt, operands
 from models import fp_mac as model
 
 
@@ -44,10 +44,10 @@ class CycleCount(FpMacBase):
         rng = seeds.rng("jobs")
         for n_red, length in ((12, 1), (3, 5), (1, 9), (6, 2)):
             items = [ReductionItem(f"r{r}", *operands(rng, length, "normal")) for r in range(n_red)]
-            self.env.first_edge = None
-            await self.run_sequence(ItemSequence(f"job{n_red}x{length}", _Burst("job", items)))
+            self.env.timer.start()
+            await self.run_sequence(ItemSequence(f"job{n_red}x{length}", BurstItem("job", items)))
             await self.env.drain()
-            got = self.env.result_edge - self.env.first_edge
+            got = self.env.timer.cycles
             want = model.job_cycles(n_red * length)
             self.logger.info(f"{n_red} reductions x {length} pairs: {got} cycles measured, job_cycles {want}")
             assert got == want, f"{n_red} x {length}: {got} cycles measured, job_cycles says {want}"

@@ -8,7 +8,8 @@ from cocotb_coverage.coverage import CoverCross, CoverPoint
 from pyuvm import uvm_sequence
 
 from fbuvm import seeds
-from fbuvm.components import CoverageCollector, Scoreboard, StreamEnv, StreamItem, pack_lanes, unpack_lanes
+from fbuvm.components import (BurstItem, CoverageCollector, JobTimer, Scoreboard, StreamEnv, StreamItem, pack_lanes,
+                              unpack_lanes)
 from models import bits_float32
 from models import neuroflix as model
 
@@ -147,18 +148,7 @@ class NeuroFlixEnv(StreamEnv):
 
     def build_phase(self):
         super().build_phase()
-        self.first_edge = self.result_edge = 0
-        self.sources["in"].subscribe(self._take_in)
-        self.sinks["out"].subscribe(self._take_result)
-
-    # Handshake times as rising-edge numbers: the monitors publish a beat at the falling edge after the
-    # rising edge that took it.
-    def _take_in(self, beat):
-        if self.first_edge is None:
-            self.first_edge = self.clock.cycle
-
-    def _take_result(self, beat):
-        self.result_edge = self.clock.cycle
+        self.timer = JobTimer(self.clock, self.sources["in"], self.sinks["out"])
 
 
 # --- stimulus -----------------------------------------------------------------------------------------------
@@ -251,14 +241,6 @@ class ReductionSequence(uvm_sequence):
             await self.finish_item(item)
 
 
-class _Burst(StreamItem):
-    def __init__(self, name, items):
-        super().__init__(name)
-        self.items = items
-
-    def beats(self):
-        return [beat for item in self.items for beat in item.beats()]
-
 
 class JobSequence(uvm_sequence):
     """One GEMM-like job for the cycle model: `reductions` reductions of `beats` beats in one mode, one burst."""
@@ -271,6 +253,6 @@ class JobSequence(uvm_sequence):
         rng = seeds.rng(self.get_name())
         items = [ReductionItem(f"r{r}", *reduction(rng, self.n_beats, group(), self.wa, self.fmt, "random"))
                  for r in range(self.reductions)]
-        item = _Burst("job", items)
+        item = BurstItem("job", items)
         await self.start_item(item)
         await self.finish_item(item)

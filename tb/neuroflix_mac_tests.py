@@ -84,10 +84,10 @@ class CycleModel(NeuroFlixBase):
         for (wa, fmt), (m, kdim, n) in zip(MODE_PAIRS, [(2, 64, 3), (3, 17, 2), (1, 8, 5), (4, 40, 1),
                                                         (2, 33, 2), (1, 96, 2), (3, 9, 3), (2, 24, 2)]):
             beats = -(-kdim // g)
-            self.env.first_edge = None
+            self.env.timer.start()
             await self.run_sequence(JobSequence(f"job{wa}{fmt}", m * n, beats, wa, fmt))
             await self.env.drain()
-            cycles = self.env.result_edge - self.env.first_edge
+            cycles = self.env.timer.cycles
             want = model.gemm_cycles(m, kdim, n, wa, fmt, rows=1, cols=1, group=g)
             rate = m * n * beats * g / (cycles - model.FILL)
             self.logger.info(f"{FORMAT_NAMES[wa]} x {FORMAT_NAMES[fmt]} job {m}x{kdim}x{n}: {cycles} cycles "

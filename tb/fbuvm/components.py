@@ -38,6 +38,43 @@ class StreamItem(uvm_sequence_item):
         return f"{self.get_name()}: {self.beat()}"
 
 
+class BurstItem(StreamItem):
+    """Items sent back to back as one burst (a job at full rate: no gap the driver's sequencer could add)."""
+
+    def __init__(self, name, items):
+        super().__init__(name)
+        self.items = items
+
+    def beats(self):
+        return [b for item in self.items for b in item.beats()]
+
+
+class JobTimer:
+    """A job's cycles as a cycle model counts them: from the edge that takes its first input beat to the edge
+    that takes its last output beat, read from the pins by the stream BFMs (which publish a beat after the
+    edge that took it). `start()` before the job; `cycles` once its last output is taken."""
+
+    def __init__(self, clock, source, sink):
+        self.clock, self.first, self.last = clock, None, None
+        source.subscribe(self._input)
+        sink.subscribe(self._output)
+
+    def start(self) -> None:
+        self.first = self.last = None
+
+    def _input(self, beat) -> None:
+        if self.first is None:
+            self.first = self.clock.cycle
+
+    def _output(self, beat) -> None:
+        self.last = self.clock.cycle
+
+    @property
+    def cycles(self) -> int:
+        assert self.first is not None and self.last is not None, "the job took no input or gave no output"
+        return self.last - self.first
+
+
 def pack_lanes(values, bits: int) -> int:
     """Lane i of a port vector in bits [bits*i + bits-1 : bits*i] (each value masked to its lane)."""
     mask = (1 << bits) - 1
