@@ -631,8 +631,8 @@ module flexblock_core #(
   end
 
   // BFP banks, two sets of SETW words (set s at s * SETW); a slot outside M (N) is read as a zero block (exact
-  // zeros: padding changes nothing). A read word is in its bank's rd_data one edge after its issue; a pair's
-  // words 0 and 1 are held (asm0, asm1) until its last word arrives, then the pair is unpacked into the FIFOs.
+  // zeros: padding changes nothing). A bank holds a block's words as they are read (bfp_bank's rd_block): in
+  // the edge after a pair's last word's read, end_q, the pair is unpacked into the FIFOs.
   function automatic logic [WAW-1:0] set_addr(input logic set, input logic [WAW-1:0] a);
     set_addr = set ? WAW'(SETW) + a : a;
   endfunction
@@ -640,53 +640,36 @@ module flexblock_core #(
   logic [COLS*BLOCK_BITS-1:0] b_word;
   logic [ROWS-1:0] a_keep, a_keep_q;
   logic [COLS-1:0] b_keep, b_keep_q;
-  logic            issue_q, end_q;   // a word read last edge; the pair's last
-  logic [1:0]      j_q;              // its word index
+  logic            end_q;            // a pair's last word was read last edge
   logic [WAW-1:0]  wr_word;          // the converted block's first word
   assign wr_word = set_addr(wr_set, wb_base + wb_kw);
   for (genvar r = 0; r < ROWS; r++) begin : g_abank
-    logic [DW-1:0] q, asm0, asm1;
+    logic [3*DW-1:0] q;
     bfp_bank #(.DW(DW), .WORDS(2 * SETW)) u_bank (
       .clk, .wr_en(wb_valid && !wb_side && wb_slot == 16'(r)), .wr_addr(wr_word), .wr_words(wa),
-      .wr_data(wb_data),
-      .rd_en(issue && run_j < c_wa), .rd_addr(set_addr(rd_set, a_base + a_kw + WAW'(run_j))), .rd_data(q)
+      .wr_data(wb_data), .rd_en(issue && run_j < c_wa), .rd_addr(set_addr(rd_set, a_base + a_kw + WAW'(run_j))),
+      .rd_j(run_j), .rd_block(q)
     );
-    always_ff @(posedge clk) begin
-      if (issue_q && j_q == 2'd0) asm0 <= q;
-      if (issue_q && j_q == 2'd1) asm1 <= q;
-    end
     assign a_keep[r] = 17'(m0) + 17'(r) < 17'(c_m);
-    assign a_word[r*BLOCK_BITS +: BLOCK_BITS] =
-      a_keep_q[r] ? unpack_dense(c_mode_a, {q, j_q == 2'd1 ? q : asm1, j_q == 2'd0 ? q : asm0}) : '0;
+    assign a_word[r*BLOCK_BITS +: BLOCK_BITS] = a_keep_q[r] ? unpack_dense(c_mode_a, q) : '0;
   end
   for (genvar c = 0; c < COLS; c++) begin : g_bbank
-    logic [DW-1:0] q, asm0, asm1;
+    logic [3*DW-1:0] q;
     bfp_bank #(.DW(DW), .WORDS(2 * SETW)) u_bank (
       .clk, .wr_en(wb_valid && wb_side && wb_slot == 16'(c)), .wr_addr(wr_word), .wr_words(wb),
-      .wr_data(wb_data),
-      .rd_en(issue && run_j < c_wb), .rd_addr(set_addr(rd_set, b_base + b_kw + WAW'(run_j))), .rd_data(q)
+      .wr_data(wb_data), .rd_en(issue && run_j < c_wb), .rd_addr(set_addr(rd_set, b_base + b_kw + WAW'(run_j))),
+      .rd_j(run_j), .rd_block(q)
     );
-    always_ff @(posedge clk) begin
-      if (issue_q && j_q == 2'd0) asm0 <= q;
-      if (issue_q && j_q == 2'd1) asm1 <= q;
-    end
     assign b_keep[c] = 17'(n0) + 17'(c) < 17'(c_n);
-    assign b_word[c*BLOCK_BITS +: BLOCK_BITS] =
-      b_keep_q[c] ? unpack_dense(c_mode_b, {q, j_q == 2'd1 ? q : asm1, j_q == 2'd0 ? q : asm0}) : '0;
+    assign b_word[c*BLOCK_BITS +: BLOCK_BITS] = b_keep_q[c] ? unpack_dense(c_mode_b, q) : '0;
   end
 
   always_ff @(posedge clk) begin
-    if (!rst_n) begin
-      issue_q <= 1'b0;
-      end_q   <= 1'b0;
-    end else begin
-      issue_q <= issue;
-      end_q   <= pair_end;
-    end
+    if (!rst_n) end_q <= 1'b0;
+    else        end_q <= pair_end;
   end
   always_ff @(posedge clk) begin
     if (issue) begin
-      j_q      <= run_j;
       a_keep_q <= a_keep;
       b_keep_q <= b_keep;
     end
