@@ -199,19 +199,13 @@ class LayerUtilization(DwUnitBase):
     FB24 x FB24, FB16 x FB16, FB12 x FB12; otherwise 4 rows of the 7-wide map (or the widest the build holds)
     in three mode pairs (one, drawn, in the quick regression)."""
     budget_ms = 20  # the full report runs ~0.5 M cycles
-
-    def start_of_simulation_phase(self):
-        import os
-        super().start_of_simulation_phase()
-        if os.environ.get("FLEXBLOCK_DW_REPORT") == "full":
-            # a later job's dY (or map) waits on its stream while long jobs run: not a lock-up here
-            self.env.clock.STALL_CYCLES = 1_000_000
+    report_env = "FLEXBLOCK_DW_REPORT"
+    report_stall_cycles = 1_000_000   # a later job's dY (or map) waits on its stream while long jobs run
 
     async def body(self):
-        import os
         from fbuvm.components import write_stats
         rng = seeds.rng("layers")
-        full = os.environ.get("FLEXBLOCK_DW_REPORT") == "full"
+        full = self.full_report
         wm = w_max()
         if full:
             assert wm >= 112, f"the report needs W_MAX >= 112 (this build: {wm})"

@@ -368,10 +368,12 @@ class LayerUtilization(CoreBase):
     models.core.LAYERS x FWD/BWD/WG x the 9 mode pairs; otherwise one small FC-shaped stream and one small
     conv WG stream in two mode pairs at the bench's size (one on Icarus)."""
 
+    report_env = "FLEXBLOCK_CORE_LAYERS"
+
     async def body(self):
         p = self.env.p
         rng = seeds.rng("layers")
-        if os.environ.get("FLEXBLOCK_CORE_LAYERS") == "full":
+        if self.full_report:
             cases = [(kind, pass_, layer_job(kind, pass_)) for kind in LAYERS for pass_ in (FWD, BWD, WG)]
             pairs = [(a, b) for a in range(3) for b in range(3)]
         else:
@@ -490,6 +492,8 @@ class DepthwiseUtilization(CoreBase):
     per job; the loads of job t + 1 go in while job t computes): cycles per job (per 3-job slice for the WG
     split) equal models.depthwise.with_loads_period."""
 
+    report_env = "FLEXBLOCK_CORE_DW"
+
     async def body(self):
         from models import depthwise as dw
         p = self.env.p
@@ -497,7 +501,7 @@ class DepthwiseUtilization(CoreBase):
         if p["K"] != dw.WINDOW * dw.WINDOW:
             self.logger.info("DepthwiseUtilization: the window mapping needs K = 16 (a 4x4 window per block)")
             return
-        full = os.environ.get("FLEXBLOCK_CORE_DW") == "full"
+        full = self.full_report
         names = list(dw.LAYERS) if full else ["dw7"]
         pairs = [(a, b) for a in range(3) for b in range(3)] if full else ([(0, 2), (2, 2)] if VERILATOR else [(1, 2)])
         records = []
@@ -958,17 +962,13 @@ class DepthwiseUnitUtilization(DepthwiseBase):
     core_report.py --dw-unit-only, DEPTH 4096) runs them all, the quick regression the 7 x 7 map (Verilator also
     14 x 14; Icarus FWD and WG only)."""
     budget_ms = 4000
-
-    def start_of_simulation_phase(self):
-        super().start_of_simulation_phase()
-        if os.environ.get("FLEXBLOCK_DW_REPORT") == "full":
-            # a job of the 56 x 56 map holds job_ready low for its 27,636 cycles: not a lock-up here
-            self.env.clock.STALL_CYCLES = 1_000_000
+    report_env = "FLEXBLOCK_DW_REPORT"
+    report_stall_cycles = 1_000_000   # a job of the 56 x 56 map holds job_ready low for its 27,636 cycles
 
     async def body(self):
         rng = seeds.rng("dw_util")
         p = self.env.p
-        full = os.environ.get("FLEXBLOCK_DW_REPORT") == "full"
+        full = self.full_report
         maps = DW_UNIT_MAPS if full else ((14, 14), (7, 7)) if VERILATOR else ((7, 7),)
         records = []
         for h, w in maps:

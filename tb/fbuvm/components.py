@@ -494,9 +494,21 @@ class FlexBlockTest(uvm_test):
     def build_phase(self):
         self.env = self.env_class("env", self)
 
+    # A report test (scripts/*_report.py) runs its whole table when this variable is "full", else a quick subset.
+    report_env: str | None = None
+    # The lock-up watchdog's limit in a full report (ClockReset.STALL_CYCLES), for reports whose long jobs hold a
+    # stream idle for many thousand cycles; None keeps the regression's limit.
+    report_stall_cycles: int | None = None
+
+    @property
+    def full_report(self) -> bool:
+        return self.report_env is not None and os.environ.get(self.report_env) == "full"
+
     def start_of_simulation_phase(self):
         self.logger.info(f"seed {seeds.run_seed()}; re-run with: "
                          f"{seeds.rerun_command(os.environ.get('FLEXBLOCK_TESTCASE') or type(self).__name__)}")
+        if self.full_report and self.report_stall_cycles:
+            self.env.clock.STALL_CYCLES = self.report_stall_cycles
 
     # Watchdog: a DUT that locks up must fail the test, not hang the regression. Simulated time, generous
     # (the longest test, pe_array 1 x 1 TrainingPasses, runs ~2.1 ms), scaled with the sequences.
